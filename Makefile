@@ -1,0 +1,43 @@
+# painsign: `make demo` runs the main job on the bundled demo, `make test` runs the tests.
+# Both create .venv (Python 3.11) and install painsign into it when needed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.painsign-installed
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: install test demo lint bench models models-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+demo: $(STAMP)
+	$(BIN)/painsign models --verify
+	$(BIN)/painsign detect assets/astronaut.jpg --out out/demo_faces.png
+
+# Rebuild the ONNX models from MediaPipe's TFLite files with pinned tools.
+$(VENV)-models/.ok: scripts/models-requirements.txt
+	test -x $(VENV)-models/bin/python || $(PYTHON) -m venv $(VENV)-models
+	$(VENV)-models/bin/python -m pip install --quiet -r scripts/models-requirements.txt
+	touch $@
+
+models: $(VENV)-models/.ok
+	$(VENV)-models/bin/python scripts/build_models.py
+
+models-check: $(VENV)-models/.ok
+	$(VENV)-models/bin/python scripts/build_models.py --check
+
+clean:
+	rm -rf out build dist .pytest_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Rotated rectangles in image pixels and the crops that feed the face models.
+
+A :class:`RotatedRect` is where a model looks: the letterboxed whole image for the detector,
+a rotated square around the face for the landmark model. :func:`crop` samples it into the
+model's input size; :meth:`RotatedRect.to_image` maps model coordinates back to pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RotatedRect:
+    """A rectangle in image pixels, rotated by ``angle`` radians about its centre.
+
+    ``angle`` is clockwise in image coordinates (y down): a rect rotated by ``angle`` has
+    its local x axis along ``(cos angle, sin angle)``.
+    """
+
+    cx: float
+    cy: float
+    width: float
+    height: float
+    angle: float = 0.0
+
+    def to_image(self, uv: np.ndarray) -> np.ndarray:
+        """Map normalised rect coordinates (0..1 across, 0..1 down) to image pixels.
+
+        Parameters
+        ----------
+        uv : numpy.ndarray
+            Shape (..., 2), coordinates inside the rect, (0, 0) its top-left corner.
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape, in image pixels.
+        """
+        uv = np.asarray(uv, dtype=np.float64)
+        lx = (uv[..., 0] - 0.5) * self.width
+        ly = (uv[..., 1] - 0.5) * self.height
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return np.stack([self.cx + c * lx - s * ly, self.cy + s * lx + c * ly], axis=-1)
+
+    def corners(self) -> np.ndarray:
+        """Return the four corners (top-left, top-right, bottom-right, bottom-left), (4, 2)."""
+        return self.to_image(np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float64))
+
+    def affine_to(self, out_w: int, out_h: int) -> np.ndarray:
+        """Return the 2x3 matrix mapping image pixels into an ``out_w`` x ``out_h`` crop."""
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        sx, sy = out_w / self.width, out_h / self.height
+        # Inverse of to_image: rotate by -angle about the centre, scale, shift to the crop.
+        m = np.array(
+            [[c * sx, s * sx, 0.0], [-s * sy, c * sy, 0.0]], dtype=np.float64
+        )
+        m[:, 2] = np.array([out_w / 2, out_h / 2]) - m[:, :2] @ np.array([self.cx, self.cy])
+        return m
+
+
+def square_rect(
+    center: tuple[float, float], size: float, angle: float = 0.0
+) -> RotatedRect:
+    """Return a square :class:`RotatedRect` of side ``size`` around ``center``."""
+    return RotatedRect(float(center[0]), float(center[1]), float(size), float(size), angle)
+
+
+def letterbox_rect(width: int, height: int) -> RotatedRect:
+    """Return the square that letterboxes a ``width`` x ``height`` image (image centred)."""
+    return square_rect((width / 2, height / 2), max(width, height))
+
+
+def face_rect(
+    box: np.ndarray, left: np.ndarray, right: np.ndarray, scale: float = 1.5
+) -> RotatedRect:
+    """Return MediaPipe's landmark crop: a square around ``box`` turned to level the eyes.
+
+    Parameters
+    ----------
+    box : numpy.ndarray
+        ``[x1, y1, x2, y2]`` in pixels.
+    left, right : numpy.ndarray
+        The points that should lie level after rotation, from image-left to image-right
+        (the subject's right eye then left eye).
+    scale : float
+        Side of the square relative to the longer side of ``box`` (MediaPipe uses 1.5).
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    angle = math.atan2(float(right[1] - left[1]), float(right[0] - left[0]))
+    side = max(x2 - x1, y2 - y1) * scale
+    return square_rect(((x1 + x2) / 2, (y1 + y2) / 2), side, angle)
+
+
+def crop(
+    image: np.ndarray,
+    rect: RotatedRect,
+    out_w: int,
+    out_h: int,
+    border: int = cv2.BORDER_CONSTANT,
+) -> np.ndarray:
+    """Sample ``rect`` of ``image`` into an ``out_w`` x ``out_h`` array.
+
+    Only the rect's bounding region is touched, and when the crop shrinks it more than
+    twofold that region is first reduced with area averaging, so huge images neither cost
+    a full-frame warp nor alias.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        (H, W, C) uint8.
+    rect : RotatedRect
+        Region to sample, in image pixels; parts outside the image are filled per
+        ``border`` (black for ``BORDER_CONSTANT``, edge pixels for ``BORDER_REPLICATE``).
+    out_w, out_h : int
+        Output size.
+    border : int
+        OpenCV border mode.
+
+    Returns
+    -------
+    numpy.ndarray
+        (out_h, out_w, C) uint8.
+    """
+    h, w = image.shape[:2]
+    pts = rect.corners()
+    x0 = int(max(0, math.floor(pts[:, 0].min())))
+    y0 = int(max(0, math.floor(pts[:, 1].min())))
+    x1 = int(min(w, math.ceil(pts[:, 0].max()) + 1))
+    y1 = int(min(h, math.ceil(pts[:, 1].max()) + 1))
+    m = rect.affine_to(out_w, out_h)
+    if x1 <= x0 or y1 <= y0:  # the rect lies wholly outside the image
+        if border == cv2.BORDER_REPLICATE:
+            x0, y0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+            x1, y1 = x0 + 1, y0 + 1
+        else:
+            return np.zeros((out_h, out_w, *image.shape[2:]), dtype=image.dtype)
+    region = image[y0:y1, x0:x1]
+    shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]])
+    m = m @ np.vstack([shift, [0.0, 0.0, 1.0]])
+    zoom = min(out_w / rect.width, out_h / rect.height)
+    if zoom < 0.5:
+        f = 2.0 * zoom
+        rw, rh = max(1, round(region.shape[1] * f)), max(1, round(region.shape[0] * f))
+        fx, fy = rw / region.shape[1], rh / region.shape[0]
+        region = cv2.resize(region, (rw, rh), interpolation=cv2.INTER_AREA)
+        m = m @ np.array([[1 / fx, 0.0, 0.0], [0.0, 1 / fy, 0.0], [0.0, 0.0, 1.0]])
+    out = cv2.warpAffine(
+        region, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
+    )
+    return out.reshape((out_h, out_w, *image.shape[2:]))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes ``a`` (N, 4) and ``b`` (M, 4) as (N, M)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    ix1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix2 - ix1, 0, None) * np.clip(iy2 - iy1, 0, None)
+    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
+    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
