@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.painsign-installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: install test demo lint bench models models-check clean
+.PHONY: install test demo demo-video lint models models-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,8 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/painsign models --verify
 	$(BIN)/painsign detect assets/astronaut.jpg --out out/demo_faces.png
+	$(BIN)/painsign analyze assets/demo_grimace.mp4 --out out/demo
+	@echo "open out/demo/sign.png (the pain sign), out/demo/summary.json, out/demo/frames.csv"
 
 # Rebuild the ONNX models from MediaPipe's TFLite files with pinned tools.
 $(VENV)-models/.ok: scripts/models-requirements.txt
@@ -41,3 +43,7 @@ models-check: $(VENV)-models/.ok
 
 clean:
 	rm -rf out build dist .pytest_cache .ruff_cache
+
+# Re-render the synthetic demo video from assets/astronaut.jpg.
+demo-video: $(STAMP)
+	$(BIN)/python scripts/make_demo_video.py

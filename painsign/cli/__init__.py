@@ -7,10 +7,10 @@ import logging
 import sys
 
 from painsign import __version__
-from painsign.cli import detect_cmd, models_cmd
+from painsign.cli import analyze_cmd, detect_cmd, models_cmd
 from painsign.errors import PainsignError
 
-COMMANDS = (models_cmd, detect_cmd)
+COMMANDS = (models_cmd, detect_cmd, analyze_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

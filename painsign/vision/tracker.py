@@ -12,7 +12,7 @@ import numpy as np
 
 from painsign.model_store import ModelStore
 from painsign.vision.detector import FaceDetector
-from painsign.vision.geometry import box_iou
+from painsign.vision.geometry import RotatedRect, box_iou
 from painsign.vision.image import to_rgb
 from painsign.vision.landmarks import FaceLandmarker, roi_from_detection, roi_from_landmarks
 from painsign.vision.types import Detection, FaceLandmarks, FaceResult
@@ -46,6 +46,23 @@ def select_patient(
         if iou[best] >= match_iou:
             return detections[best], True
     return max(detections, key=lambda d: d.area), False
+
+
+def steady_roi(previous: RotatedRect | None, new: RotatedRect, tolerance: float = 0.03
+               ) -> RotatedRect:
+    """Keep the previous crop unless the face moved, turned or resized noticeably.
+
+    The mesh depends slightly on its crop and the crop on the mesh, so re-deriving the crop
+    every frame makes a still face's landmarks flicker between two states. The crop is
+    kept while its centre moved less than ``tolerance`` of its size, its size changed less
+    than ``tolerance`` and its angle less than ``tolerance`` radians (about 1.7 degrees).
+    """
+    if previous is None:
+        return new
+    moved = np.hypot(new.cx - previous.cx, new.cy - previous.cy) / previous.width
+    resized = abs(new.width / previous.width - 1.0)
+    turned = abs((new.angle - previous.angle + np.pi) % (2 * np.pi) - np.pi)
+    return previous if max(moved, resized, turned) < tolerance else new
 
 
 class FaceTracker:
@@ -88,6 +105,7 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget the current track (a new patient or a cut in the video)."""
         self._landmarks: FaceLandmarks | None = None
+        self._roi: RotatedRect | None = None
         self._since_detect = 0
 
     @property
@@ -129,9 +147,9 @@ class FaceTracker:
                 return FaceResult.none(detected=True)
             if track is not None and not continues:
                 chosen = None  # the tracked face was not re-found: keep following it
-        roi = roi_from_detection(chosen) if chosen is not None else roi_from_landmarks(
-            track.points
-        )
+        # While tracking, the crop stays the tracked one even when the detector confirms
+        # the face: a crop from the detector box would shift the mesh for one frame.
+        roi = self._roi if track is not None else roi_from_detection(chosen)
         mesh = self.landmarker.landmarks(rgb, roi)
         if mesh.presence < self.min_presence and not due:
             # The track slipped off the face: look for it again in this same frame.
@@ -144,6 +162,7 @@ class FaceTracker:
             self.reset()
             return FaceResult(found=False, detected=due, others=tuple(detections))
         self._landmarks = mesh
+        self._roi = steady_roi(self._roi, roi_from_landmarks(mesh.points))
         self._since_detect += 1
         return FaceResult(
             found=True,

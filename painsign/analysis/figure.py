@@ -1,0 +1,89 @@
+"""The pain-sign figure in the style of Ferreira et al.: signs, threshold, crossings, faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from painsign.analysis.replay import Analysis
+from painsign.signal import crossing_indices
+
+MAX_THUMBS = 40
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def legend_label(sign) -> str:
+    """One legend line: name, mean, prediction, entropy, crossings, sign type."""
+    if sign.whole is None:
+        return f"{sign.display_name}: no face, no sign"
+    w = sign.whole
+    pred = "pain" if w.prediction else "no pain"
+    return (f"{sign.display_name}: mean {w.mean:.2f}, {pred}, entropy {w.entropy:.2f} bits, "
+            f"{w.crossings} crossings, {w.sign_type} ({w.action})")
+
+
+def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -> None:
+    """Write the figure of every scorer's sign over time, with face thumbnails beneath.
+
+    Each scorer's smoothed sign is a line, its raw per-frame P(pain) faint dots, its
+    threshold a dashed line, threshold crossings are marked with x, surges and drops
+    with triangles; stretches without a face are shaded. Thumbnails of the face at about
+    1-s intervals (at most 40, evenly spaced) run under the time axis.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = analysis.t
+    thumbs = analysis.thumbnails
+    if len(thumbs) > MAX_THUMBS:
+        keep = np.linspace(0, len(thumbs) - 1, MAX_THUMBS).round().astype(int)
+        thumbs = [thumbs[i] for i in keep]
+    fig_w, fig_h = 12.0, 5.6
+    fig = plt.figure(figsize=(fig_w, fig_h), dpi=110)
+    ax = fig.add_axes((0.06, 0.3, 0.92, 0.6))
+    t_end = float(t[-1]) if len(t) else 1.0
+    no_face = np.array([not r.face for r in analysis.records])
+    for k, (start, stop) in enumerate(_runs(no_face)):
+        ax.axvspan(t[start], t[min(stop, len(t) - 1)], color="0.85", lw=0,
+                   label="no face" if k == 0 else None)
+    for i, sign in enumerate(analysis.signs.values()):
+        c = COLOURS[i % len(COLOURS)]
+        ax.plot(t, sign.p_raw, ".", ms=2, color=c, alpha=0.25)
+        ax.plot(t, sign.p_smooth, "-", lw=2, color=c, label=legend_label(sign))
+        ax.axhline(sign.threshold, color=c, ls="--", lw=1)
+        if sign.whole is not None:
+            idx = crossing_indices(sign.p_smooth, sign.threshold)
+            ax.plot(t[idx], sign.p_smooth[idx], "x", color="k", ms=7, mew=1.5)
+            for e in sign.events:
+                ax.plot(e.t, e.value, "^" if e.kind == "surge" else "v", color=c, ms=10,
+                        mec="k")
+    ax.set_xlim(float(t[0]) if len(t) else 0.0, t_end)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("P(pain), 1-s moving average")
+    ax.set_xlabel("time (s)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    ax.set_title(title or f"pain sign: {analysis.info.path.name}  (research proxy, not a "
+                 "validated clinical tool)", fontsize=10)
+    if thumbs:
+        n = len(thumbs)
+        width = 0.92 / n
+        height = min(0.16, width * fig_w / fig_h)
+        for k, (tt, img) in enumerate(thumbs):
+            tax = fig.add_axes((0.06 + k * width, 0.2 - height, width * 0.96, height))
+            tax.imshow(img)
+            tax.set_xticks([])
+            tax.set_yticks([])
+            tax.set_xlabel(f"{tt:.0f}s", fontsize=6, labelpad=1)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the True runs of ``mask``."""
+    padded = np.r_[False, mask, False].astype(int)
+    d = np.diff(padded)
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))

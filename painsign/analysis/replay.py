@@ -1,0 +1,156 @@
+"""Analyse a recorded video as fast as it decodes: frames -> per-scorer pain signs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from painsign.analysis.frames import FrameAnalyzer, FrameRecord, face_thumbnail
+from painsign.errors import InputError
+from painsign.signal import (
+    Event,
+    NearestCentroidSignTypes,
+    WindowMetrics,
+    detect_events,
+    sliding_windows,
+    smooth_sign,
+    whole_record_metrics,
+)
+from painsign.video.reader import VideoInfo, VideoReader
+
+
+@dataclass
+class SignSettings:
+    """How the sign is summarised: window length and step, event triggers."""
+
+    window_s: float = 20.0
+    step_s: float = 1.0
+    surge_rise: float = 0.3
+    surge_within_s: float = 3.0
+    refractory_s: float = 5.0
+
+
+@dataclass
+class ScorerSign:
+    """One scorer's sign over a recording and its summary."""
+
+    name: str
+    display_name: str
+    threshold: float
+    p_raw: np.ndarray
+    p_interp: np.ndarray
+    p_smooth: np.ndarray
+    whole: WindowMetrics | None
+    windows: list[WindowMetrics]
+    events: list[Event]
+
+
+@dataclass
+class Analysis:
+    """The outcome of analysing one video file."""
+
+    info: VideoInfo
+    records: list[FrameRecord]
+    thumbnails: list[tuple[float, np.ndarray]]
+    signs: dict[str, ScorerSign] = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def t(self) -> np.ndarray:
+        """Frame time stamps in seconds."""
+        return np.array([r.t for r in self.records], dtype=np.float64)
+
+    @property
+    def frames_with_face(self) -> int:
+        """Frames in which the patient face was found."""
+        return sum(r.face for r in self.records)
+
+    @property
+    def fps(self) -> float:
+        """Frame rate from the time stamps (median interval), else the container's."""
+        t = self.t
+        if len(t) > 1:
+            dt = np.median(np.diff(t))
+            if dt > 0:
+                return float(1.0 / dt)
+        return self.info.fps
+
+
+def analyze_video(
+    path,
+    analyzer: FrameAnalyzer,
+    settings: SignSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    thumb_every_s: float = 1.0,
+) -> Analysis:
+    """Process every frame of a video file and compute each scorer's sign.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The video file.
+    analyzer : FrameAnalyzer
+        Face tracker and scorers (reset before the first frame).
+    settings : SignSettings, optional
+        Windows and event triggers.
+    progress : callable, optional
+        Called as ``progress(frames_done, frames_expected)``.
+    thumb_every_s : float
+        Keep one face thumbnail per this many seconds (for the figure).
+
+    Returns
+    -------
+    Analysis
+        Records, thumbnails and signs. A truncated file gives the frames decoded and a
+        ``problem`` message; an unreadable or empty file raises.
+
+    Raises
+    ------
+    InputError
+        The file cannot be opened or holds no decodable frame.
+    """
+    settings = settings or SignSettings()
+    reader = VideoReader(path)
+    analyzer.reset()
+    records: list[FrameRecord] = []
+    thumbs: list[tuple[float, np.ndarray]] = []
+    next_thumb = 0.0
+    for frame in reader:
+        record, face = analyzer.process(frame.index, frame.t, frame.bgr)
+        records.append(record)
+        if frame.t >= next_thumb:
+            thumbs.append((frame.t, face_thumbnail(frame.bgr, face)))
+            next_thumb = frame.t + thumb_every_s
+        if progress is not None:
+            progress(len(records), reader.info.frame_count)
+    analysis = Analysis(reader.info, records, thumbs)
+    try:
+        reader.check_complete()
+    except InputError as exc:
+        if not records:
+            raise
+        analysis.problem = str(exc)
+    for scorer in analyzer.scorers:
+        analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
+    return analysis
+
+
+def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSign:
+    """Interpolate, smooth and summarise one scorer's per-frame P(pain)."""
+    t = analysis.t
+    p_raw = np.array([r.p_raw[scorer.name] for r in analysis.records], dtype=np.float64)
+    p_interp, p_smooth = smooth_sign(p_raw, fps=analysis.fps)
+    classifier = NearestCentroidSignTypes()
+    display = getattr(scorer, "display_name", scorer.name)
+    if np.isnan(p_smooth).all():  # never a face: nothing to summarise
+        return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
+                          None, [], [])
+    whole = whole_record_metrics(t, p_smooth, scorer.threshold, classifier)
+    windows = sliding_windows(t, p_smooth, scorer.threshold, settings.window_s,
+                              settings.step_s, classifier)
+    events = detect_events(t, p_smooth, scorer.threshold, settings.surge_rise,
+                           settings.surge_within_s, settings.refractory_s)
+    return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
+                      whole, windows, events)

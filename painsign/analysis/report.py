@@ -1,0 +1,81 @@
+"""Write an analysis to disk: frames.csv, summary.json (and sign.png via figure.py)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from painsign import __version__
+from painsign.analysis.replay import Analysis
+from painsign.scoring.nfcs import ACTIONS
+
+
+def _num(x: float, digits: int = 4):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(x, digits)
+
+
+def frames_columns(analysis: Analysis) -> list[str]:
+    """Column names of frames.csv."""
+    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS]
+    for name in analysis.signs:
+        cols += [f"p_raw_{name}", f"p_{name}"]
+    return cols
+
+
+def write_frames_csv(analysis: Analysis, path: Path) -> None:
+    """Write one row per frame: time, face box, NFCS intensities, raw and smoothed P(pain).
+
+    Missing values (no face) are written as ``nan``.
+    """
+    signs = list(analysis.signs.values())
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(frames_columns(analysis))
+        for i, r in enumerate(analysis.records):
+            row = [r.index, f"{r.t:.4f}", int(r.face), *(f"{v:.1f}" for v in r.box),
+                   *(f"{r.actions[a]:.4f}" for a in ACTIONS)]
+            for s in signs:
+                row += [f"{s.p_raw[i]:.4f}", f"{s.p_smooth[i]:.4f}"]
+            w.writerow(row)
+
+
+def summary(analysis: Analysis) -> dict:
+    """Return the summary.json content (see the README for the keys)."""
+    out = {
+        "painsign_version": __version__,
+        "video": str(analysis.info.path),
+        "fps": round(analysis.fps, 3),
+        "frames": len(analysis.records),
+        "frames_with_face": analysis.frames_with_face,
+        "duration_s": round(float(analysis.t[-1]) if analysis.records else 0.0, 3),
+        "problem": analysis.problem,
+        "scorers": {},
+    }
+    if analysis.frames_with_face == 0:
+        out["note"] = "no face was found in any frame: there is no pain sign for this video"
+    for name, s in analysis.signs.items():
+        entry = {"display_name": s.display_name, "threshold": s.threshold}
+        if s.whole is None:
+            entry.update(mean=None, prediction=None, entropy=None, crossings=None,
+                         sign_type=None, action=None, events=[], windows=[])
+        else:
+            entry.update(
+                mean=_num(s.whole.mean), prediction=bool(s.whole.prediction),
+                entropy=_num(s.whole.entropy), crossings=int(s.whole.crossings),
+                sign_type=str(s.whole.sign_type), action=str(s.whole.action),
+                events=[{"t": round(e.t, 3), "kind": e.kind} for e in s.events],
+                windows=[{"t0": round(w.t0, 3), "t1": round(w.t1, 3), "mean": _num(w.mean),
+                          "entropy": _num(w.entropy), "crossings": int(w.crossings),
+                          "sign_type": str(w.sign_type)} for w in s.windows],
+            )
+        out["scorers"][name] = entry
+    return out
+
+
+def write_summary_json(analysis: Analysis, path: Path) -> dict:
+    """Write summary.json; return its content."""
+    data = summary(analysis)
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+    return data

@@ -1,0 +1,89 @@
+"""``painsign analyze VIDEO``: the pain sign of a recorded video, as CSV, JSON and a figure."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from painsign.analysis.figure import draw_sign_figure
+from painsign.analysis.frames import FrameAnalyzer
+from painsign.analysis.replay import SignSettings, analyze_video
+from painsign.analysis.report import write_frames_csv, write_summary_json
+from painsign.cli.progress import Progress
+from painsign.errors import InputError
+from painsign.model_store import ModelStore
+from painsign.scoring.nfcs import NfcsScorer
+from painsign.scoring.onnx_scorer import OnnxClassifierScorer
+from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.landmarks import FaceLandmarker
+from painsign.vision.tracker import FaceTracker
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``analyze`` subcommand."""
+    p = sub.add_parser("analyze", help="compute the pain sign of a video file",
+                       description="Process every frame of VIDEO and write DIR/frames.csv, "
+                       "DIR/summary.json and DIR/sign.png.")
+    p.add_argument("video", type=Path, help="video file (MP4, MKV, AVI, ...)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: ./painsign-VIDEO_NAME)")
+    p.add_argument("--model", action="append", default=[], metavar="ONNX",
+                   help="an ONNX pain classifier with its JSON sidecar (MODEL.json); "
+                   "repeat for several")
+    p.add_argument("--no-nfcs", action="store_true", help="leave out the default NFCS scorer")
+    p.add_argument("--calibration", type=float, default=3.0, metavar="S",
+                   help="seconds of rest face at the start for the NFCS baseline (default 3)")
+    p.add_argument("--window", type=float, default=20.0, metavar="S",
+                   help="sliding window length in seconds (default 20)")
+    p.add_argument("--step", type=float, default=1.0, metavar="S",
+                   help="sliding window step in seconds (default 1)")
+    p.add_argument("--surge-rise", type=float, default=0.3, metavar="D",
+                   help="rise of the sign that counts as a surge (default 0.3)")
+    p.add_argument("--surge-within", type=float, default=3.0, metavar="T",
+                   help="seconds within which the rise must happen (default 3)")
+    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
+    p.add_argument("--no-figure", action="store_true", help="skip sign.png")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse the video; return 0, or 2 when the file was truncated (partial report)."""
+    for option in ("window", "step", "surge_within"):
+        if getattr(args, option) <= 0:
+            raise InputError(f"--{option.replace('_', '-')} must be positive")
+    store = ModelStore(args.models)
+    scorers = [] if args.no_nfcs else [NfcsScorer(calibration_s=args.calibration)]
+    scorers += [OnnxClassifierScorer(m) for m in args.model]
+    if not scorers:
+        raise InputError("no scorer: drop --no-nfcs or give --model")
+    tracker = FaceTracker(FaceDetector(args.detector, store=store), FaceLandmarker(store=store))
+    settings = SignSettings(window_s=args.window, step_s=args.step,
+                            surge_rise=args.surge_rise, surge_within_s=args.surge_within)
+    progress = None if args.quiet else Progress(f"analyzing {args.video.name}")
+    try:
+        analysis = analyze_video(args.video, FrameAnalyzer(tracker, scorers), settings, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    out = args.out or Path(f"painsign-{args.video.stem}")
+    out.mkdir(parents=True, exist_ok=True)
+    write_frames_csv(analysis, out / "frames.csv")
+    data = write_summary_json(analysis, out / "summary.json")
+    if not args.no_figure:
+        draw_sign_figure(analysis, out / "sign.png")
+    print(f"{data['frames']} frames, {data['frames_with_face']} with a face, "
+          f"{data['fps']:.1f} fps")
+    for name, s in data["scorers"].items():
+        if s["mean"] is None:
+            print(f"  {name}: no face found, no pain sign")
+            continue
+        pred = "pain" if s["prediction"] else "no pain"
+        print(f"  {name}: mean {s['mean']:.2f} ({pred} at {s['threshold']}), entropy "
+              f"{s['entropy']:.2f} bits, {s['crossings']} crossings, {s['sign_type']} -> "
+              f"{s['action']}; {len(s['events'])} events")
+    print(f"written to {out}/ (frames.csv, summary.json"
+          f"{'' if args.no_figure else ', sign.png'})")
+    if analysis.problem:
+        raise InputError(f"{analysis.problem}; the report covers the frames decoded")
+    return 0

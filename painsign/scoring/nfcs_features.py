@@ -1,0 +1,178 @@
+"""Geometric measures of the NFCS facial actions from the 468-point Face Mesh.
+
+Every measure is a distance or ratio in face units (the inter-ocular distance between the
+outer eye corners), so it does not depend on the face's size, position or roll. A facial
+action is a change of its measure away from the patient's rest value (see
+:mod:`painsign.scoring.nfcs`).
+
+=============  ===========================================================  ==============
+measure        definition (indices in :mod:`painsign.vision.mesh_indices`)  in pain
+=============  ===========================================================  ==============
+brow_eye       height of the inner brows above the eye-corner line          falls
+brow_gap       distance between the two inner brow ends                     falls
+eye_aperture   mean lid gap / eye width (corner to corner), both eyes       falls
+nasolabial     mean distance nose wing -> mouth corner, both sides          falls
+upper_lip      distance subnasale -> top of the upper lip                   falls
+lip_gap        mean gap between the inner lips                              rises
+face_height    distance subnasale -> chin                                   rises
+mouth_width    distance between the mouth corners                           rises / falls
+chin           chin height below the nose tip (for chin quiver)             oscillates
+=============  ===========================================================  ==============
+
+Mouth width rises in a horizontal stretch and falls in a lip purse.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from painsign.vision import mesh_indices as M
+from painsign.vision.face_frame import FaceAxes
+
+MEASURES = (
+    "brow_eye", "brow_gap", "eye_aperture", "nasolabial", "upper_lip", "lip_gap",
+    "face_height", "mouth_width", "chin",
+)
+
+
+def _dist(uv: np.ndarray, a, b) -> float:
+    return float(np.linalg.norm(uv[a] - uv[b], axis=-1).mean())
+
+
+def face_measures(points: np.ndarray) -> np.ndarray:
+    """Return the NFCS measures of one face, in :data:`MEASURES` order.
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        (468, 2+) Face Mesh points in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        (9,) float64 measures in face units (see the module table).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> face_measures(np.random.default_rng(0).normal(size=(468, 2))).shape
+    (9,)
+    """
+    axes = FaceAxes.from_points(points)
+    uv = axes.to_local(points)
+    corners_v = uv[[M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER],
+                   1].mean()
+    brow_eye = corners_v - uv[list(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER), 1].mean()
+    brow_gap = _dist(uv, M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0])
+    apertures = []
+    for lids, outer, inner in ((M.RIGHT_LIDS, M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
+                               (M.LEFT_LIDS, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)):
+        up, low = zip(*lids, strict=True)
+        apertures.append(_dist(uv, list(up), list(low)) / _dist(uv, outer, inner))
+    nasolabial = np.mean([_dist(uv, M.RIGHT_ALA, M.MOUTH_RIGHT),
+                          _dist(uv, M.LEFT_ALA, M.MOUTH_LEFT)])
+    upper, lower = zip(*M.INNER_LIP_PAIRS, strict=True)
+    return np.array([
+        brow_eye,
+        brow_gap,
+        float(np.mean(apertures)),
+        nasolabial,
+        _dist(uv, M.SUBNASALE, M.UPPER_LIP_TOP),
+        _dist(uv, list(upper), list(lower)),
+        _dist(uv, M.SUBNASALE, M.CHIN),
+        _dist(uv, M.MOUTH_RIGHT, M.MOUTH_LEFT),
+        float(uv[M.CHIN, 1]),
+    ])
+
+
+#: Canonical face crop: the inter-ocular distance in pixels, the crop side, and where
+#: the nose tip lands.
+CANON_IOD = 64.0
+CANON_SIZE = 160
+CANON_NOSE = (80.0, 88.0)
+
+
+def canonical_face(gray: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Warp a face to a canonical, level, fixed-scale grayscale crop.
+
+    Parameters
+    ----------
+    gray : numpy.ndarray
+        (H, W) uint8 frame.
+    points : numpy.ndarray
+        (468, 2+) mesh of the face in ``gray``.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The (160, 160) uint8 crop, with the eyes level and 64 px apart and the nose tip at
+        (80, 88), and the mesh points in crop pixels (468, 2).
+    """
+    axes = FaceAxes.from_points(points)
+    scale = CANON_IOD / axes.iod
+    a = np.vstack([axes.ex, axes.ey]) * scale
+    m = np.c_[a, np.asarray(CANON_NOSE) - a @ axes.origin]
+    crop = cv2.warpAffine(gray, m, (CANON_SIZE, CANON_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
+    return crop, pts
+
+
+def eye_openness(crop: np.ndarray, pts: np.ndarray) -> float:
+    """Fraction of dark (iris, pupil, lash) pixels in the eye bands of a canonical crop.
+
+    The band spans the middle 70 % of each eye, 0.1 inter-ocular distances above and
+    below the corner line; "dark" is below 75 % of the median brightness of the cheek
+    under the eye. A squeezed eye shows lid skin instead and the fraction falls. The
+    mesh's own lid points barely move when an eye closes (measured), hence appearance.
+    """
+    values = []
+    for outer, inner in ((M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
+                         (M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)):
+        x0, x1 = sorted((pts[outer, 0], pts[inner, 0]))
+        w = x1 - x0
+        yc = (pts[outer, 1] + pts[inner, 1]) / 2
+        band = _patch(crop, x0 + 0.15 * w, x1 - 0.15 * w, yc - 0.1 * CANON_IOD,
+                      yc + 0.1 * CANON_IOD)
+        cheek = _patch(crop, x0, x1, yc + 0.35 * CANON_IOD, yc + 0.55 * CANON_IOD)
+        if band.size == 0 or cheek.size == 0:
+            continue
+        values.append(float((band < 0.75 * np.median(cheek)).mean()))
+    return float(np.mean(values)) if values else float("nan")
+
+
+def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> float:
+    """How far the inner brows moved down relative to the eye corners since rest.
+
+    Dense optical flow (Farneback) from the rest crop to the current canonical crop, read
+    at the inner brow points minus at the eye corners, in inter-ocular distances. The mesh
+    regularises brow motion away (measured), so the skin's motion is read instead.
+    Farneback under-reads large shifts; the value is monotonic, not metric.
+    """
+    rows = int(min(CANON_SIZE, np.ceil(pts_max_row(rest_pts) + 0.25 * CANON_IOD)))
+    flow = cv2.calcOpticalFlowFarneback(rest_crop[:rows], crop[:rows], None, 0.5, 3, 15, 3,
+                                        5, 1.2, 0)
+
+    def down(idx):
+        p = rest_pts[list(idx)]
+        ys = np.clip(np.round(p[:, 1]).astype(int), 0, rows - 1)
+        xs = np.clip(np.round(p[:, 0]).astype(int), 0, CANON_SIZE - 1)
+        return float(flow[ys, xs, 1].mean())
+
+    brows = down(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER)
+    corners = down((M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER))
+    return (brows - corners) / CANON_IOD
+
+
+def pts_max_row(pts: np.ndarray) -> float:
+    """Lowest eye-corner row of canonical points (the brow flow stops below it)."""
+    return float(pts[[M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER,
+                      M.LEFT_EYE_INNER], 1].max())
+
+
+def _patch(img: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    h, w = img.shape[:2]
+    xa, xb = int(max(0, np.floor(x0))), int(min(w, np.ceil(x1)))
+    ya, yb = int(max(0, np.floor(y0))), int(min(h, np.ceil(y1)))
+    return img[ya:yb, xa:xb]

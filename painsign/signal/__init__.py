@@ -1,0 +1,83 @@
+"""The pain sign as a signal: smoothing, window metrics, sign types, live stream, events.
+
+Pure numpy/scipy/scikit-learn; no camera, no Qt, no model runtime. Definitions follow
+Ferreira et al. (seed 002) and ``shared/reference/method.md``:
+
+* :mod:`~painsign.signal.smoothing` — gap filling and the 1-s trailing moving average.
+* :mod:`~painsign.signal.metrics` — mean, prediction, entropy, crossings per window.
+* :mod:`~painsign.signal.signtypes` — stable / irregular / unstable / indeterminate and the
+  decision matrix.
+* :mod:`~painsign.signal.stream` — the same numbers live, one sample at a time.
+* :mod:`~painsign.signal.events` — surge and drop triggers.
+"""
+
+from painsign.signal.events import DROP, SURGE, Event, EventDetector, detect_events
+from painsign.signal.metrics import (
+    ENTROPY_BINS,
+    WindowMetrics,
+    crossing_indices,
+    entropy_shannon,
+    sliding_windows,
+    threshold_crossings,
+    whole_record_metrics,
+    window_bounds,
+    window_metrics,
+)
+from painsign.signal.signtypes import (
+    MAX_ENTROPY_BITS,
+    MODEL_THRESHOLDS,
+    PAPER_CENTROIDS,
+    REFERENCE_WINDOW_S,
+    Action,
+    Centroid,
+    NearestCentroidSignTypes,
+    SignType,
+    SignTypeClassifier,
+    SignTypeModel,
+    decision_action,
+    feature_scale,
+    normalise_crossings,
+)
+from painsign.signal.smoothing import (
+    interpolate_gaps,
+    moving_average,
+    smooth_sign,
+    smoothing_window,
+)
+from painsign.signal.stream import SignSample, SignStream
+
+__all__ = [
+    "DROP",
+    "ENTROPY_BINS",
+    "MAX_ENTROPY_BITS",
+    "MODEL_THRESHOLDS",
+    "PAPER_CENTROIDS",
+    "REFERENCE_WINDOW_S",
+    "SURGE",
+    "Action",
+    "Centroid",
+    "Event",
+    "EventDetector",
+    "NearestCentroidSignTypes",
+    "SignSample",
+    "SignStream",
+    "SignType",
+    "SignTypeClassifier",
+    "SignTypeModel",
+    "WindowMetrics",
+    "crossing_indices",
+    "decision_action",
+    "detect_events",
+    "entropy_shannon",
+    "feature_scale",
+    "interpolate_gaps",
+    "moving_average",
+    "normalise_crossings",
+    "sliding_windows",
+    "smooth_sign",
+    "smoothing_window",
+    "threshold_crossings",
+    "whole_record_metrics",
+    "window_bounds",
+    "window_metrics",
+]

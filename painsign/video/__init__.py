@@ -1,0 +1,1 @@
+"""Video sources: recorded files now, cameras later, behind one frame iterator."""
