@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from painsign import __version__
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_opencv() -> None:
-    """Stop OpenCV printing its own warnings (a bad file becomes one painsign error)."""
+    """Stop OpenCV and FFmpeg printing their own warnings (a bad file becomes one error)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when FFmpeg first loads
     import cv2
 
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)

@@ -8,7 +8,8 @@ neonate showing three or more actions is in pain.
 Per frame, each action gets an intensity in [0, 1]: the change of its measure (see
 :mod:`painsign.scoring.nfcs_features`) from the rest baseline, divided by the change that
 counts as a fully shown action (:data:`FULL_CHANGE`). An action with intensity of at least
-``ACTIVE`` (0.5) is "clearly active". With ``a_i = min(1, intensity_i / ACTIVE)``,
+``ACTIVE`` (0.5) is "clearly active"; below ``NOISE`` (0.15) it is measurement noise. With
+``a_i = clip((intensity_i - NOISE) / (ACTIVE - NOISE), 0, 1)``,
 
     S = sum_i a_i              (a soft count of clearly active actions)
     P(pain) = 1 / (1 + exp(-GAIN * (S - 2.5)))
@@ -54,12 +55,14 @@ FULL_CHANGE = {
     "eye_squeeze": 0.45,
     "nasolabial_furrow": 0.10,
     "open_lips": 0.08,
-    "vertical_stretch": 0.12,
+    "vertical_stretch": 0.09,
     "horizontal_stretch": 0.08,
     "lip_purse": 0.08,
     "chin_quiver": 0.012,
 }
 ACTIVE = 0.5
+#: Intensities below this are measurement noise and count for nothing.
+NOISE = 0.15
 GAIN = 2.2
 #: Population rest values (adult neutral face, mouth closed) used until calibration.
 POPULATION_REST = dict(zip(
@@ -87,7 +90,8 @@ def combine(intensities: np.ndarray) -> float:
     Returns
     -------
     float
-        ``1 / (1 + exp(-GAIN * (S - 2.5)))`` with ``S = sum(min(1, i / ACTIVE))``.
+        ``1 / (1 + exp(-GAIN * (S - 2.5)))`` with
+        ``S = sum(clip((i - NOISE) / (ACTIVE - NOISE), 0, 1))``.
 
     Examples
     --------
@@ -96,7 +100,8 @@ def combine(intensities: np.ndarray) -> float:
     >>> combine(np.zeros(8)) < 0.01
     True
     """
-    s = float(np.minimum(1.0, np.asarray(intensities) / ACTIVE).sum())
+    a = np.clip((np.asarray(intensities, dtype=np.float64) - NOISE) / (ACTIVE - NOISE), 0, 1)
+    s = float(a.sum())
     return 1.0 / (1.0 + np.exp(-GAIN * (s - 2.5)))
 
 

@@ -101,6 +101,7 @@ class VideoReader:
     def __init__(self, path: str | Path, queue_size: int = 16):
         self.info = probe(path)
         self.frames_read = 0
+        self.last_t = float("nan")
         self._queue_size = queue_size
 
     def __iter__(self) -> Iterator[VideoFrame]:
@@ -140,6 +141,7 @@ class VideoReader:
                 if isinstance(item, Exception):
                     raise InputError(f"decoding {self.info.path} failed: {item}") from item
                 self.frames_read += 1
+                self.last_t = item.t
                 yield item
         finally:
             stop.set()
@@ -152,13 +154,17 @@ class VideoReader:
     def check_complete(self) -> None:
         """Raise :class:`InputError` when fewer frames decoded than the file announced.
 
-        Call after iterating. No frame at all, or fewer than 90 % of the announced count,
-        means the file is empty or truncated.
+        Call after iterating. No frame at all means an empty file; fewer than 90 % of the
+        announced frames that also end before 90 % of the announced duration mean a
+        truncated one (a variable-rate file may announce a frame count estimated from its
+        duration, so the count alone would cry wolf).
         """
         if self.frames_read == 0:
             raise InputError(f"video {self.info.path} has no decodable frame")
         expected = self.info.frame_count
-        if expected > 0 and self.frames_read < 0.9 * expected:
+        reached = self.last_t + 1.0 / self.info.fps
+        if (expected > 0 and self.frames_read < 0.9 * expected
+                and reached < 0.9 * self.info.duration_s):
             raise InputError(
                 f"video {self.info.path} is truncated: decoded {self.frames_read} of "
                 f"{expected} frames"

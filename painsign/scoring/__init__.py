@@ -1,0 +1,1 @@
+"""Pain scorers: the default NFCS proxy and ONNX classifier plug-ins."""

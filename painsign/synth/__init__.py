@@ -1,0 +1,1 @@
+"""Synthetic expressions on a real face, for tests and the demo."""

@@ -1,0 +1,169 @@
+"""`painsign analyze` end to end on real video files the tests render."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from synthetic import render, render_video, write_vfr_video
+
+from painsign.scoring.nfcs import ACTIONS
+from painsign.synth.animator import Segment, write_video
+
+FPS = 15.0
+THREE = {"brow_bulge": 0.9, "eye_squeeze": 0.9, "open_lips": 0.9, "vertical_stretch": 0.6}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def analyze(video, out, *extra):
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", "analyze", str(video), "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def read_frames(out):
+    with open(out / "frames.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def procedure(tmp_path_factory):
+    """Rest, a 3-action grimace from 4 s, rest, a hand over the face 9-10 s, rest."""
+    tmp = tmp_path_factory.mktemp("procedure")
+    segments = [Segment(4.0, 7.0, THREE, ramp_s=0.2),
+                Segment(9.0, 10.0, occluded=True, ramp_s=0.0)]
+    video = tmp / "procedure.mp4"
+    render_video(video, segments, 12.0, FPS)
+    out = tmp / "report"
+    result = analyze(video, out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    return video, out, result
+
+
+def test_report_files_columns_and_keys(procedure):
+    _, out, result = procedure
+    assert {p.name for p in out.iterdir()} == {"frames.csv", "summary.json", "sign.png"}
+    rows = read_frames(out)
+    assert list(rows[0]) == ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS,
+                             "p_raw_nfcs", "p_nfcs"]
+    assert len(rows) == 180
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("video", "fps", "frames", "frames_with_face", "scorers"):
+        assert key in summary
+    assert summary["frames"] == 180 and abs(summary["fps"] - FPS) < 0.01
+    nfcs = summary["scorers"]["nfcs"]
+    for key in ("threshold", "mean", "prediction", "entropy", "crossings", "sign_type",
+                "action", "events", "windows"):
+        assert key in nfcs
+    assert nfcs["windows"][0].keys() >= {"t0", "t1", "mean", "entropy", "crossings",
+                                         "sign_type"}
+    png = cv2.imread(str(out / "sign.png"))
+    assert png is not None and png.shape[1] > 1000
+    assert "nfcs" in result.stdout
+
+
+def test_grimace_is_a_peak_and_a_surge(procedure):
+    _, out, _ = procedure
+    rows = read_frames(out)
+    t = np.array([float(r["t"]) for r in rows])
+    p = np.array([float(r["p_nfcs"]) for r in rows])
+    assert p[(t > 5.0) & (t < 7.0)].min() > 0.5
+    assert p[(t > 2.5) & (t < 4.0)].max() < 0.5
+    events = json.loads((out / "summary.json").read_text())["scorers"]["nfcs"]["events"]
+    surges = [e["t"] for e in events if e["kind"] == "surge"]
+    assert surges and abs(surges[0] - 4.0) <= 1.0
+    assert any(e["kind"] == "drop" and 7.0 <= e["t"] <= 8.5 for e in events)
+
+
+def test_occlusion_gap_is_bridged(procedure):
+    _, out, _ = procedure
+    rows = read_frames(out)
+    gap = [r for r in rows if 9.2 <= float(r["t"]) < 9.8]
+    assert gap and all(r["face"] == "0" for r in gap)
+    assert all(r["p_raw_nfcs"] == "nan" and r["x1"] == "nan" for r in gap)
+    assert all(np.isfinite(float(r["p_nfcs"])) for r in gap)
+    assert all(float(r["p_nfcs"]) < 0.5 for r in gap)  # rest on both sides
+
+
+def test_rest_video_is_stable(tmp_path):
+    video = tmp_path / "rest.mp4"
+    render_video(video, [], 20.0, 10.0)
+    r = analyze(video, tmp_path / "out", "--quiet", "--no-figure")
+    assert r.returncode == 0, r.stderr
+    nfcs = json.loads((tmp_path / "out" / "summary.json").read_text())["scorers"]["nfcs"]
+    assert nfcs["sign_type"] == "stable" and nfcs["prediction"] is False
+    assert nfcs["action"] == "no action" and nfcs["crossings"] == 0
+
+
+def test_grimace_every_other_second_is_unstable(tmp_path):
+    segments = [Segment(float(s), float(s) + 1.0, THREE, ramp_s=0.1) for s in range(4, 20, 2)]
+    video = tmp_path / "alternating.mp4"
+    render_video(video, segments, 20.0, 10.0)
+    r = analyze(video, tmp_path / "out", "--quiet", "--no-figure", "--calibration", "2")
+    assert r.returncode == 0, r.stderr
+    nfcs = json.loads((tmp_path / "out" / "summary.json").read_text())["scorers"]["nfcs"]
+    assert nfcs["sign_type"] == "unstable", nfcs
+    assert nfcs["action"] == "human review" and nfcs["crossings"] >= 10
+
+
+def test_video_without_a_face(tmp_path, no_face_bgr):
+    video = tmp_path / "coffee.mp4"
+    write_video(video, [no_face_bgr] * 20, 10.0, no_face_bgr.shape[1::-1])
+    r = analyze(video, tmp_path / "out", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "no face" in r.stdout
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["frames_with_face"] == 0 and "no face" in summary["note"]
+    assert summary["scorers"]["nfcs"]["sign_type"] is None
+    assert (tmp_path / "out" / "sign.png").is_file()
+
+
+def test_variable_frame_rate_uses_time_stamps(tmp_path):
+    truths, frames = render([Segment(2.0, 3.0, THREE, ramp_s=0.0)], 4.0, 20.0)
+    keep = [i for i in range(len(frames)) if i % 4 != 3]  # drop every 4th frame
+    times = [truths[i].t for i in keep]
+    video = tmp_path / "vfr.mkv"
+    write_vfr_video(video, [frames[i] for i in keep], times)
+    r = analyze(video, tmp_path / "out", "--quiet", "--no-figure")
+    assert r.returncode == 0, r.stderr
+    rows = read_frames(tmp_path / "out")
+    np.testing.assert_allclose([float(x["t"]) for x in rows], times, atol=2e-3)
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "garbage", "truncated"])
+def test_bad_video_files_fail_clearly(tmp_path, procedure, kind):
+    video = tmp_path / "bad.mp4"
+    if kind == "empty":
+        video.write_bytes(b"")
+    elif kind == "garbage":
+        video.write_bytes(b"\x00\x01not a video" * 500)
+    elif kind == "truncated":
+        data = procedure[0].read_bytes()
+        video.write_bytes(data[: len(data) // 2])
+    r = analyze(video, tmp_path / "out", "--quiet")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.startswith("painsign: error:") and r.stderr.count("\n") == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_bundled_demo_shows_its_grimaces(tmp_path):
+    demo = REPO / "assets" / "demo_grimace.mp4"
+    assert demo.stat().st_size <= 5_000_000
+    r = analyze(demo, tmp_path / "demo", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rows = read_frames(tmp_path / "demo")
+    t = np.array([float(x["t"]) for x in rows])
+    p = np.array([float(x["p_nfcs"]) for x in rows])
+    assert p[(t > 6.5) & (t < 9.0)].min() > 0.5  # grimace 5-9 s
+    assert p[(t > 19.5) & (t < 23.0)].min() > 0.5  # cry 18-23 s
+    assert p[(t > 10.5) & (t < 13.0)].max() < 0.5
+    assert p[t > 26.5].max() < 0.5
+    face = np.array([x["face"] == "1" for x in rows])
+    assert not face[(t > 23.2) & (t < 24.8)].any()  # the face left the picture
