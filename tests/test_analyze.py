@@ -167,3 +167,47 @@ def test_bundled_demo_shows_its_grimaces(tmp_path):
     assert p[t > 26.5].max() < 0.5
     face = np.array([x["face"] == "1" for x in rows])
     assert not face[(t > 23.2) & (t < 24.8)].any()  # the face left the picture
+
+
+def _brightness_classifier(tmp_path):
+    """A tiny ONNX 'classifier': P = sigmoid(8 * (mean pixel - 0.5)) of a 32x32 RGB crop."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+        helper.make_node("Sub", ["m", "half"], ["d"]),
+        helper.make_node("Mul", ["d", "gain"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["p"]),
+        helper.make_node("Reshape", ["p", "shape"], ["prob"]),
+    ]
+    inits = [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+             helper.make_tensor("gain", TensorProto.FLOAT, [], [8.0]),
+             helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1])]
+    graph = helper.make_graph(
+        nodes, "brightness",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "bright.onnx"
+    onnx.save(model, path)
+    (tmp_path / "bright.json").write_text(json.dumps(
+        {"name": "Bright Test", "input_size": [32, 32], "threshold": 0.42}))
+    return path
+
+
+def test_plugged_in_classifier_runs_beside_nfcs(tmp_path, procedure):
+    video = procedure[0]
+    model = _brightness_classifier(tmp_path)
+    r = analyze(video, tmp_path / "out", "--quiet", "--no-figure", "--model", model)
+    assert r.returncode == 0, r.stderr
+    rows = read_frames(tmp_path / "out")
+    assert {"p_raw_nfcs", "p_nfcs", "p_raw_bright_test", "p_bright_test"} <= set(rows[0])
+    face_rows = [x for x in rows if x["face"] == "1"]
+    p = np.array([float(x["p_raw_bright_test"]) for x in face_rows])
+    assert np.all((p > 0) & (p < 1)) and p.std() > 0
+    assert all(x["p_raw_bright_test"] == "nan" for x in rows if x["face"] == "0")
+    scorers = json.loads((tmp_path / "out" / "summary.json").read_text())["scorers"]
+    assert scorers["bright_test"]["threshold"] == 0.42
+    assert scorers["bright_test"]["display_name"] == "Bright Test"
