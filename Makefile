@@ -5,7 +5,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.painsign-installed
-export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: install test demo demo-video lint models models-check clean
 
@@ -18,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,6 +27,7 @@ demo: $(STAMP)
 	$(BIN)/painsign detect assets/astronaut.jpg --out out/demo_faces.png
 	$(BIN)/painsign analyze assets/demo_grimace.mp4 --out out/demo
 	@echo "open out/demo/sign.png (the pain sign), out/demo/summary.json, out/demo/frames.csv"
+	$(BIN)/painsign monitor --video assets/demo_grimace.mp4 --bed "demo bed" --db out/demo/sessions.db
 
 # Rebuild the ONNX models from MediaPipe's TFLite files with pinned tools.
 $(VENV)-models/.ok: scripts/models-requirements.txt

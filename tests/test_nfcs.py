@@ -149,3 +149,23 @@ def test_animator_without_actions_keeps_the_picture():
     frame = animator.frame(FrameTruth(0.0, {}, False, False))
     diff = np.abs(frame.astype(int) - animator.image.astype(int))
     assert diff.mean() < 1.0
+
+
+def test_recalibrate_learns_a_new_baseline(detector, landmarker):
+    from painsign.vision.tracker import FaceTracker
+
+    truths, frames = render([Segment(0.0, 10.0, {"open_lips": 0.6}, ramp_s=0.0)], 2.5, FPS)
+    tracker = FaceTracker(detector, landmarker)
+    scorer = NfcsScorer(calibration_s=1.0)
+    rest_truths, rest_frames = render([], 1.5, FPS)
+    for f, tr in zip(rest_frames, rest_truths, strict=True):
+        scorer.score(FaceFrame(to_rgb(f), tracker.process(f), tr.t))
+    assert scorer.calibrated and not scorer.calibrating
+    lips_at_rest = scorer.rest["lip_gap"]
+    scorer.recalibrate()
+    assert scorer.calibrating
+    for f, tr in zip(frames, truths, strict=True):
+        s = scorer.score(FaceFrame(to_rgb(f), tracker.process(f), tr.t + 2.0))
+    assert not scorer.calibrating
+    assert scorer.rest["lip_gap"] > lips_at_rest  # the new rest has the lips parted
+    assert s.details["open_lips"] < 0.2

@@ -8,10 +8,10 @@ import os
 import sys
 
 from painsign import __version__
-from painsign.cli import analyze_cmd, detect_cmd, models_cmd
+from painsign.cli import analyze_cmd, detect_cmd, history_cmd, models_cmd, monitor_cmd
 from painsign.errors import PainsignError
 
-COMMANDS = (models_cmd, detect_cmd, analyze_cmd)
+COMMANDS = (models_cmd, detect_cmd, analyze_cmd, monitor_cmd, history_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -131,6 +131,7 @@ class NfcsScorer:
         self.rest_crop: np.ndarray | None = None
         self.rest_pts: np.ndarray | None = None
         self.calibrated = False
+        self._recalibrating = False
         self._window: list[tuple[float, np.ndarray, np.ndarray, np.ndarray, float]] = []
         self._chin: deque[tuple[float, float]] = deque()
 
@@ -169,11 +170,24 @@ class NfcsScorer:
         values, crop, pts = self.measure(frame)
         levels = self.intensities(values, crop, frame.t)
         p = combine(levels)
-        if not self.calibrated and self.calibration_s > 0:
+        if self.calibrating:
             self._collect(frame.t, values, crop, pts, p)
         details = dict(zip(ACTIONS, (float(x) for x in levels), strict=True))
         details["calibrated"] = float(self.calibrated)
         return Score(p, details)
+
+    @property
+    def calibrating(self) -> bool:
+        """Whether a rest window is being collected (at the start, or after recalibrate)."""
+        return (not self.calibrated or self._recalibrating) and self.calibration_s > 0
+
+    def recalibrate(self) -> None:
+        """Learn a new baseline from the next calm ``calibration_s`` seconds.
+
+        The current baseline stays in use until the new one is adopted.
+        """
+        self._recalibrating = True
+        self._window = []
 
     def calibrate(self, frames: list[FaceFrame]) -> None:
         """Learn the rest baseline from frames of this patient's face at rest.
@@ -215,6 +229,7 @@ class NfcsScorer:
         mid = int(np.argmin(np.abs(values - rest).sum(axis=1)))
         self.rest_crop, self.rest_pts = samples[mid][2], samples[mid][3]
         self.calibrated = True
+        self._recalibrating = False
         return True
 
     def _quiver(self, t: float, chin: float) -> float:

@@ -1,0 +1,135 @@
+"""``painsign monitor``: the live bedside monitor (dashboard or headless) with recording."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from painsign.errors import InputError
+
+logger = logging.getLogger("painsign.monitor")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``monitor`` subcommand."""
+    p = sub.add_parser(
+        "monitor", help="live pain-sign monitor on a camera, stream or video file",
+        description="Show the bedside dashboard (or run --headless), raise alarms and "
+        "record the session in SQLite.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=int, metavar="N", help="camera index (0 is the first)")
+    src.add_argument("--video", type=Path, metavar="FILE", help="replay a recorded video")
+    src.add_argument("--url", metavar="URL", help="RTSP or HTTP (MJPEG) stream of an IP camera")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="replay speed for --video (default 1 = real time)")
+    p.add_argument("--bed", default="bed 1", help="bed label shown and stored (default 'bed 1')")
+    p.add_argument("--db", type=Path, default=None,
+                   help="SQLite file for the session (default: $PAINSIGN_DB or the user's "
+                   "data folder)")
+    p.add_argument("--no-record", action="store_true", help="do not record the session")
+    p.add_argument("--snapshots", action="store_true",
+                   help="store the first face image at each pain / no-pain change (off by "
+                   "default: no images are stored)")
+    p.add_argument("--model", action="append", default=[], metavar="ONNX",
+                   help="an ONNX pain classifier with its JSON sidecar; repeat for several")
+    p.add_argument("--no-nfcs", action="store_true", help="leave out the default NFCS scorer")
+    p.add_argument("--calibration", type=float, default=3.0, metavar="S",
+                   help="seconds of rest face for the NFCS baseline (default 3)")
+    p.add_argument("--sustained", type=float, default=30.0, metavar="S",
+                   help="sign above threshold this long raises the high alarm (default 30)")
+    p.add_argument("--face-timeout", type=float, default=10.0, metavar="S",
+                   help="no face this long raises a technical alarm (default 10)")
+    p.add_argument("--stall", type=float, default=3.0, metavar="S",
+                   help="no new frame this long: camera lost (default 3)")
+    p.add_argument("--frozen", type=float, default=5.0, metavar="S",
+                   help="identical frames this long: camera frozen (default 5)")
+    p.add_argument("--headless", action="store_true",
+                   help="no window: same pipeline, alarms and recording, status to the log")
+    p.add_argument("--exit-after", type=float, default=None, metavar="S",
+                   help="stop cleanly after S seconds")
+    p.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
+                   help="save the window as PNG just before exit")
+    p.add_argument("--mute", action="store_true", help="do not play alarm sounds")
+    p.set_defaults(run=run)
+
+
+def has_display() -> bool:
+    """Whether a window can be seen here (an X or Wayland display, or a Qt platform other
+    than the invisible offscreen and minimal ones)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and platform not in ("offscreen", "minimal"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build_engine(args: argparse.Namespace):
+    """Assemble source, models, scorers, alarms and recorder from the options."""
+    from painsign.alarms import AlarmSettings
+    from painsign.analysis.frames import FrameAnalyzer
+    from painsign.capture import open_source
+    from painsign.model_store import ModelStore
+    from painsign.monitor.engine import MonitorEngine, MonitorSettings
+    from painsign.scoring.nfcs import NfcsScorer
+    from painsign.scoring.onnx_scorer import OnnxClassifierScorer
+    from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
+    from painsign.vision.tracker import FaceTracker
+
+    for option in ("speed", "sustained", "face_timeout", "stall", "frozen"):
+        if getattr(args, option) <= 0:
+            raise InputError(f"--{option.replace('_', '-')} must be positive")
+    store = ModelStore(args.models)
+    scorers = [] if args.no_nfcs else [NfcsScorer(calibration_s=args.calibration)]
+    scorers += [OnnxClassifierScorer(m) for m in args.model]
+    if not scorers:
+        raise InputError("no scorer: drop --no-nfcs or give --model")
+    live_options = {} if args.video else {"stall_s": args.stall, "frozen_s": args.frozen}
+    source = open_source(camera=args.camera, video=args.video, url=args.url,
+                         speed=args.speed, **live_options)
+    alarm_settings = AlarmSettings(sustained_pain_s=args.sustained,
+                                   face_not_seen_s=args.face_timeout)
+    settings = MonitorSettings(bed=args.bed)
+    recorder = snapshots = None
+    if not args.no_record:
+        db = args.db or default_db_path()
+        recorder = SessionRecorder(
+            db, bed=args.bed, source=source.describe(), scorers=scorers,
+            settings={"monitor": vars(settings), "alarms": vars(alarm_settings),
+                      "calibration_s": args.calibration},
+            snapshots=args.snapshots)
+        if args.snapshots:
+            snapshots = SnapshotPolicy(scorers[0].threshold, recorder, scorers[0].name)
+    engine = MonitorEngine(source, FrameAnalyzer(FaceTracker(store=store), scorers), settings,
+                           alarm_settings, recorder, snapshots=snapshots)
+    return engine, recorder
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the monitor until the window closes, the file ends or ``--exit-after``."""
+    engine, recorder = build_engine(args)
+    # A screenshot can be rendered offscreen, so it needs a window but no display.
+    headless = args.headless or (not has_display() and args.screenshot is None)
+    if headless and not args.headless:
+        print("no display: running headless (alarms and status in the log)")
+    if recorder is not None:
+        print(f"recording session {recorder.session_id} in {recorder.path}")
+    engine.start()
+    try:
+        if headless:
+            from painsign.monitor.headless import run_headless
+
+            code = run_headless(engine, args.exit_after)
+        else:
+            from painsign.gui.app import run_dashboard
+
+            code = run_dashboard(engine, args.exit_after, args.screenshot,
+                                 play_sound=not args.mute)
+    finally:
+        engine.stop()
+        if recorder is not None:
+            recorder.close()
+    if recorder is not None:
+        print(f"session {recorder.session_id} recorded in {recorder.path} "
+              f"(painsign history --db {recorder.path} --session {recorder.session_id})")
+    return code

@@ -1,0 +1,1 @@
+"""The Qt bedside dashboard: a thin view over :class:`painsign.monitor.MonitorEngine`."""

@@ -1,0 +1,1 @@
+"""The live monitor: a Qt-free engine (capture, inference, signs, alarms, recording)."""

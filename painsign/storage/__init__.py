@@ -1,0 +1,60 @@
+"""Session storage: a crash-safe SQLite record of live monitoring, and reading it back.
+
+No Qt and no camera here; OpenCV is imported only to encode a snapshot.
+
+* :mod:`~painsign.storage.db` — schema (sessions, samples, alarms, snapshots), WAL and
+  ``synchronous=FULL`` connections, UTC time stamps, the default database path.
+* :mod:`~painsign.storage.recorder` — :class:`SessionRecorder` (queue + writer thread,
+  commits at least every second) and :class:`SnapshotPolicy` (opt-in face snapshots at
+  each pain / no-pain change).
+* :mod:`~painsign.storage.history` — list, summarise and export stored sessions.
+"""
+
+from painsign.storage.db import (
+    NO_PAIN,
+    PAIN,
+    SCHEMA_VERSION,
+    TABLES,
+    StorageError,
+    default_db_path,
+    delete_old_snapshots,
+    open_db,
+    parse_utc,
+    to_utc_iso,
+    utc_now,
+)
+from painsign.storage.history import (
+    ALARMS_CSV_COLUMNS,
+    SAMPLES_CSV_COLUMNS,
+    export_alarms_csv,
+    export_session_csv,
+    list_sessions,
+    purge_snapshots,
+    session_summary,
+)
+from painsign.storage.recorder import SessionRecorder, Snapshot, SnapshotPolicy, encode_png
+
+__all__ = [
+    "ALARMS_CSV_COLUMNS",
+    "NO_PAIN",
+    "PAIN",
+    "SAMPLES_CSV_COLUMNS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "SessionRecorder",
+    "Snapshot",
+    "SnapshotPolicy",
+    "StorageError",
+    "default_db_path",
+    "delete_old_snapshots",
+    "encode_png",
+    "export_alarms_csv",
+    "export_session_csv",
+    "list_sessions",
+    "open_db",
+    "parse_utc",
+    "purge_snapshots",
+    "session_summary",
+    "to_utc_iso",
+    "utc_now",
+]
