@@ -1,0 +1,123 @@
+"""The Qt dashboard, offscreen with real widgets: replay, alarms, sound, screenshot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from painsign.alarms import AlarmSettings, FakeClock, Priority, count_pulses, read_wav
+from painsign.analysis.frames import FrameAnalyzer
+from painsign.assets import asset_path
+from painsign.capture import FileSource
+from painsign.gui.dashboard import Dashboard
+from painsign.gui.sound import AlarmSound
+from painsign.monitor.engine import MonitorEngine, MonitorSettings
+from painsign.scoring.nfcs import NfcsScorer
+from painsign.vision.tracker import FaceTracker
+
+DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo_grimace.mp4"
+
+
+@pytest.fixture()
+def make_window(qtbot, detector, landmarker):
+    made = []
+
+    def make(speed=8.0, clock=None):
+        analyzer = FrameAnalyzer(FaceTracker(detector, landmarker),
+                                 [NfcsScorer(calibration_s=2.0)])
+        engine = MonitorEngine(FileSource(DEMO, speed=speed), analyzer,
+                               MonitorSettings(bed="bed 7"), AlarmSettings(), clock=clock)
+        sound = AlarmSound(clock=clock.now if clock else time.monotonic, play=False)
+        window = Dashboard(engine, sound)
+        qtbot.addWidget(window)
+        made.append(engine)
+        return engine, window
+
+    yield make
+    for engine in made:
+        engine.stop()
+
+
+def test_replay_fills_the_curves_and_shows_value_badge_and_surge(make_window, qtbot):
+    engine, window = make_window(speed=8.0)
+    window.show()
+    engine.start()
+    qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 9.0,
+                    timeout=60_000)
+    x, y = window.sign_plot.curves["nfcs"].getData()
+    assert len(x) > 200 and y.max() > 0.9
+    assert window.video.pixmap() is not None and not window.video.pixmap().isNull()
+    assert window.big.value.text() != "" and "bed 7" in window.bed_label.text()
+    assert "fps" in window.status.text()
+    qtbot.waitUntil(lambda: any(p == Priority.MEDIUM for _, p, _ in window.sound.scheduled),
+                    timeout=10_000)
+    wav = next(s[2] for s in window.sound.scheduled if s[1] == Priority.MEDIUM)
+    samples, rate = read_wav(asset_path(wav))
+    assert count_pulses(samples, rate) == 3
+    qtbot.waitUntil(lambda: window.big.badge.text().startswith(("STABLE", "IRREGULAR",
+                                                                "UNSTABLE", "INDETERMINATE")),
+                    timeout=20_000)
+
+
+def test_acknowledge_and_pause_under_a_fake_clock(make_window, qtbot):
+    clock = FakeClock()
+    engine, window = make_window(clock=clock)
+    engine.alarms.raise_event("pain_surge")
+    window.refresh()
+    assert "PAIN SURGE" in window.banner.text()
+    assert window.banner.flash_interval_ms == 1000  # medium: 0.5 Hz, 50 % duty
+    assert window.sound.scheduled[-1][1] == Priority.MEDIUM
+    window.pause_button.click()
+    window.refresh()
+    assert "audio paused 120 s" in window.banner.text()
+    clock.advance(60)
+    window.refresh()
+    assert "audio paused 60 s" in window.banner.text()
+    assert engine.alarms.sounding() is None  # visual stays, sound paused
+    engine.alarms.set_condition("sustained_pain", True)
+    clock.advance(31)
+    window.refresh()
+    assert engine.alarms.sounding().kind == "sustained_pain"  # high breaks through
+    assert window.banner.flash_interval_ms == 250  # high: 2 Hz
+    window.ack_button.click()
+    window.refresh()
+    assert engine.alarms.sounding() is None
+    clock.advance(40)
+    engine.alarms.set_condition("sustained_pain", False)
+    window.refresh()
+    assert [a.kind for a in window.state.alarms] == ["pain_surge"]
+
+
+def test_calibrate_button_restarts_the_baseline(make_window):
+    engine, window = make_window()
+    from painsign.video.reader import VideoReader
+
+    nfcs = engine.analyzer.scorers[0]
+    nfcs.calibrated = True
+    assert not nfcs.calibrating
+    window.calibrate_button.click()
+    frame = next(iter(VideoReader(DEMO)))
+    engine._process(frame)  # what the worker does with the next frame
+    assert nfcs.calibrating and nfcs.calibrated  # old baseline in use meanwhile
+    window.refresh()
+    assert "re-calibrating" in window.calibration.text()
+
+
+@pytest.mark.slow
+def test_monitor_screenshot_shows_the_dashboard(tmp_path):
+    shot = tmp_path / "shot.png"
+    r = subprocess.run(
+        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--exit-after", "8",
+         "--screenshot", str(shot), "--db", str(tmp_path / "s.db"), "--speed", "1"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[1] >= 1200 and image.shape[0] >= 700
+    assert image.std() > 20  # a drawn dashboard, not a blank window

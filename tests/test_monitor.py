@@ -1,0 +1,189 @@
+"""The live monitor engine, headless: replay, alarms, faults, MJPEG input, recording."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_capture import FakeCamera, MjpegServer
+
+from painsign.alarms import AlarmSettings, FakeClock
+from painsign.analysis.frames import FrameAnalyzer
+from painsign.capture import FileSource, UrlSource
+from painsign.monitor.engine import MonitorEngine, MonitorSettings
+from painsign.scoring.nfcs import NfcsScorer
+from painsign.storage import SessionRecorder
+from painsign.vision.tracker import FaceTracker
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "assets" / "demo_grimace.mp4"
+
+
+def make_engine(source, detector, landmarker, recorder=None, clock=None, **alarm):
+    analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
+    return MonitorEngine(source, analyzer, MonitorSettings(bed="test bed"),
+                         AlarmSettings(**alarm), recorder=recorder, clock=clock)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_replay_fills_the_sign_raises_a_surge_and_records(tmp_path, detector, landmarker):
+    db = tmp_path / "s.db"
+    recorder = SessionRecorder(db, bed="test bed", source="demo", scorers=["nfcs"])
+    engine = make_engine(FileSource(DEMO, speed=8.0), detector, landmarker, recorder)
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.snapshot().elapsed_s > 10.0, timeout=60)
+        state = engine.snapshot()
+        view = state.scorers[0]
+        assert len(view.t) > 200 and np.nanmax(view.p) > 0.9  # the grimace at 5-9 s
+        assert len(view.crossings_t) >= 2
+        kinds = [e.kind for e in engine.alarms.log if e.state == "active"]
+        assert "pain_surge" in kinds
+        assert state.frame is not None and state.frame.shape[1] <= 480
+    finally:
+        engine.stop()
+        recorder.close()
+    con = sqlite3.connect(db)
+    n, faces = con.execute("select count(*), sum(face) from samples").fetchone()
+    assert n > 200 and faces > 200
+    assert con.execute("select count(*) from alarms where kind='pain_surge' and "
+                       "state='active'").fetchone()[0] >= 1
+    assert con.execute("select ended_utc from sessions").fetchone()[0] is not None
+
+
+def test_invalid_sign_shows_no_number_when_the_face_is_gone(detector, landmarker):
+    engine = make_engine(FileSource(DEMO, speed=8.0), detector, landmarker)
+    engine.start()
+    try:
+        # the face leaves the picture at 23-25 s of the demo
+        assert wait_for(lambda: 23.6 < engine.snapshot().elapsed_s < 24.8, timeout=60,
+                        interval=0.01)
+        state = engine.snapshot()
+        assert not state.face and state.scorers[0].current is None
+    finally:
+        engine.stop()
+
+
+def test_frozen_camera_raises_a_technical_alarm_and_recovers(detector, landmarker):
+    camera = FakeCamera(fps=30.0, stall_s=0.5, frozen_s=0.6)
+    clock = FakeClock()
+    engine = make_engine(camera, detector, landmarker, clock=clock)
+    frozen = np.full((48, 64, 3), 77, np.uint8)
+    original = camera._grab
+    engine.start()
+    try:
+        assert camera.wait_for_status("ok", timeout=5)
+        camera._grab = lambda: (original(), frozen)[1]
+        assert wait_for(lambda: engine.alarms.get("camera_frozen") is not None, timeout=10)
+        assert engine.snapshot().scorers[0].current is None
+        camera._grab = original
+        assert wait_for(lambda: engine.alarms.get("camera_frozen") is None, timeout=10)
+        camera.broken = True
+        assert wait_for(lambda: engine.alarms.get("camera_lost") is not None, timeout=10)
+        camera.broken = False
+        assert wait_for(lambda: engine.alarms.get("camera_lost") is None, timeout=15)
+        states = [(e.kind, str(e.state)) for e in engine.alarms.log]
+        assert ("camera_frozen", "active") in states and ("camera_lost", "active") in states
+    finally:
+        engine.stop()
+
+
+class FaceMjpegServer(MjpegServer):
+    """Serves the astronaut's face as an IP camera would."""
+
+    def __init__(self, face_bgr):
+        super().__init__(size=face_bgr.shape[1::-1], fps=15.0)
+        self.face = face_bgr
+
+    def jpeg(self):
+        self._count += 1
+        img = self.face.copy()
+        img[0, 0] = self._count % 256  # a live camera never sends identical frames
+        return cv2.imencode(".jpg", img)[1].tobytes()
+
+
+def test_http_mjpeg_camera_is_monitored(tmp_path, detector, landmarker, astronaut_bgr):
+    server = FaceMjpegServer(astronaut_bgr).start()
+    db = tmp_path / "s.db"
+    recorder = SessionRecorder(db, bed="ip cam", source=server.url, scorers=["nfcs"])
+    engine = make_engine(UrlSource(server.url), detector, landmarker, recorder)
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.frames_processed >= 20, timeout=20)
+        state = engine.snapshot()
+        assert state.face and state.stats.source_status == "ok"
+        assert state.stats.input_fps > 5
+    finally:
+        engine.stop()
+        recorder.close()
+        server.stop()
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from samples where face = 1").fetchone()[0] >= 20
+
+
+def test_kill_9_of_a_headless_run_keeps_committed_rows(tmp_path):
+    db = tmp_path / "s.db"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
+         "--db", str(db), "--speed", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert wait_for(lambda: db.exists() and _count(db) > 100, timeout=60)
+        time.sleep(1.0)
+        before = _count(db)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    con = sqlite3.connect(db)
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    n = con.execute("select count(*) from samples").fetchone()[0]
+    assert n >= before
+    ts = [r[0] for r in con.execute("select t from samples order by t")]
+    assert np.all(np.diff(ts) < 0.2)  # no hole in what was committed
+    assert con.execute("select ended_utc from sessions").fetchone()[0] is None
+
+
+def _count(db):
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("select count(*) from samples").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
+    db = tmp_path / "s.db"
+    r = subprocess.run(
+        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
+         "--db", str(db), "--speed", "4", "--bed", "cli bed", "--exit-after", "60"],
+        capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"recorded in {db}" in r.stdout
+    con = sqlite3.connect(db)
+    bed, source, start, end = con.execute(
+        "select bed, source, started_utc, ended_utc from sessions").fetchone()
+    assert bed == "cli bed" and "demo_grimace" in source and start.endswith("Z") and end
+    assert con.execute("select count(*) from samples").fetchone()[0] == 900
+    kinds = {k for (k,) in con.execute("select kind from alarms where state = 'active'")}
+    assert "pain_surge" in kinds
+    h = subprocess.run([sys.executable, "-m", "painsign", "history", "--db", str(db)],
+                       capture_output=True, text=True, timeout=60)
+    assert h.returncode == 0 and "cli bed" in h.stdout
