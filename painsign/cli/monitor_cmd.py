@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 from painsign.errors import InputError
@@ -132,4 +133,12 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(f"session {recorder.session_id} recorded in {recorder.path} "
               f"(painsign history --db {recorder.path} --session {recorder.session_id})")
+    if not headless:
+        # Everything is stopped, recorded and closed. Skip the interpreter's final garbage
+        # collection: with PySide6 + pyqtgraph it can abort on a refcount error at exit
+        # (seen with PySide6 6.12), which would turn a clean run into a crash.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 logger = logging.getLogger("painsign.gui")
-
-
-#: Harmless messages of Qt's offscreen platform (used for screenshots and tests).
-_QUIET = ("This plugin does not support",)
-
-
-def _qt_message(mode, context, message: str) -> None:
-    if not message.startswith(_QUIET):
-        logger.debug("Qt: %s", message)
 
 
 def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | None = None,
@@ -38,13 +30,16 @@ def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | No
         0, or 1 when the engine's worker failed.
     """
     import pyqtgraph as pg
-    from PySide6.QtCore import QTimer, qInstallMessageHandler
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from painsign.gui.dashboard import Dashboard
     from painsign.gui.sound import AlarmSound
 
-    qInstallMessageHandler(_qt_message)
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        # The invisible platform (screenshots, tests) warns about window hints on every
+        # redraw; a Python message handler instead trips a PySide6 refcount bug at exit.
+        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication([])
     sound = AlarmSound(play=play_sound)
@@ -69,5 +64,4 @@ def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | No
         engine.stop()
         window.timer.stop()
         window.deleteLater()
-        qInstallMessageHandler(None)
     return 1 if engine.error is not None else 0
