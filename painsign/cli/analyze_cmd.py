@@ -10,10 +10,9 @@ from painsign.analysis.frames import FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
 from painsign.analysis.report import write_frames_csv, write_summary_json
 from painsign.cli.progress import Progress
+from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
-from painsign.scoring.nfcs import NfcsScorer
-from painsign.scoring.onnx_scorer import OnnxClassifierScorer
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
@@ -27,12 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", type=Path, help="video file (MP4, MKV, AVI, ...)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: ./painsign-VIDEO_NAME)")
-    p.add_argument("--model", action="append", default=[], metavar="ONNX",
-                   help="an ONNX pain classifier with its JSON sidecar (MODEL.json); "
-                   "repeat for several")
-    p.add_argument("--no-nfcs", action="store_true", help="leave out the default NFCS scorer")
-    p.add_argument("--calibration", type=float, default=3.0, metavar="S",
-                   help="seconds of rest face at the start for the NFCS baseline (default 3)")
+    add_scorer_options(p)
     p.add_argument("--window", type=float, default=20.0, metavar="S",
                    help="sliding window length in seconds (default 20)")
     p.add_argument("--step", type=float, default=1.0, metavar="S",
@@ -53,10 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
     store = ModelStore(args.models)
-    scorers = [] if args.no_nfcs else [NfcsScorer(calibration_s=args.calibration)]
-    scorers += [OnnxClassifierScorer(m) for m in args.model]
-    if not scorers:
-        raise InputError("no scorer: drop --no-nfcs or give --model")
+    scorers = build_scorers(args)
     tracker = FaceTracker(FaceDetector(args.detector, store=store), FaceLandmarker(store=store))
     settings = SignSettings(window_s=args.window, step_s=args.step,
                             surge_rise=args.surge_rise, surge_within_s=args.surge_within)

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 
 logger = logging.getLogger("painsign.monitor")
@@ -33,11 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snapshots", action="store_true",
                    help="store the first face image at each pain / no-pain change (off by "
                    "default: no images are stored)")
-    p.add_argument("--model", action="append", default=[], metavar="ONNX",
-                   help="an ONNX pain classifier with its JSON sidecar; repeat for several")
-    p.add_argument("--no-nfcs", action="store_true", help="leave out the default NFCS scorer")
-    p.add_argument("--calibration", type=float, default=3.0, metavar="S",
-                   help="seconds of rest face for the NFCS baseline (default 3)")
+    add_scorer_options(p)
     p.add_argument("--sustained", type=float, default=30.0, metavar="S",
                    help="sign above threshold this long raises the high alarm (default 30)")
     p.add_argument("--face-timeout", type=float, default=10.0, metavar="S",
@@ -72,8 +69,6 @@ def build_engine(args: argparse.Namespace):
     from painsign.capture import open_source
     from painsign.model_store import ModelStore
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
-    from painsign.scoring.nfcs import NfcsScorer
-    from painsign.scoring.onnx_scorer import OnnxClassifierScorer
     from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
     from painsign.vision.tracker import FaceTracker
 
@@ -81,10 +76,7 @@ def build_engine(args: argparse.Namespace):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
     store = ModelStore(args.models)
-    scorers = [] if args.no_nfcs else [NfcsScorer(calibration_s=args.calibration)]
-    scorers += [OnnxClassifierScorer(m) for m in args.model]
-    if not scorers:
-        raise InputError("no scorer: drop --no-nfcs or give --model")
+    scorers = build_scorers(args)
     live_options = {} if args.video else {"stall_s": args.stall, "frozen_s": args.frozen}
     source = open_source(camera=args.camera, video=args.video, url=args.url,
                          speed=args.speed, **live_options)
