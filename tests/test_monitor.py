@@ -187,3 +187,17 @@ def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     h = subprocess.run([sys.executable, "-m", "painsign", "history", "--db", str(db)],
                        capture_output=True, text=True, timeout=60)
     assert h.returncode == 0 and "cli bed" in h.stdout
+
+
+def test_recording_failure_raises_a_technical_alarm(tmp_path, detector, landmarker):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the database folder should be")
+    recorder = SessionRecorder(blocker / "s.db", bed="b", source="demo", scorers=["nfcs"],
+                               open_timeout=0.5)
+    engine = make_engine(FileSource(DEMO, speed=8.0), detector, landmarker, recorder)
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.alarms.get("recording_failure") is not None, timeout=20)
+    finally:
+        engine.stop()
+        recorder.close(timeout=1.0)

@@ -169,6 +169,10 @@ FACE_NOT_SEEN = AlarmKind(
 INFERENCE_ERROR = AlarmKind("inference_error", "Inference error", Priority.MEDIUM, technical=True)
 # The alarm system must signal its own failure: shown on screen when sound cannot play.
 AUDIO_FAILURE = AlarmKind("audio_failure", "Alarm sound unavailable", Priority.LOW, technical=True)
+# Nothing lost silently: the session database cannot be written.
+RECORDING_FAILURE = AlarmKind(
+    "recording_failure", "Recording failed", Priority.MEDIUM, technical=True
+)
 
 #: Every alarm kind by id.
 KINDS: Mapping[str, AlarmKind] = MappingProxyType(
@@ -180,6 +184,7 @@ KINDS: Mapping[str, AlarmKind] = MappingProxyType(
             CAMERA_LOST,
             CAMERA_FROZEN,
             FACE_NOT_SEEN,
+            RECORDING_FAILURE,
             INFERENCE_ERROR,
             AUDIO_FAILURE,
         )

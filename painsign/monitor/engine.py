@@ -250,6 +250,9 @@ class MonitorEngine:
             self._source_status = status
         self.alarms.set_condition("camera_lost", status in ("lost", "reconnecting", "failed"))
         self.alarms.set_condition("camera_frozen", status == "frozen")
+        if self.recorder is not None:
+            self.alarms.set_condition("recording_failure",
+                                      not getattr(self.recorder, "healthy", True))
 
     def _process(self, frame) -> None:
         started = time.monotonic()
