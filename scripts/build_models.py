@@ -16,7 +16,8 @@ Steps, each checked:
 4. Canonicalise the ONNX graph: tflite2onnx emits initializers and value_info in an order
    that depends on Python object ids, so both are sorted by name (unordered sets in ONNX;
    the computation is unchanged) and the producer string is fixed. Two runs give the
-   same bytes.
+   same bytes. PRelu is rewritten as Relu/Mul/Add, which onnxruntime runs about 3x faster
+   (see :func:`rewrite_prelu`).
 5. Write ``models/manifest.json`` with sources, versions, checksums, input/output names
    and shapes, input scaling and licences.
 
@@ -116,6 +117,7 @@ def convert(tflite: Path, out: Path) -> None:
         check=True, env=env, stdout=subprocess.DEVNULL,
     )
     model = onnx.load(str(raw))
+    rewrite_prelu(model)
     for field in (model.graph.initializer, model.graph.value_info):
         items = sorted(field, key=lambda t: t.name)
         del field[:]
@@ -125,6 +127,40 @@ def convert(tflite: Path, out: Path) -> None:
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     raw.unlink()
+
+
+def rewrite_prelu(model) -> int:
+    """Replace each PRelu(x, s) by Relu(x) * (1 - s) + x * s; return how many.
+
+    onnxruntime's PRelu with a per-channel slope broadcasts slowly: it took 65 % of the
+    landmark model's time (2.5 of 3.5 ms, one thread, this 2-core machine). The same maths
+    as two channel-wise Mul, a Relu and an Add ran the model in 1.2 ms (ai-edge-litert:
+    1.1 ms); outputs moved by at most 3e-5. The slopes are folded into constants, so the
+    graph stays a pure function of the same weights.
+    """
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    nodes, count = [], 0
+    for node in model.graph.node:
+        if node.op_type != "PRelu" or node.input[1] not in inits:
+            nodes.append(node)
+            continue
+        x, slope = node.input
+        y = node.output[0]
+        keep = numpy_helper.to_array(inits[slope]).astype("float32")
+        model.graph.initializer.append(numpy_helper.from_array(1.0 - keep, f"{y}__one_minus_s"))
+        nodes += [
+            helper.make_node("Relu", [x], [f"{y}__relu"], name=f"{y}__relu"),
+            helper.make_node("Mul", [f"{y}__relu", f"{y}__one_minus_s"], [f"{y}__pos"],
+                             name=f"{y}__pos"),
+            helper.make_node("Mul", [x, slope], [f"{y}__lin"], name=f"{y}__lin"),
+            helper.make_node("Add", [f"{y}__pos", f"{y}__lin"], [y], name=y),
+        ]
+        count += 1
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return count
 
 
 def io_spec(path: Path) -> tuple[list[dict], list[dict]]:
