@@ -51,7 +51,7 @@ ACTIONS = (
 #: (standard deviation of the chin's fast motion, face units). Set from what the default
 #: face mesh reads when these actions are animated on a real face (see tests/).
 FULL_CHANGE = {
-    "brow_bulge": 0.022,
+    "brow_bulge": 0.035,
     "eye_squeeze": 0.45,
     "nasolabial_furrow": 0.10,
     "open_lips": 0.08,

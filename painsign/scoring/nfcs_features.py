@@ -145,30 +145,22 @@ def eye_openness(crop: np.ndarray, pts: np.ndarray) -> float:
 def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> float:
     """How far the inner brows moved down relative to the eye corners since rest.
 
-    Dense optical flow (Farneback) from the rest crop to the current canonical crop, read
-    at the inner brow points minus at the eye corners, in inter-ocular distances. The mesh
+    Sparse optical flow (pyramidal Lucas-Kanade) from the rest crop to the current
+    canonical crop, tracked at the inner brow points and at the eye corners: the brows'
+    mean downward shift minus the corners', in inter-ocular distances. The mesh
     regularises brow motion away (measured), so the skin's motion is read instead.
-    Farneback under-reads large shifts; the value is monotonic, not metric.
+    Points the tracker loses count as not moved.
     """
-    rows = int(min(CANON_SIZE, np.ceil(pts_max_row(rest_pts) + 0.25 * CANON_IOD)))
-    flow = cv2.calcOpticalFlowFarneback(rest_crop[:rows], crop[:rows], None, 0.5, 3, 15, 3,
-                                        5, 1.2, 0)
-
-    def down(idx):
-        p = rest_pts[list(idx)]
-        ys = np.clip(np.round(p[:, 1]).astype(int), 0, rows - 1)
-        xs = np.clip(np.round(p[:, 0]).astype(int), 0, CANON_SIZE - 1)
-        return float(flow[ys, xs, 1].mean())
-
-    brows = down(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER)
-    corners = down((M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER))
-    return (brows - corners) / CANON_IOD
+    idx = list(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER) + list(_CORNERS)
+    start = rest_pts[idx].astype(np.float32).reshape(-1, 1, 2)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(rest_crop, crop, start, None,
+                                                 winSize=(15, 15), maxLevel=2)
+    dy = (moved - start)[:, 0, 1] * status[:, 0]
+    n_brow = len(M.RIGHT_BROW_INNER) * 2
+    return float(dy[:n_brow].mean() - dy[n_brow:].mean()) / CANON_IOD
 
 
-def pts_max_row(pts: np.ndarray) -> float:
-    """Lowest eye-corner row of canonical points (the brow flow stops below it)."""
-    return float(pts[[M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER,
-                      M.LEFT_EYE_INNER], 1].max())
+_CORNERS = (M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)
 
 
 def _patch(img: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:

@@ -50,9 +50,11 @@ def to_rgb(image: np.ndarray, order: str = "bgr") -> np.ndarray:
     if image.ndim == 2:
         return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:
-        image = image[:, :, :3]
+        code = cv2.COLOR_BGRA2RGB if order == "bgr" else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(np.ascontiguousarray(image), code)
     if order == "bgr":
-        image = image[:, :, ::-1]
+        # cvtColor is several times faster than a reversed-stride copy.
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)
     return np.ascontiguousarray(image)
 
 
