@@ -211,3 +211,19 @@ def test_plugged_in_classifier_runs_beside_nfcs(tmp_path, procedure):
     scorers = json.loads((tmp_path / "out" / "summary.json").read_text())["scorers"]
     assert scorers["bright_test"]["threshold"] == 0.42
     assert scorers["bright_test"]["display_name"] == "Bright Test"
+
+
+def test_pipelined_replay_gives_the_same_results(detector, landmarker):
+    from painsign.analysis.frames import FrameAnalyzer
+    from painsign.analysis.replay import analyze_video
+    from painsign.scoring.nfcs import NfcsScorer
+    from painsign.vision.tracker import FaceTracker
+
+    analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer()])
+    one = analyze_video(REPO / "assets" / "demo_grimace.mp4", analyzer, pipelined=False)
+    two = analyze_video(REPO / "assets" / "demo_grimace.mp4", analyzer, pipelined=True)
+    a, b = one.signs["nfcs"], two.signs["nfcs"]
+    np.testing.assert_allclose(a.p_raw, b.p_raw, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(a.p_smooth, b.p_smooth, atol=1e-6, equal_nan=True)
+    assert [(e.t, e.kind) for e in a.events] == [(e.t, e.kind) for e in b.events]
+    assert [r.actions for r in one.records][100:110] == [r.actions for r in two.records][100:110]

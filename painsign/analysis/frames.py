@@ -69,14 +69,23 @@ class FrameAnalyzer:
 
     def process(self, index: int, t: float, bgr: np.ndarray) -> tuple[FrameRecord, FaceResult]:
         """Analyse one BGR frame; return its record and the face result."""
+        rgb, face = self.locate(bgr)
+        return self.score(index, t, rgb, face), face
+
+    def locate(self, bgr: np.ndarray) -> tuple[np.ndarray, FaceResult]:
+        """First stage: the frame in RGB and the patient face (depends on earlier frames'
+        tracking only, so it may run one frame ahead of :meth:`score`)."""
         rgb = to_rgb(bgr, "bgr")
-        face = self.tracker.process_rgb(rgb)
+        return rgb, self.tracker.process_rgb(rgb)
+
+    def score(self, index: int, t: float, rgb: np.ndarray, face: FaceResult) -> FrameRecord:
+        """Second stage: every scorer on the located face, in frame order."""
         nan = float("nan")
         if not face.found:
             return FrameRecord(
                 index, t, False, (nan, nan, nan, nan), dict.fromkeys(ACTIONS, nan),
                 {s.name: nan for s in self.scorers},
-            ), face
+            )
         frame = FaceFrame(rgb, face, t)
         p_raw, details = {}, {}
         for scorer in self.scorers:
@@ -89,7 +98,7 @@ class FrameAnalyzer:
                 actions = {a: float(d[a]) for a in ACTIONS}
                 break
         box = tuple(float(v) for v in face.box)
-        return FrameRecord(index, t, True, box, actions, p_raw, details), face
+        return FrameRecord(index, t, True, box, actions, p_raw, details)
 
 
 def face_thumbnail(bgr: np.ndarray, face: FaceResult, size: int = THUMB_SIZE) -> np.ndarray:

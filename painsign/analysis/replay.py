@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,6 +14,7 @@ from painsign.errors import InputError
 from painsign.signal import (
     Event,
     NearestCentroidSignTypes,
+    SignTypeClassifier,
     WindowMetrics,
     detect_events,
     sliding_windows,
@@ -23,13 +26,19 @@ from painsign.video.reader import VideoInfo, VideoReader
 
 @dataclass
 class SignSettings:
-    """How the sign is summarised: window length and step, event triggers."""
+    """How the sign is summarised: window length and step, event triggers, sign types.
+
+    ``classifier`` types each window (anything with ``classify(entropy, crossings,
+    duration_s)``, e.g. a loaded :class:`~painsign.signal.SignTypeModel`); None means
+    :class:`~painsign.signal.NearestCentroidSignTypes`.
+    """
 
     window_s: float = 20.0
     step_s: float = 1.0
     surge_rise: float = 0.3
     surge_within_s: float = 3.0
     refractory_s: float = 5.0
+    classifier: SignTypeClassifier | None = None
 
 
 @dataclass
@@ -84,6 +93,7 @@ def analyze_video(
     settings: SignSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
     thumb_every_s: float = 1.0,
+    pipelined: bool = True,
 ) -> Analysis:
     """Process every frame of a video file and compute each scorer's sign.
 
@@ -99,6 +109,10 @@ def analyze_video(
         Called as ``progress(frames_done, frames_expected)``.
     thumb_every_s : float
         Keep one face thumbnail per this many seconds (for the figure).
+    pipelined : bool
+        Locate faces in a second thread, one frame ahead of the scorers, so model
+        inference and scoring overlap on two cores. The results are the same as the
+        one-thread path (False): tracking and scoring each still see the frames in order.
 
     Returns
     -------
@@ -117,8 +131,8 @@ def analyze_video(
     records: list[FrameRecord] = []
     thumbs: list[tuple[float, np.ndarray]] = []
     next_thumb = 0.0
-    for frame in reader:
-        record, face = analyzer.process(frame.index, frame.t, frame.bgr)
+    for frame, rgb, face in _located(reader, analyzer, pipelined):
+        record = analyzer.score(frame.index, frame.t, rgb, face)
         records.append(record)
         if frame.t >= next_thumb:
             thumbs.append((frame.t, face_thumbnail(frame.bgr, face)))
@@ -137,12 +151,50 @@ def analyze_video(
     return analysis
 
 
+def _located(reader, analyzer: FrameAnalyzer, pipelined: bool):
+    """Yield ``(frame, rgb, face)`` in order, located here or by a worker thread."""
+    if not pipelined:
+        for frame in reader:
+            yield (frame, *analyzer.locate(frame.bgr))
+        return
+    q: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        try:
+            for frame in reader:
+                if stop.is_set():
+                    break
+                q.put((frame, *analyzer.locate(frame.bgr)))
+        except BaseException as exc:  # handed to the consumer, not lost in the thread
+            q.put(exc)
+        finally:
+            q.put(end)
+
+    worker = threading.Thread(target=work, name="painsign-locate", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
 def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSign:
     """Interpolate, smooth and summarise one scorer's per-frame P(pain)."""
     t = analysis.t
     p_raw = np.array([r.p_raw[scorer.name] for r in analysis.records], dtype=np.float64)
     p_interp, p_smooth = smooth_sign(p_raw, fps=analysis.fps)
-    classifier = NearestCentroidSignTypes()
+    classifier = (NearestCentroidSignTypes() if settings.classifier is None
+                  else settings.classifier)
     display = getattr(scorer, "display_name", scorer.name)
     if np.isnan(p_smooth).all():  # never a face: nothing to summarise
         return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,

@@ -10,6 +10,7 @@ from pathlib import Path
 from painsign import __version__
 from painsign.analysis.replay import Analysis
 from painsign.scoring.nfcs import ACTIONS
+from painsign.signal.review import needs_review
 
 
 def _num(x: float, digits: int = 4):
@@ -41,6 +42,12 @@ def write_frames_csv(analysis: Analysis, path: Path) -> None:
             w.writerow(row)
 
 
+def _review(mean, threshold: float, sign_type) -> dict:
+    """``needs_review`` and ``review_reason`` of one window (see painsign.signal.review)."""
+    flag, reason = needs_review(mean, threshold, sign_type)
+    return {"needs_review": flag, "review_reason": reason}
+
+
 def summary(analysis: Analysis) -> dict:
     """Return the summary.json content (see the README for the keys)."""
     out = {
@@ -60,6 +67,7 @@ def summary(analysis: Analysis) -> dict:
         if s.whole is None:
             entry.update(mean=None, prediction=None, entropy=None, crossings=None,
                          sign_type=None, action=None, events=[], windows=[])
+            entry.update(_review(None, s.threshold, None))
         else:
             entry.update(
                 mean=_num(s.whole.mean), prediction=bool(s.whole.prediction),
@@ -68,8 +76,10 @@ def summary(analysis: Analysis) -> dict:
                 events=[{"t": round(e.t, 3), "kind": e.kind} for e in s.events],
                 windows=[{"t0": round(w.t0, 3), "t1": round(w.t1, 3), "mean": _num(w.mean),
                           "entropy": _num(w.entropy), "crossings": int(w.crossings),
-                          "sign_type": str(w.sign_type)} for w in s.windows],
+                          "sign_type": str(w.sign_type),
+                          **_review(w.mean, s.threshold, w.sign_type)} for w in s.windows],
             )
+            entry.update(_review(s.whole.mean, s.threshold, s.whole.sign_type))
         out["scorers"][name] = entry
     return out
 

@@ -8,10 +8,24 @@ import os
 import sys
 
 from painsign import __version__
-from painsign.cli import analyze_cmd, detect_cmd, history_cmd, models_cmd, monitor_cmd
+from painsign.cli import (
+    analyze_cmd,
+    bench_cmd,
+    cluster_cmd,
+    compare_cmd,
+    detect_cmd,
+    evaluate_cmd,
+    explain_cmd,
+    history_cmd,
+    models_cmd,
+    monitor_cmd,
+)
 from painsign.errors import PainsignError
 
-COMMANDS = (models_cmd, detect_cmd, analyze_cmd, monitor_cmd, history_cmd)
+COMMANDS = (
+    models_cmd, detect_cmd, analyze_cmd, monitor_cmd, history_cmd, evaluate_cmd, cluster_cmd,
+    compare_cmd, explain_cmd, bench_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

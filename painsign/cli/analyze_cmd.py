@@ -13,6 +13,7 @@ from painsign.cli.progress import Progress
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
+from painsign.research.cluster import load_sign_types
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
@@ -35,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rise of the sign that counts as a surge (default 0.3)")
     p.add_argument("--surge-within", type=float, default=3.0, metavar="T",
                    help="seconds within which the rise must happen (default 3)")
+    p.add_argument("--sign-types", type=Path, default=None, metavar="MODEL.json",
+                   help="sign-type model from painsign cluster (default: the paper's centroids)")
     p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
     p.add_argument("--no-figure", action="store_true", help="skip sign.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -46,11 +49,13 @@ def run(args: argparse.Namespace) -> int:
     for option in ("window", "step", "surge_within"):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
+    classifier = None if args.sign_types is None else load_sign_types(args.sign_types)
     store = ModelStore(args.models)
     scorers = build_scorers(args)
     tracker = FaceTracker(FaceDetector(args.detector, store=store), FaceLandmarker(store=store))
     settings = SignSettings(window_s=args.window, step_s=args.step,
-                            surge_rise=args.surge_rise, surge_within_s=args.surge_within)
+                            surge_rise=args.surge_rise, surge_within_s=args.surge_within,
+                            classifier=classifier)
     progress = None if args.quiet else Progress(f"analyzing {args.video.name}")
     try:
         analysis = analyze_video(args.video, FrameAnalyzer(tracker, scorers), settings, progress)

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="store the first face image at each pain / no-pain change (off by "
                    "default: no images are stored)")
     add_scorer_options(p)
+    p.add_argument("--sign-types", type=Path, default=None, metavar="MODEL.json",
+                   help="sign-type model from painsign cluster (default: the paper's centroids)")
     p.add_argument("--sustained", type=float, default=30.0, metavar="S",
                    help="sign above threshold this long raises the high alarm (default 30)")
     p.add_argument("--face-timeout", type=float, default=10.0, metavar="S",
@@ -69,12 +71,14 @@ def build_engine(args: argparse.Namespace):
     from painsign.capture import open_source
     from painsign.model_store import ModelStore
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
+    from painsign.research.cluster import load_sign_types
     from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
     from painsign.vision.tracker import FaceTracker
 
     for option in ("speed", "sustained", "face_timeout", "stall", "frozen"):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
+    classifier = None if args.sign_types is None else load_sign_types(args.sign_types)
     store = ModelStore(args.models)
     scorers = build_scorers(args)
     live_options = {} if args.video else {"stall_s": args.stall, "frozen_s": args.frozen}
@@ -89,12 +93,13 @@ def build_engine(args: argparse.Namespace):
         recorder = SessionRecorder(
             db, bed=args.bed, source=source.describe(), scorers=scorers,
             settings={"monitor": vars(settings), "alarms": vars(alarm_settings),
-                      "calibration_s": args.calibration},
+                      "calibration_s": args.calibration,
+                      "sign_types": None if args.sign_types is None else str(args.sign_types)},
             snapshots=args.snapshots)
         if args.snapshots:
             snapshots = SnapshotPolicy(scorers[0].threshold, recorder, scorers[0].name)
     engine = MonitorEngine(source, FrameAnalyzer(FaceTracker(store=store), scorers), settings,
-                           alarm_settings, recorder, snapshots=snapshots)
+                           alarm_settings, recorder, snapshots=snapshots, classifier=classifier)
     return engine, recorder
 
 

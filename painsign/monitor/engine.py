@@ -81,10 +81,11 @@ def _face_crop(bgr: np.ndarray, box) -> np.ndarray | None:
 class _ScorerTrack:
     """Per-scorer live state: the stream, events, the display span, crossings."""
 
-    def __init__(self, scorer, fps: float, settings: MonitorSettings):
+    def __init__(self, scorer, fps: float, settings: MonitorSettings, classifier=None):
         self.scorer = scorer
         self.stream = SignStream(fps=fps, threshold=scorer.threshold,
-                                 window_s=settings.window_s, step_s=settings.step_s)
+                                 window_s=settings.window_s, step_s=settings.step_s,
+                                 classifier=classifier)
         self.events = EventDetector(threshold=scorer.threshold, rise=settings.surge_rise,
                                     within_s=settings.surge_within_s)
         self.span: deque[tuple[float, float]] = deque()
@@ -127,11 +128,15 @@ class MonitorEngine:
     snapshots : SnapshotPolicy, optional
         Opt-in: stores the first face image at each pain / no-pain change of the first
         scorer.
+    classifier : object with ``classify``, optional
+        Sign-type classifier of the windows and the provisional type (e.g. a loaded
+        :class:`~painsign.signal.SignTypeModel`); default
+        :class:`~painsign.signal.NearestCentroidSignTypes`.
     """
 
     def __init__(self, source, analyzer: FrameAnalyzer, settings: MonitorSettings | None = None,
                  alarm_settings: AlarmSettings | None = None, recorder=None, clock=None,
-                 snapshots=None):
+                 snapshots=None, classifier=None):
         self.source = source
         self.analyzer = analyzer
         self.settings = settings or MonitorSettings()
@@ -144,8 +149,9 @@ class MonitorEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
-        self._tracks = [_ScorerTrack(s, fps, self.settings) for s in analyzer.scorers]
-        self._classifier = NearestCentroidSignTypes()
+        self._classifier = NearestCentroidSignTypes() if classifier is None else classifier
+        self._tracks = [_ScorerTrack(s, fps, self.settings, self._classifier)
+                        for s in analyzer.scorers]
         self._alarm_log: deque[tuple[float, str, str, str]] = deque(maxlen=100)
         self._trend: list[tuple[float, float]] = []
         self._trend_bucket: list[float] = []
@@ -160,6 +166,8 @@ class MonitorEngine:
         self._calibrate_requested = False
         self._source_status = "starting"
         self.frames_processed = 0
+        #: Capture-to-sample latency of recent frames (ms), for the bench and the status.
+        self.latencies_ms: deque[float] = deque(maxlen=100_000)
         self.error: Exception | None = None
 
     # -- control ---------------------------------------------------------------------------
@@ -204,7 +212,8 @@ class MonitorEngine:
         with self._lock:
             self.source.seek(t)
             self.analyzer.tracker.reset()
-            self._tracks = [_ScorerTrack(tr.scorer, tr.stream.fps, self.settings)
+            self._tracks = [_ScorerTrack(tr.scorer, tr.stream.fps, self.settings,
+                                         self._classifier)
                             for tr in self._tracks]
             self._elapsed = t
 
@@ -279,6 +288,7 @@ class MonitorEngine:
         self._processed.append(done)
         captured = (self.source.started_at + frame.t) if self.source.live else started
         self._latency = 1000.0 * (done - captured)
+        self.latencies_ms.append(self._latency)
         self.frames_processed += 1
 
     def _update_track(self, track: _ScorerTrack, record, primary: bool, bgr) -> None:

@@ -1,0 +1,1 @@
+"""``painsign bench``: measured speed, latency and memory of the pipeline on this machine."""

@@ -1,0 +1,151 @@
+"""``painsign explain IMAGE_OR_VIDEO``: why each scorer gave the P(pain) it gave, as PNGs.
+
+For a video, the frame nearest ``--t`` is explained after the tracker and the stateful
+scorers (the NFCS proxy) have run on every frame from the start, so the track and the
+NFCS rest baseline (learned from the first ``--calibration`` seconds) are those
+``painsign analyze`` would have at that moment. The ONNX classifiers keep no state and
+score only that frame. A still image has no rest face: NFCS scores it against population
+defaults unless ``--rest IMAGE`` gives a rest face of the same patient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+import cv2
+
+from painsign.cli.detect_cmd import read_image
+from painsign.cli.scorer_options import add_scorer_options, build_scorers
+from painsign.errors import InputError
+from painsign.model_store import ModelStore
+from painsign.research.explain import PATCH_FRACTION, Explanation, explain
+from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.nfcs import NfcsScorer
+from painsign.video.reader import VideoReader
+from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.image import to_rgb
+from painsign.vision.landmarks import FaceLandmarker
+from painsign.vision.tracker import FaceTracker
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``explain`` subcommand."""
+    p = sub.add_parser(
+        "explain", help="explain each scorer's P(pain) for one frame (heatmaps, landmarks)",
+        description="Write DIR/explain_NAME.png for each scorer: an occlusion-sensitivity "
+        "heatmap for ONNX classifiers, the measured landmarks of the active facial actions "
+        "for the NFCS proxy.")
+    p.add_argument("input", type=Path, metavar="IMAGE_OR_VIDEO", help="image or video file")
+    p.add_argument("--t", type=float, default=0.0, metavar="SECONDS",
+                   help="time of the video frame to explain (default 0)")
+    add_scorer_options(p)
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output folder (default: ./painsign-explain-INPUT_NAME)")
+    p.add_argument("--patch", type=float, default=PATCH_FRACTION, metavar="FRAC",
+                   help="occlusion patch side, fraction of the face crop (default 1/8)")
+    p.add_argument("--stride", type=float, default=None, metavar="FRAC",
+                   help="occlusion stride, fraction of the face crop (default half the patch)")
+    p.add_argument("--rest", type=Path, default=None, metavar="IMAGE",
+                   help="for an image: a rest face of the same patient, the NFCS baseline")
+    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
+    p.set_defaults(run=run)
+
+
+def _is_image(path: Path) -> bool:
+    if not path.is_file():
+        raise InputError(f"{path} does not exist")
+    try:
+        return bool(cv2.haveImageReader(str(path)))
+    except cv2.error:
+        return False
+
+
+def _image_face(tracker: FaceTracker, path: Path):
+    rgb = to_rgb(read_image(path), "bgr")
+    faces = tracker.analyse_image(rgb, order="rgb")
+    if not faces:
+        raise InputError(f"no face found in {path}: nothing to explain")
+    return FaceFrame(rgb, faces[0], 0.0)
+
+
+def _video_frame(tracker: FaceTracker, scorers: list, path: Path, t: float
+                 ) -> tuple[FaceFrame, dict[str, Score]]:
+    """Run the tracker and stateful scorers up to the frame nearest ``t``; return it."""
+    reader = VideoReader(path)
+    half = 0.5 / reader.info.fps
+    stateful = [s for s in scorers if isinstance(s, NfcsScorer)]
+    tracker.reset()
+    for s in stateful:
+        s.reset()
+    last = None
+    frames = iter(reader)
+    with contextlib.closing(frames):
+        for frame in frames:
+            if last is not None and frame.t > t + half:
+                break
+            rgb = to_rgb(frame.bgr, "bgr")
+            face = tracker.process_rgb(rgb)
+            scores = {}
+            if face.found:
+                ff = FaceFrame(rgb, face, frame.t)
+                scores = {s.name: s.score(ff) for s in stateful}
+            last = (FaceFrame(rgb, face, frame.t), scores)
+    if last is None:
+        raise InputError(f"video {path} has no decodable frame")
+    ff = last[0]
+    if ff.t < t - 2 * half:
+        raise InputError(f"--t {t:g} s is past the end of {path} (last frame at {ff.t:.2f} s)")
+    if not ff.face.found:
+        raise InputError(f"no face in {path} at t={ff.t:.2f} s: nothing to explain")
+    return last
+
+
+def run(args: argparse.Namespace) -> int:
+    """Explain the frame; write one PNG per scorer; print one line per scorer."""
+    if not args.t >= 0:
+        raise InputError("--t must be zero or positive")
+    for option in ("patch", "stride"):
+        v = getattr(args, option)
+        if v is not None and not 0 < v <= 1:
+            raise InputError(f"--{option} must be a fraction of the face crop in (0, 1]")
+    is_image = _is_image(args.input)
+    if is_image and args.t != 0:
+        raise InputError(f"{args.input} is an image: --t applies to videos")
+    if args.rest is not None and not is_image:
+        raise InputError("--rest applies to an image; a video learns its rest face itself")
+    store = ModelStore(args.models)
+    scorers = build_scorers(args)
+    tracker = FaceTracker(FaceDetector(args.detector, store=store), FaceLandmarker(store=store))
+    scores: dict[str, Score] = {}
+    if is_image:
+        if args.rest is not None:
+            _calibrate(scorers, _image_face(tracker, args.rest))
+        frame = _image_face(tracker, args.input)
+        print(f"{args.input}: patient face at box "
+              + ", ".join(f"{v:.0f}" for v in frame.face.box))
+    else:
+        frame, scores = _video_frame(tracker, scorers, args.input, args.t)
+        print(f"{args.input}: frame at t={frame.t:.2f} s")
+    out = args.out or Path(f"painsign-explain-{args.input.stem}")
+    out.mkdir(parents=True, exist_ok=True)
+    for scorer in scorers:
+        result: Explanation = explain(scorer, frame, scores.get(scorer.name), args.patch,
+                                      args.stride)
+        path = out / f"explain_{scorer.name}.png"
+        ok, buf = cv2.imencode(".png", result.image)
+        if not ok:
+            raise InputError(f"could not encode the explanation image for {path}")
+        buf.tofile(path)
+        print(f"  {result.summary} -> {path}")
+    return 0
+
+
+def _calibrate(scorers: list, rest: FaceFrame) -> None:
+    for s in scorers:
+        if isinstance(s, NfcsScorer):
+            try:
+                s.calibrate([rest])
+            except ValueError as exc:
+                raise InputError(f"--rest: {exc}") from exc

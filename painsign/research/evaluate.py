@@ -1,0 +1,478 @@
+"""Evaluate pain scorers against labelled clips and images (``painsign evaluate``).
+
+Each item of LABELS.csv (see :mod:`painsign.research.labels`) gets one score per scorer:
+
+- a video: its pain sign is computed as by ``painsign analyze`` (the NFCS baseline, the
+  gap filling and the 1-s average use the whole video), and the clip score is the mean of
+  the smoothed sign over the item's ``start <= t < end`` range (the whole video without
+  one): the paper's per-clip prediction (Ferreira et al.);
+- an image: the largest face of the still image is scored once. The NFCS proxy has then no
+  rest face of the same baby and scores against population defaults with wide tolerances,
+  so it is weaker on stills than on video.
+
+Without a face (never in the range of a video, or none in an image) an item has no score:
+it is counted as "no face" and left out of that scorer's metrics. Every scorer is reset
+before every item, so no baseline leaks from one baby to the next.
+
+The metrics (:mod:`painsign.research.metrics`) per scorer: AUC, Brier score, reliability
+data, the metrics at the scorer's own threshold, and the Youden threshold with its metrics.
+The Youden threshold chosen on all items is optimistic (chosen and judged on the same
+items); with ``folds`` it is also chosen on the training subjects only and judged on the
+held-out subjects, which is the honest estimate.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from painsign import __version__
+from painsign.analysis.frames import FrameAnalyzer
+from painsign.analysis.replay import SignSettings, analyze_video
+from painsign.errors import InputError
+from painsign.research.labels import LabelledItem, read_labels
+from painsign.research.metrics import (
+    auc,
+    binary_metrics,
+    brier_score,
+    calibration_curve,
+    cross_validated,
+    precision_recall_points,
+    roc_curve_points,
+    youden_threshold,
+)
+from painsign.scoring.base import FaceFrame
+from painsign.vision.image import to_rgb
+from painsign.vision.tracker import FaceTracker
+
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+NOTE = ("research evaluation: painsign is research software, not a medical device; the "
+        "NFCS scorer is a transparent proxy, not a validated clinical tool")
+
+
+@dataclass
+class ItemScore:
+    """One item's scores.
+
+    Attributes
+    ----------
+    item : LabelledItem
+        The row of LABELS.csv.
+    scores : dict of str to float
+        Clip (or image) score per scorer name; NaN without a face.
+    frame_labels : numpy.ndarray or None
+        With frame labels: the label (1/0) of each labelled frame in the range.
+    frame_scores : dict of str to numpy.ndarray
+        With frame labels: the smoothed sign of each scorer at those frames (NaN where
+        the video never showed a face).
+    note : str or None
+        A problem that did not stop the item (a truncated video).
+    """
+
+    item: LabelledItem
+    scores: dict[str, float]
+    frame_labels: np.ndarray | None = None
+    frame_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    note: str | None = None
+
+
+def score_items(
+    items: list[LabelledItem],
+    scorers_factory: Callable[[], list],
+    tracker: FaceTracker,
+    settings: SignSettings | None = None,
+    progress: Callable[[int, int, ItemScore], None] | None = None,
+) -> list[ItemScore]:
+    """Score every item with every scorer.
+
+    Parameters
+    ----------
+    items : list of LabelledItem
+        From :func:`~painsign.research.labels.read_labels`.
+    scorers_factory : callable
+        Returns the scorers (distinct names). Called once; every scorer is reset before
+        each item, so each item starts from a fresh state (the Scorer contract).
+    tracker : FaceTracker
+        Finds the face in videos and images.
+    settings : SignSettings, optional
+        Sign settings for videos.
+    progress : callable, optional
+        Called as ``progress(items_done, items_total, item_score)`` after each item.
+
+    Returns
+    -------
+    list of ItemScore
+        In the order of ``items``.
+
+    Raises
+    ------
+    InputError
+        An unreadable image or video, or a time range outside the video, naming the line
+        of LABELS.csv.
+    """
+    scorers = list(scorers_factory())
+    analyzer = FrameAnalyzer(tracker, scorers)
+    out = []
+    for item in items:
+        try:
+            if item.is_image:
+                result = _score_image(item, scorers, tracker)
+            else:
+                result = _score_video(item, analyzer, settings)
+        except InputError as exc:
+            if str(exc).startswith(str(item.source)):
+                raise
+            raise InputError(f"{item.where}: {exc}") from None
+        out.append(result)
+        if progress is not None:
+            progress(len(out), len(items), result)
+    return out
+
+
+def _score_image(item: LabelledItem, scorers: list, tracker: FaceTracker) -> ItemScore:
+    from painsign.cli.detect_cmd import read_image
+
+    for scorer in scorers:
+        scorer.reset()
+    bgr = read_image(item.path)
+    faces = tracker.analyse_image(bgr, order="bgr")
+    face = faces[0] if faces else None
+    if face is None or face.landmarks.presence < tracker.min_presence:
+        return ItemScore(item, {s.name: math.nan for s in scorers})
+    frame = FaceFrame(to_rgb(bgr, "bgr"), face, 0.0)
+    return ItemScore(item, {s.name: float(s.score(frame).p) for s in scorers})
+
+
+def _score_video(item: LabelledItem, analyzer: FrameAnalyzer,
+                 settings: SignSettings | None) -> ItemScore:
+    analysis = analyze_video(item.path, analyzer, settings)  # resets tracker and scorers
+    t = analysis.t
+    t0 = -math.inf if item.start is None else item.start
+    t1 = math.inf if item.end is None else item.end
+    in_range = (t >= t0) & (t < t1)
+    if not in_range.any():
+        last = float(t[-1]) if t.size else 0.0
+        raise InputError(f"no frame between start and end ({_range(item)}); the video "
+                         f"runs from 0 to {last:.2f} s")
+    scores = {}
+    for name, sign in analysis.signs.items():
+        p = sign.p_smooth[in_range]
+        p = p[np.isfinite(p)]
+        scores[name] = float(p.mean()) if p.size else math.nan
+    result = ItemScore(item, scores, note=analysis.problem)
+    if item.frame_labels is not None:
+        labels = item.frame_labels.at(t[in_range])
+        keep = labels >= 0
+        result.frame_labels = labels[keep]
+        result.frame_scores = {name: sign.p_smooth[in_range][keep]
+                               for name, sign in analysis.signs.items()}
+    return result
+
+
+def _range(item: LabelledItem) -> str:
+    start = "start" if item.start is None else f"{item.start:g} s"
+    end = "end" if item.end is None else f"{item.end:g} s"
+    return f"{start} to {end}"
+
+
+def _threshold_block(y: np.ndarray, s: np.ndarray, threshold: float) -> dict:
+    """AUC, Brier, own-threshold and Youden metrics of finite scores with both classes."""
+    thr, tpr, fpr = youden_threshold(y, s)
+    youden = binary_metrics(y, s, thr)
+    youden.update(threshold=thr, j=tpr - fpr)
+    own = binary_metrics(y, s, threshold)
+    own["threshold"] = threshold
+    block = {
+        "auc": auc(y, s),
+        "brier": brier_score(y, s) if 0 <= s.min() and s.max() <= 1 else None,
+        "youden": youden,
+        "at_threshold": own,
+        "confusion_matrix": {"rows": "true no pain, pain", "columns": "predicted no pain, "
+                             "pain", "matrix": [[own["tn"], own["fp"]], [own["fn"], own["tp"]]]},
+    }
+    if block["brier"] is not None:
+        true, pred, count = calibration_curve(y, s, bins=10)
+        block["calibration"] = {"bins": 10, "prob_true": true.tolist(),
+                                "prob_pred": pred.tolist(), "count": count.tolist()}
+    return block
+
+
+def _classes(y: np.ndarray) -> tuple[int, int]:
+    return int(y.sum()), int(y.size - y.sum())
+
+
+def summarise(scored: list[ItemScore], scorers: list, folds: int | None = None,
+              seed: int = 0) -> dict:
+    """Return the per-scorer metrics of scored items (the ``scorers`` of evaluation.json).
+
+    Parameters
+    ----------
+    scored : list of ItemScore
+        From :func:`score_items`.
+    scorers : list
+        The scorers (for names, display names and thresholds).
+    folds : int, optional
+        Leave-subjects-out folds for the cross-validated Youden threshold.
+    seed : int
+        Seed of the fold assignment.
+
+    Returns
+    -------
+    dict
+        Per scorer name: ``display_name, threshold, n, n_no_face, n_pain, n_no_pain, auc,
+        brier, youden, at_threshold, confusion_matrix, calibration``, with folds
+        ``cross_validation`` (see :func:`~painsign.research.metrics.cross_validated`),
+        with frame labels ``frames``, and ``problems`` (list of str, empty when none).
+    """
+    labels = np.array([r.item.label for r in scored], dtype=np.int64)
+    groups = np.array([r.item.group or "" for r in scored], dtype=object)
+    out = {}
+    for scorer in scorers:
+        name = scorer.name
+        s_all = np.array([r.scores[name] for r in scored], dtype=np.float64)
+        ok = np.isfinite(s_all)
+        y, s = labels[ok], s_all[ok]
+        n_pain, n_no = _classes(y)
+        entry = {"display_name": getattr(scorer, "display_name", name),
+                 "threshold": float(scorer.threshold), "n": int(ok.sum()),
+                 "n_no_face": int((~ok).sum()), "n_pain": n_pain, "n_no_pain": n_no,
+                 "problems": []}
+        if n_pain and n_no:
+            entry.update(_threshold_block(y, s, float(scorer.threshold)))
+            if folds:
+                try:
+                    entry["cross_validation"] = cross_validated(y, s, groups[ok], folds, seed)
+                except ValueError as exc:
+                    entry["cross_validation"] = None
+                    entry["problems"].append(f"cross-validation: {exc}")
+        else:
+            entry["problems"].append(
+                f"{entry['n']} items with a score ({n_pain} pain, {n_no} no pain, "
+                f"{entry['n_no_face']} without a face): an AUC needs both pain and no pain")
+        frames = _frames_block(scored, scorer)
+        if frames is not None:
+            entry["frames"] = frames
+            if frames.get("problem"):
+                entry["problems"].append(f"frames: {frames['problem']}")
+        out[name] = entry
+    return out
+
+
+def _frames_block(scored: list[ItemScore], scorer) -> dict | None:
+    """Per-frame metrics pooled over the items with frame labels (None without any)."""
+    with_frames = [r for r in scored if r.frame_labels is not None]
+    if not with_frames:
+        return None
+    y = np.concatenate([r.frame_labels for r in with_frames])
+    s = np.concatenate([r.frame_scores[scorer.name] for r in with_frames])
+    ok = np.isfinite(s)
+    y, s = y[ok], s[ok]
+    n_pain, n_no = _classes(y)
+    block = {"items": len(with_frames), "n": int(y.size), "n_no_face": int((~ok).sum()),
+             "n_pain": n_pain, "n_no_pain": n_no, "score": "smoothed sign per frame"}
+    if n_pain and n_no:
+        block.update(_threshold_block(y, s, float(scorer.threshold)))
+    else:
+        block["problem"] = (f"{y.size} labelled frames with a sign ({n_pain} pain, {n_no} "
+                            "no pain): per-frame metrics need both")
+    return block
+
+
+def write_scores_csv(scored: list[ItemScore], names: list[str], path: Path) -> None:
+    """Write one row per item: ``path, label, subject, kind, start, end, score_NAME...``.
+
+    A missing score (no face) is written as ``nan``; a missing subject or time is blank.
+    """
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "subject", "kind", "start", "end",
+                    *(f"score_{n}" for n in names)])
+        for r in scored:
+            it = r.item
+            w.writerow([it.name, "pain" if it.label else "no pain", it.group or "",
+                        "image" if it.is_image else "video",
+                        "" if it.start is None else f"{it.start:g}",
+                        "" if it.end is None else f"{it.end:g}",
+                        *(f"{r.scores[n]:.6f}" for n in names)])
+
+
+def _clean(x):
+    """Make ``x`` JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def evaluate(
+    labels_path: str | Path,
+    scorers_factory: Callable[[], list],
+    tracker: FaceTracker,
+    out: str | Path,
+    settings: SignSettings | None = None,
+    folds: int | None = None,
+    groups: str | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int, ItemScore], None] | None = None,
+) -> dict:
+    """Score the items of LABELS.csv, compute the metrics and write the report.
+
+    Writes ``out/evaluation.json`` (the returned dict), ``out/scores.csv`` (see
+    :func:`write_scores_csv`) and ``out/roc.png``, ``out/pr.png``, ``out/calibration.png``.
+
+    Parameters
+    ----------
+    labels_path : str or pathlib.Path
+        LABELS.csv (format in :mod:`painsign.research.labels`).
+    scorers_factory : callable
+        Returns the scorers; see :func:`score_items`.
+    tracker : FaceTracker
+    out : str or pathlib.Path
+        Output folder (created).
+    settings : SignSettings, optional
+    folds : int, optional
+        Leave-subjects-out folds (2 to the number of subjects).
+    groups : str, optional
+        Column of LABELS.csv naming the subjects (default ``subject``).
+    seed : int
+        Seed of the fold assignment.
+    progress : callable, optional
+        See :func:`score_items`.
+
+    Returns
+    -------
+    dict
+        ``painsign_version, note, labels, items, pain, no_pain, groups_column, subjects,
+        folds, items_with_problems, problems`` and ``scorers`` (see :func:`summarise`).
+
+    Raises
+    ------
+    InputError
+        A bad LABELS.csv (before any scoring), folds without subjects or with more folds
+        than subjects, an unreadable item.
+    """
+    labels_path = Path(labels_path)
+    items = read_labels(labels_path, groups)
+    group_col = groups or "subject"
+    subjects = sorted({it.group for it in items if it.group is not None})
+    if folds is not None:
+        if not subjects:
+            raise InputError(f"{labels_path}: folds need subjects; add a 'subject' column or "
+                             "name one with --groups")
+        if not 2 <= folds <= len(subjects):
+            raise InputError(f"--folds {folds}: needs 2 to {len(subjects)} folds (the number "
+                             f"of subjects in column {group_col!r})")
+    scorers = list(scorers_factory())
+    scored = score_items(items, lambda: scorers, tracker, settings, progress)
+    names = [s.name for s in scorers]
+    result = {
+        "painsign_version": __version__,
+        "note": NOTE,
+        "labels": str(labels_path),
+        "items": len(items),
+        "pain": sum(it.label for it in items),
+        "no_pain": sum(1 - it.label for it in items),
+        "groups_column": group_col if subjects else None,
+        "subjects": len(subjects),
+        "folds": folds,
+        "item_notes": [{"path": r.item.name, "note": r.note} for r in scored if r.note],
+        "scorers": summarise(scored, scorers, folds, seed),
+    }
+    result["problems"] = [f"{n}: {p}" for n, e in result["scorers"].items()
+                          for p in e["problems"]]
+    result = _clean(result)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_scores_csv(scored, names, out / "scores.csv")
+    (out / "evaluation.json").write_text(json.dumps(result, indent=2) + "\n")
+    draw_figures(scored, result, out)
+    return result
+
+
+def draw_figures(scored: list[ItemScore], result: dict, out: Path) -> None:
+    """Write ``roc.png``, ``pr.png`` and ``calibration.png`` (one curve per scorer)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = np.array([r.item.label for r in scored], dtype=np.int64)
+    curves = []
+    for i, (name, entry) in enumerate(result["scorers"].items()):
+        s = np.array([r.scores[name] for r in scored], dtype=np.float64)
+        ok = np.isfinite(s)
+        if entry.get("auc") is not None:
+            curves.append((name, entry, labels[ok], s[ok], COLOURS[i % len(COLOURS)]))
+    n, pain = result["items"], result["pain"]
+    head = f"painsign research evaluation: {n} items ({pain} pain)"
+    foot = "Research software, not a validated clinical tool."
+
+    fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=110)
+    ax.plot([0, 1], [0, 1], ":", color="0.6", lw=1, label="chance")
+    for name, entry, y, s, c in curves:
+        fpr, tpr, _ = roc_curve_points(y, s)
+        ax.plot(fpr, tpr, "-", color=c, lw=2, label=f"{name}: AUC {entry['auc']:.3f}")
+        yd, own = entry["youden"], entry["at_threshold"]
+        ax.plot(1 - yd["specificity"], yd["sensitivity"], "o", color=c, mfc="none", ms=9,
+                label=f"{name}: Youden threshold {yd['threshold']:.3f}")
+        ax.plot(1 - own["specificity"], own["sensitivity"], "s", color=c, ms=6,
+                label=f"{name}: own threshold {own['threshold']:.3f}")
+    _finish(ax, fig, "false positive rate (1 - specificity)",
+            "true positive rate (sensitivity)", f"{head}\nROC", foot, curves)
+    fig.savefig(out / "roc.png")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6.4, 6.0), dpi=110)
+    for name, _, y, s, c in curves:
+        ax.axhline(y.mean(), ls=":", color=c, lw=1, label=f"{name}: prevalence {y.mean():.2f}")
+        precision, recall, _ = precision_recall_points(y, s)
+        ax.plot(recall, precision, "-", color=c, lw=2, label=name)
+    _finish(ax, fig, "recall (sensitivity)", "precision (positive predictive value)",
+            f"{head}\nprecision-recall", foot, curves)
+    fig.savefig(out / "pr.png")
+    plt.close(fig)
+
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(6.4, 7.2), dpi=110, sharex=True,
+                                   gridspec_kw={"height_ratios": (3, 1)})
+    ax.plot([0, 1], [0, 1], ":", color="0.6", lw=1, label="perfectly calibrated")
+    for name, entry, _, s, c in curves:
+        cal = entry.get("calibration")
+        if cal is None:
+            continue
+        ax.plot(cal["prob_pred"], cal["prob_true"], "o-", color=c, lw=2,
+                label=f"{name}: Brier {entry['brier']:.3f}")
+        hist.hist(s, bins=10, range=(0, 1), histtype="step", color=c, lw=1.5)
+    hist.set_ylabel("items")
+    hist.set_xlabel("mean P(pain) in bin")
+    _finish(ax, fig, None, "observed fraction of pain", f"{head}\nreliability diagram",
+            foot, curves)
+    fig.savefig(out / "calibration.png")
+    plt.close(fig)
+
+
+def _finish(ax, fig, xlabel, ylabel, title, foot, curves) -> None:
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if not curves:
+        ax.text(0.5, 0.5, "no scorer has both pain and no-pain items with a face",
+                ha="center", va="center", fontsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=7)
+    fig.text(0.01, 0.005, foot, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))

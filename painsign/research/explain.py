@@ -1,0 +1,527 @@
+"""Explain one frame's P(pain): occlusion sensitivity for classifiers, landmarks for NFCS.
+
+Seed 002 explains frames with Grad-CAM and Integrated Gradients heatmaps. Both need the
+model's gradients, which onnxruntime does not give, so a plugged-in ONNX classifier is
+explained by **occlusion sensitivity** (Zeiler & Fergus, 2014), which needs only
+forward passes and works for any model:
+
+* the crop the model sees is the face box grown by the sidecar's ``crop_margin`` (see
+  :meth:`~painsign.scoring.onnx_scorer.OnnxClassifierScorer.preprocess`);
+* a grey square (``fill``, default 128) slides over that crop, in the frame and before
+  preprocessing, so letterboxing, colour order and scaling stay the scorer's own; parts
+  of the crop outside the frame (black in the model's input) can be occluded too;
+* each position records the drop of P(pain), ``base - occluded`` (positive: the region
+  supported "pain");
+* the heatmap value of a crop pixel is the mean drop over the patches covering it (the
+  per-position grid "upsampled" to the crop), shown in JET colours on the crop.
+
+The NFCS proxy is transparent by construction: its explanation draws the face landmarks
+and, for each facial action above the noise level (intensity 0.15), the landmark
+segments its measure uses (:mod:`painsign.scoring.nfcs_features`), coloured by
+intensity, with a legend of every action's intensity and P(pain).
+
+Pure numpy / OpenCV; no Qt. Images returned are BGR, ready for ``cv2.imwrite``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from painsign.errors import InputError, PainsignError
+from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.nfcs import ACTIONS, NOISE, NfcsScorer
+from painsign.vision import mesh_indices as M
+
+#: Default patch side as a fraction of the crop's longer side; stride is half the patch.
+PATCH_FRACTION = 1 / 8
+#: Opacity of the heatmap over the face.
+ALPHA = 0.45
+#: Grey level of the occluding patch (RGB).
+FILL = 128
+#: Side of the drawn face in the output images, pixels.
+VIEW_SIDE = 384
+LEGEND_WIDTH = 300
+
+#: Landmark segments (index pairs) and points each NFCS action's measure reads.
+#: Brow bulge also gets segments from its inner brow points down to the eye-corner line,
+#: computed per face (:func:`action_segments`).
+ACTION_LANDMARKS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
+    "brow_bulge": (((M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0]),
+                    (M.RIGHT_EYE_OUTER, M.LEFT_EYE_OUTER)),
+                   M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER),
+    "eye_squeeze": (M.RIGHT_LIDS + M.LEFT_LIDS, ()),
+    "nasolabial_furrow": (((M.RIGHT_ALA, M.MOUTH_RIGHT), (M.LEFT_ALA, M.MOUTH_LEFT),
+                           (M.SUBNASALE, M.UPPER_LIP_TOP)), ()),
+    "open_lips": (M.INNER_LIP_PAIRS, ()),
+    "vertical_stretch": (((M.SUBNASALE, M.CHIN),), ()),
+    "horizontal_stretch": (((M.MOUTH_RIGHT, M.MOUTH_LEFT),), (M.MOUTH_RIGHT, M.MOUTH_LEFT)),
+    "lip_purse": (((M.MOUTH_RIGHT, M.MOUTH_LEFT),), (M.MOUTH_RIGHT, M.MOUTH_LEFT)),
+    "chin_quiver": ((), (M.CHIN,)),
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One scorer's explanation of one frame.
+
+    Attributes
+    ----------
+    name, display_name : str
+        The scorer's key and display name.
+    kind : str
+        ``"occlusion"`` (ONNX classifier) or ``"nfcs"``.
+    p : float
+        P(pain) of the frame.
+    threshold : float
+        The scorer's decision threshold.
+    image : numpy.ndarray
+        The overlay, (H, W, 3) BGR uint8.
+    active : dict of str to float
+        NFCS actions above the noise level and their intensities (empty for occlusion).
+    heat : numpy.ndarray or None
+        Occlusion heatmap over the crop (drop of P(pain) per pixel), else None.
+    notes : tuple of str
+        Caveats shown in the summary (e.g. an uncalibrated NFCS baseline).
+    """
+
+    name: str
+    display_name: str
+    kind: str
+    p: float
+    threshold: float
+    image: np.ndarray
+    active: dict[str, float] = field(default_factory=dict)
+    heat: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """One line: the scorer, P(pain) against its threshold, and what drives it."""
+        side = "pain" if self.p >= self.threshold else "no pain"
+        head = (f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
+                f"threshold {self.threshold:.2f})")
+        if self.kind == "nfcs":
+            acts = ", ".join(f"{a} {v:.2f}" for a, v in self.active.items()) or "none"
+            body = f"active actions: {acts}"
+        else:
+            heat = self.heat if self.heat is not None else np.zeros((1, 1))
+            y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+            body = (f"occlusion: largest drop {float(heat.max()):.2f} at crop ({x}, {y}) "
+                    f"of {heat.shape[1]}x{heat.shape[0]}")
+        return "; ".join((head, body, *self.notes))
+
+
+# --- occlusion sensitivity ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OcclusionMap:
+    """Occlusion sensitivity of a classifier over the face crop it sees.
+
+    Attributes
+    ----------
+    base_p : float
+        P(pain) without occlusion.
+    heat : numpy.ndarray
+        (h, w) float64 mean drop of P(pain) over the patches covering each crop pixel.
+    grid : numpy.ndarray
+        (ny, nx) drop of P(pain) per patch position (row-major, top-left first).
+    crop : numpy.ndarray
+        (h, w, 3) RGB uint8 crop (the face box grown by ``crop_margin``; outside the
+        frame black, as the model sees it before resizing).
+    patch, stride : int
+        Patch side and stride in crop pixels.
+    """
+
+    base_p: float
+    heat: np.ndarray
+    grid: np.ndarray
+    crop: np.ndarray
+    patch: int
+    stride: int
+
+
+def grown_box(box, margin: float) -> tuple[int, int, int, int]:
+    """Return the crop an ONNX classifier sees: ``box`` grown by ``margin``, whole pixels.
+
+    Mirrors :meth:`~painsign.scoring.onnx_scorer.OnnxClassifierScorer.preprocess`.
+
+    Examples
+    --------
+    >>> grown_box([10, 20, 110, 70], 0.1)
+    (0, 15, 120, 75)
+    """
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, dtype=np.float64).ravel())
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    ix1, iy1 = round(x1 - dx), round(y1 - dy)
+    return ix1, iy1, max(round(x2 + dx), ix1 + 1), max(round(y2 + dy), iy1 + 1)
+
+
+def _positions(n: int, patch: int, stride: int) -> list[int]:
+    last = max(n - patch, 0)
+    out = list(range(0, last + 1, stride))
+    if out[-1] != last:
+        out.append(last)
+    return out
+
+
+def occlusion_map(
+    scorer,
+    rgb: np.ndarray,
+    box,
+    patch: int | None = None,
+    stride: int | None = None,
+    fill: int = FILL,
+) -> OcclusionMap:
+    """Slide a grey patch over the face crop a classifier sees; record the drop of P(pain).
+
+    Parameters
+    ----------
+    scorer : OnnxClassifierScorer
+        Anything with ``preprocess(rgb, box)``, ``session``, ``input_name``,
+        ``output_name``, ``probability(y)`` and ``spec.crop_margin``.
+    rgb : numpy.ndarray
+        The frame, (H, W, 3) RGB uint8.
+    box : array-like
+        Face box ``[x1, y1, x2, y2]`` in pixels.
+    patch : int, optional
+        Patch side in crop pixels; default 1/8 of the crop's longer side (at least 1).
+    stride : int, optional
+        Step between patch positions; default half the patch (at least 1).
+    fill : int
+        Grey level of the patch.
+
+    Returns
+    -------
+    OcclusionMap
+        The heatmap is 0 where no occlusion changed P(pain); all 0 when the base
+        P(pain) is not finite.
+
+    Raises
+    ------
+    ValueError
+        For a patch or stride below 1.
+    """
+    rgb = np.asarray(rgb)
+    gx1, gy1, gx2, gy2 = grown_box(box, scorer.spec.crop_margin)
+    w, h = gx2 - gx1, gy2 - gy1
+    patch = max(1, round(max(w, h) * PATCH_FRACTION)) if patch is None else int(patch)
+    stride = max(1, patch // 2) if stride is None else int(stride)
+    if patch < 1 or stride < 1:
+        raise ValueError(f"patch and stride must be >= 1 pixel, got {patch} and {stride}")
+    # Pad with black so the whole crop can be occluded; an even pad keeps the scorer's own
+    # rounding of the grown box (round half to even) unchanged.
+    ih, iw = rgb.shape[:2]
+    pad = max(0, -gx1, -gy1, gx2 - iw, gy2 - ih)
+    pad += pad % 2
+    work = np.zeros((ih + 2 * pad, iw + 2 * pad, 3), dtype=np.uint8)
+    work[pad:pad + ih, pad:pad + iw] = rgb
+    pbox = np.asarray(box, dtype=np.float64).ravel() + pad
+    ox, oy = gx1 + pad, gy1 + pad
+    crop = work[oy:oy + h, ox:ox + w].copy()
+
+    def predict() -> float:
+        x = scorer.preprocess(work, pbox)
+        return scorer.probability(scorer.session.run([scorer.output_name],
+                                                     {scorer.input_name: x})[0])
+
+    base = predict()
+    ys, xs = _positions(h, patch, stride), _positions(w, patch, stride)
+    grid = np.zeros((len(ys), len(xs)))
+    total = np.zeros((h, w))
+    count = np.zeros((h, w))
+    if math.isfinite(base):
+        for i, y0 in enumerate(ys):
+            for j, x0 in enumerate(xs):
+                region = work[oy + y0:oy + y0 + patch, ox + x0:ox + x0 + patch]
+                saved = region.copy()
+                region[:] = fill
+                p = predict()
+                region[:] = saved
+                grid[i, j] = base - p if math.isfinite(p) else 0.0
+                total[y0:y0 + patch, x0:x0 + patch] += grid[i, j]
+                count[y0:y0 + patch, x0:x0 + patch] += 1
+    heat = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    return OcclusionMap(float(base), heat, grid, crop, patch, stride)
+
+
+def render_occlusion(omap: OcclusionMap, title: str, threshold: float,
+                     alpha: float = ALPHA) -> np.ndarray:
+    """Overlay an occlusion heatmap on its face crop, with P(pain) printed above.
+
+    Only drops (regions supporting "pain") are coloured, scaled to the largest drop.
+
+    Parameters
+    ----------
+    omap : OcclusionMap
+    title : str
+        Scorer name shown in the header.
+    threshold : float
+        The scorer's decision threshold.
+    alpha : float
+        Heatmap opacity.
+
+    Returns
+    -------
+    numpy.ndarray
+        BGR uint8 image, the crop enlarged to :data:`VIEW_SIDE` on its longer side.
+    """
+    crop = np.ascontiguousarray(omap.crop[:, :, ::-1])
+    pos = np.clip(omap.heat, 0.0, None)
+    top = float(pos.max()) if pos.size else 0.0
+    norm = pos / top if top > 0 else np.zeros_like(pos)
+    colour = cv2.applyColorMap(np.round(norm * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    blended = cv2.addWeighted(crop, 1 - alpha, colour, alpha, 0)
+    s = VIEW_SIDE / max(blended.shape[:2])
+    view = cv2.resize(blended, (max(1, round(blended.shape[1] * s)),
+                                max(1, round(blended.shape[0] * s))),
+                      interpolation=cv2.INTER_LINEAR)
+    lines = [f"{title}: P(pain) {omap.base_p:.2f} (threshold {threshold:.2f})",
+             f"occlusion {omap.patch}px patch, stride {omap.stride}: max drop {top:.2f}"]
+    return _with_header(view, lines)
+
+
+def explain_classifier(scorer, frame: FaceFrame, patch_fraction: float = PATCH_FRACTION,
+                       stride_fraction: float | None = None) -> Explanation:
+    """Explain an ONNX classifier's P(pain) for one frame by occlusion sensitivity.
+
+    Parameters
+    ----------
+    scorer : OnnxClassifierScorer
+    frame : FaceFrame
+        The frame with its (found) face.
+    patch_fraction : float
+        Patch side as a fraction of the crop's longer side (default 1/8).
+    stride_fraction : float, optional
+        Stride as a fraction of the crop's longer side; default half the patch.
+
+    Returns
+    -------
+    Explanation
+        ``kind == "occlusion"`` with the heatmap.
+
+    Raises
+    ------
+    ValueError
+        For fractions outside (0, 1].
+    """
+    for label, f in (("patch", patch_fraction), ("stride", stride_fraction)):
+        if f is not None and not 0 < f <= 1:
+            raise ValueError(f"{label} fraction must be in (0, 1], got {f!r}")
+    gx1, gy1, gx2, gy2 = grown_box(frame.face.box, scorer.spec.crop_margin)
+    side = max(gx2 - gx1, gy2 - gy1)
+    patch = max(1, round(side * patch_fraction))
+    stride = max(1, patch // 2) if stride_fraction is None else max(1, round(side *
+                                                                            stride_fraction))
+    omap = occlusion_map(scorer, frame.rgb, frame.face.box, patch, stride)
+    display = getattr(scorer, "display_name", scorer.name)
+    image = render_occlusion(omap, display, scorer.threshold)
+    return Explanation(scorer.name, display, "occlusion", omap.base_p, scorer.threshold,
+                       image, heat=omap.heat)
+
+
+# --- NFCS ----------------------------------------------------------------------------------
+
+
+def action_segments(action: str, points: np.ndarray) -> tuple[list, list]:
+    """Return the pixel segments and points that an NFCS action's measure reads.
+
+    Parameters
+    ----------
+    action : str
+        One of :data:`~painsign.scoring.nfcs.ACTIONS`.
+    points : numpy.ndarray
+        (468, 2+) mesh points in pixels.
+
+    Returns
+    -------
+    (list of ((x, y), (x, y)), list of (x, y))
+        Segments and single points, as float pairs.
+
+    Raises
+    ------
+    KeyError
+        For an unknown action.
+    """
+    pairs, singles = ACTION_LANDMARKS[action]
+    xy = np.asarray(points, dtype=np.float64)[:, :2]
+    segments = [(tuple(xy[a]), tuple(xy[b])) for a, b in pairs]
+    if action == "brow_bulge":  # each inner brow point down to the eye-corner line
+        a, b = xy[M.RIGHT_EYE_OUTER], xy[M.LEFT_EYE_OUTER]
+        d = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        for i in singles:
+            foot = a + np.dot(xy[i] - a, d) * d
+            segments.append((tuple(xy[i]), tuple(foot)))
+    return segments, [tuple(xy[i]) for i in singles]
+
+
+def intensity_colour(value: float) -> tuple[int, int, int]:
+    """Return the JET colour (BGR) of an intensity in [0, 1]."""
+    v = np.uint8(round(255 * min(1.0, max(0.0, float(value)))))
+    return tuple(int(c) for c in cv2.applyColorMap(np.array([[v]]), cv2.COLORMAP_JET)[0, 0])
+
+
+def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str, float],
+                p: float, threshold: float, title: str = "NFCS proxy",
+                notes: tuple[str, ...] = ()) -> np.ndarray:
+    """Draw the face mesh and each active NFCS action's landmarks, with a legend.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        The frame, (H, W, 3) RGB uint8.
+    points : numpy.ndarray
+        (468, 2+) mesh points in pixels.
+    box : array-like
+        Face box ``[x1, y1, x2, y2]``.
+    intensities : dict of str to float
+        Intensity of each action in :data:`~painsign.scoring.nfcs.ACTIONS`.
+    p, threshold : float
+        P(pain) and the decision threshold, printed in the legend.
+    title : str
+        Header of the legend.
+    notes : tuple of str
+        Extra legend lines (caveats).
+
+    Returns
+    -------
+    numpy.ndarray
+        BGR uint8: the face (:data:`VIEW_SIDE` square) with the legend on its right.
+    """
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
+    side = max(x2 - x1, y2 - y1) * 1.3
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    s = VIEW_SIDE / max(side, 1.0)
+    m = np.array([[s, 0, VIEW_SIDE / 2 - s * cx], [0, s, VIEW_SIDE / 2 - s * cy]])
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
+    for x, y in pts:
+        cv2.circle(view, (round(x), round(y)), 1, (225, 225, 225), -1, cv2.LINE_AA)
+    for action in ACTIONS:
+        level = float(intensities.get(action, 0.0))
+        if not level > NOISE:
+            continue
+        colour = intensity_colour(level)
+        segments, singles = action_segments(action, pts)
+        for a, b in segments:
+            cv2.line(view, _ipt(a), _ipt(b), colour, 3, cv2.LINE_AA)
+        for q in singles:
+            cv2.circle(view, _ipt(q), 5, colour, -1, cv2.LINE_AA)
+    return np.hstack([view, _nfcs_legend(intensities, p, threshold, title, notes)])
+
+
+def _nfcs_legend(intensities, p, threshold, title, notes) -> np.ndarray:
+    panel = np.full((VIEW_SIDE, LEGEND_WIDTH, 3), 30, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    side = "pain" if p >= threshold else "no pain"
+    cv2.putText(panel, title, (10, 24), font, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(panel, f"P(pain) {p:.2f} ({side} at {threshold:.2f})", (10, 48), font, 0.5,
+                (255, 255, 255), 1, cv2.LINE_AA)
+    y = 80
+    for action in ACTIONS:
+        level = float(intensities.get(action, 0.0))
+        active = level > NOISE
+        colour = intensity_colour(level) if active else (110, 110, 110)
+        cv2.rectangle(panel, (10, y - 11), (24, y + 3), colour, -1)
+        cv2.putText(panel, f"{action.replace('_', ' ')} {level:.2f}", (32, y), font, 0.45,
+                    (255, 255, 255) if active else (150, 150, 150), 1, cv2.LINE_AA)
+        cv2.rectangle(panel, (220, y - 9), (220 + round(70 * min(1.0, level)), y + 1),
+                      colour, -1)
+        y += 26
+    y += 6
+    cv2.putText(panel, f"drawn: intensity > {NOISE:.2f}", (10, y), font, 0.4,
+                (190, 190, 190), 1, cv2.LINE_AA)
+    for note in notes:
+        y += 18
+        cv2.putText(panel, note[:44], (10, y), font, 0.4, (120, 200, 255), 1, cv2.LINE_AA)
+    return panel
+
+
+def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = None
+                 ) -> Explanation:
+    """Explain the NFCS proxy's P(pain) for one frame.
+
+    Parameters
+    ----------
+    scorer : NfcsScorer
+        The scorer (its baseline as learned so far).
+    frame : FaceFrame
+        The frame with its (found) face.
+    score : Score, optional
+        The scorer's score of this frame; scored now when omitted (which updates the
+        scorer's chin history and, while calibrating, its rest window).
+
+    Returns
+    -------
+    Explanation
+        ``kind == "nfcs"``; ``active`` lists actions with intensity above 0.15.
+    """
+    if score is None:
+        score = scorer.score(frame)
+    levels = {a: float(score.details.get(a, 0.0)) for a in ACTIONS}
+    notes = () if scorer.calibrated else (
+        "not calibrated: population rest values (brow bulge needs a rest image)",)
+    display = getattr(scorer, "display_name", scorer.name)
+    image = render_nfcs(frame.rgb, frame.face.landmarks.points, frame.face.box, levels,
+                        float(score.p), scorer.threshold, display, notes)
+    active = {a: v for a, v in levels.items() if v > NOISE}
+    return Explanation(scorer.name, display, "nfcs", float(score.p), scorer.threshold, image,
+                       active=active, notes=notes)
+
+
+def explain(scorer, frame: FaceFrame, score: Score | None = None,
+            patch_fraction: float = PATCH_FRACTION,
+            stride_fraction: float | None = None) -> Explanation:
+    """Explain any supported scorer's P(pain) for one frame.
+
+    Parameters
+    ----------
+    scorer : NfcsScorer or OnnxClassifierScorer
+    frame : FaceFrame
+        The frame with its (found) face.
+    score : Score, optional
+        For NFCS, the score already computed for this frame (see :func:`explain_nfcs`).
+    patch_fraction, stride_fraction : float
+        Occlusion patch and stride (see :func:`explain_classifier`).
+
+    Returns
+    -------
+    Explanation
+
+    Raises
+    ------
+    InputError
+        For a frame without a face.
+    PainsignError
+        For a scorer that is neither the NFCS proxy nor an ONNX classifier.
+    """
+    nfcs = isinstance(scorer, NfcsScorer)
+    if not frame.face.found or frame.face.box is None or (nfcs and frame.face.landmarks is None):
+        raise InputError(f"no face at t={frame.t:.2f} s: nothing to explain")
+    if nfcs:
+        return explain_nfcs(scorer, frame, score)
+    if hasattr(scorer, "preprocess") and hasattr(scorer, "session"):
+        return explain_classifier(scorer, frame, patch_fraction, stride_fraction)
+    raise PainsignError(f"cannot explain scorer {getattr(scorer, 'name', scorer)!r}: only the "
+                        "NFCS proxy and ONNX classifiers are supported")
+
+
+def _ipt(q) -> tuple[int, int]:
+    return round(float(q[0])), round(float(q[1]))
+
+
+def _with_header(view: np.ndarray, lines: list[str]) -> np.ndarray:
+    width = max(view.shape[1], 8 * max(len(s) for s in lines) + 20)
+    head = np.full((22 * len(lines) + 10, width, 3), 30, np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(head, line, (8, 22 * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    body = np.full((view.shape[0], width, 3), 30, np.uint8)
+    body[:, :view.shape[1]] = view
+    return np.vstack([head, body])
