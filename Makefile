@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.painsign-installed
 
-.PHONY: install test demo demo-video lint models models-check clean
+.PHONY: install test demo demo-video bench lint models models-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ install: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# Speed, latency and memory on this machine (see README, Performance).
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -o addopts="" tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
+	$(BIN)/painsign bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--live-seconds and --video-seconds must be positive, "
                          "--soak-minutes zero or positive")
     say = (lambda *a: None) if args.json else print
+    # Alarms raised by the bench's own runs are not news: keep the report readable.
+    logging.getLogger("painsign.monitor").setLevel(logging.ERROR)
     store = ModelStore(args.models)
     say("preparing the bench video (rendered once, then cached) ...")
     video = bench_video(args.video_seconds)

@@ -77,6 +77,8 @@ POPULATION_TOLERANCE = 3.0
 #: QUIVER_WINDOW_S (real chin quiver is a few hertz).
 QUIVER_SMOOTH_S = 0.2
 QUIVER_WINDOW_S = 0.6
+#: Bound on the chin history whatever the time stamps do (a stalled clock, 1000-fps input).
+QUIVER_MAX_SAMPLES = 128
 
 
 def combine(intensities: np.ndarray) -> float:
@@ -133,7 +135,7 @@ class NfcsScorer:
         self.calibrated = False
         self._recalibrating = False
         self._window: list[tuple[float, np.ndarray, np.ndarray, np.ndarray, float]] = []
-        self._chin: deque[tuple[float, float]] = deque()
+        self._chin: deque[tuple[float, float]] = deque(maxlen=QUIVER_MAX_SAMPLES)
 
     def measure(self, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the raw measures (``MEASURES`` + eye openness), canonical crop and points."""

@@ -1,0 +1,54 @@
+"""pytest-benchmark suite (``make bench``; skipped by ``make test``): per-stage timings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from painsign.scoring.base import FaceFrame
+from painsign.scoring.nfcs import NfcsScorer
+from painsign.signal import SignStream
+from painsign.vision.image import to_rgb
+from painsign.vision.landmarks import roi_from_detection
+
+
+@pytest.fixture(scope="module")
+def frame640(astronaut_bgr):
+    canvas = np.full((480, 640, 3), 60, np.uint8)
+    canvas[:, 80:560] = astronaut_bgr[16:496, 16:496]
+    return canvas
+
+
+def test_to_rgb_640x480(benchmark, frame640):
+    benchmark(to_rgb, frame640)
+
+
+def test_detector_full_range(benchmark, detector, frame640):
+    rgb = to_rgb(frame640)
+    assert benchmark(detector.detect_rgb, rgb)
+
+
+def test_face_mesh(benchmark, detector, landmarker, frame640):
+    rgb = to_rgb(frame640)
+    roi = roi_from_detection(detector.detect_rgb(rgb)[0])
+    mesh = benchmark(landmarker.landmarks, rgb, roi)
+    assert mesh.presence > 0.5
+
+
+def test_tracked_frame(benchmark, tracker, frame640):
+    tracker.process(frame640)
+    assert benchmark(tracker.process, frame640).found
+
+
+def test_nfcs_score(benchmark, tracker, frame640):
+    rgb = to_rgb(frame640)
+    face = tracker.process_rgb(rgb)
+    scorer = NfcsScorer(calibration_s=0)
+    scorer.calibrate([FaceFrame(rgb, face, 0.0)])
+    assert np.isfinite(benchmark(scorer.score, FaceFrame(rgb, face, 1.0)).p)
+
+
+def test_signal_push(benchmark):
+    stream = SignStream(fps=30.0)
+    t = iter(np.arange(10_000_000) / 30.0)
+    benchmark(lambda: stream.push(next(t), 0.3))

@@ -1,0 +1,86 @@
+"""Pieces of `painsign bench` that must hold whatever the machine's speed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import onnx
+import pytest
+
+from painsign.bench.heavy import GFLOPS, heavy_classifier
+from painsign.bench.measure import model_ratios
+from painsign.cli.bench_cmd import checks
+from painsign.scoring.background import BackgroundScorer
+from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.onnx_scorer import OnnxClassifierScorer
+from painsign.signal import smooth_sign
+from painsign.vision.types import FaceResult
+
+
+def test_model_ratios_compare_both_runtimes(store):
+    rows = model_ratios(store, repeat=3)
+    assert [r["model"] for r in rows] == ["face_detection_short_range",
+                                          "face_detection_full_range", "face_landmark"]
+    for r in rows:
+        assert r["onnxruntime_ms"] > 0 and r["litert_ms"] > 0
+        assert r["ratio"] == pytest.approx(r["onnxruntime_ms"] / r["litert_ms"], rel=0.02)
+
+
+def test_heavy_classifier_is_heavy_and_loads(tmp_path):
+    path = heavy_classifier(tmp_path)
+    g = onnx.load(path).graph
+    shapes = {i.name: tuple(i.dims) for i in g.initializer}
+    flops = 2 * (224 * 224 * np.prod(shapes["w1"]) + 224 * 224 * np.prod(shapes["w2"])
+                 + 112 * 112 * np.prod(shapes["w3"]) + np.prod(shapes["w4"]))
+    assert flops / 1e9 >= 4.0 and round(flops / 1e9, 2) == GFLOPS
+    scorer = OnnxClassifierScorer(path)
+    face = FaceResult(True, np.array([100.0, 100.0, 300.0, 300.0]))
+    p = scorer.score(FaceFrame(np.zeros((400, 400, 3), np.uint8), face, 0.0)).p
+    assert 0.0 <= p <= 1.0
+
+
+class SlowScorer:
+    name, display_name, threshold = "slow", "Slow", 0.5
+
+    def __init__(self, seconds):
+        self.seconds, self.seen = seconds, []
+
+    def score(self, frame):
+        time.sleep(self.seconds)
+        self.seen.append(frame.t)
+        return Score(0.8)
+
+    def reset(self):
+        self.seen = []
+
+
+def test_background_scorer_keeps_the_pace_and_leaves_gaps():
+    slow = SlowScorer(0.05)
+    bg = BackgroundScorer(slow)
+    face = FaceResult(True, np.array([0.0, 0.0, 10.0, 10.0]))
+    ps, started = [], time.perf_counter()
+    for i in range(60):  # 30 fps for 2 s
+        ps.append(bg.score(FaceFrame(np.zeros((8, 8, 3), np.uint8), face, i / 30)).p)
+        time.sleep(1 / 30)
+    elapsed = time.perf_counter() - started
+    bg.close()
+    assert elapsed < 3.0  # the caller was never held up by the 50-ms scorer
+    got = np.isfinite(ps)
+    assert 10 <= got.sum() <= 40 and not got.all()  # about one result per 50 ms
+    assert all(p == 0.8 for p in np.array(ps)[got])
+    _, smooth = smooth_sign(ps, fps=30)
+    assert np.isfinite(smooth[np.argmax(got):]).all()  # gaps interpolated like no-face
+    assert slow.seen == sorted(slow.seen)  # always the newest frame, in order
+
+
+def test_checks_flag_missed_targets():
+    result = {
+        "models": [{"model": "m", "ratio": 1.5}],
+        "replay": {"x_real_time": 12.0},
+        "live": {"processed_fps": 30.0, "latency_p95_ms": 150.0, "cpu_cores": 0.5,
+                 "rss_end_mb": 300.0},
+    }
+    c = checks(result)
+    assert not c["m ort/litert"]["met"] and c["replay x real time"]["met"]
+    assert not c["live latency p95 ms"]["met"] and c["live rss MB"]["met"]
