@@ -121,3 +121,28 @@ def test_monitor_screenshot_shows_the_dashboard(tmp_path):
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[1] >= 1200 and image.shape[0] >= 700
     assert image.std() > 20  # a drawn dashboard, not a blank window
+
+
+def test_review_advisory_is_shown_and_recorded_but_is_not_an_alarm(make_window, tmp_path):
+    import sqlite3
+
+    from painsign.signal import WindowMetrics
+    from painsign.storage import SessionRecorder
+
+    engine, window = make_window()
+    engine.recorder = SessionRecorder(tmp_path / "s.db", bed="b", source="demo",
+                                      scorers=["nfcs"])
+    hovering = WindowMetrics(0.0, 20.0, 0.52, True, 1.2, 1, "stable", "act")
+    engine._review(hovering, 0.5)
+    window.refresh()
+    assert "needs review" in window.advisory.text()
+    assert engine.alarms.active_alarms() == []  # an advisory, not an alarm
+    clear = WindowMetrics(1.0, 21.0, 0.1, False, 0.3, 0, "stable", "no action")
+    engine._review(clear, 0.5)
+    window.refresh()
+    assert window.advisory.text() == ""
+    engine.recorder.close()
+    rows = sqlite3.connect(tmp_path / "s.db").execute(
+        "select kind, priority, state from alarms order by rowid").fetchall()
+    assert rows == [("needs_review", "advisory", "active"),
+                    ("needs_review", "advisory", "cleared")]

@@ -88,6 +88,10 @@ class Dashboard(QMainWindow):
         first = self.engine.analyzer.scorers[0]
         self.big = BigValue(getattr(first, "display_name", first.name))
         right.addWidget(self.big)
+        self.advisory = QLabel("")
+        self.advisory.setWordWrap(True)
+        self.advisory.setStyleSheet(f"color: {theme.ADVISORY}; font-size: 17px;")
+        right.addWidget(self.advisory)
         self.calibration = QLabel("baseline: population defaults")
         self.calibration.setWordWrap(True)
         right.addWidget(self.calibration)
@@ -169,6 +173,8 @@ class Dashboard(QMainWindow):
         else:
             text = "baseline: calibrated on this patient"
         self.calibration.setText(text)
+        self.advisory.setText(f"advisory - needs review: {state.advisory}"
+                              if state.advisory else "")
         self._show_alarms(state)
         if not self.seek.isSliderDown():
             self.seek.setValue(int(state.elapsed_s * 10))

@@ -6,6 +6,7 @@ TEXT = "#e8eef2"
 MUTED = "#8a96a3"
 PAIN = "#ff5252"
 CALM = "#69f0ae"
+ADVISORY = "#80deea"
 SCORER_COLOURS = ("#4fc3f7", "#ffb74d", "#ba68c8", "#aed581", "#f06292")
 SIGN_TYPE_COLOURS = {
     "stable": "#43a047",

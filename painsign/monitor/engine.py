@@ -30,6 +30,7 @@ from painsign.signal import (
     SignStream,
     whole_record_metrics,
 )
+from painsign.signal.review import needs_review
 
 logger = logging.getLogger("painsign.monitor")
 
@@ -164,6 +165,7 @@ class MonitorEngine:
         self._elapsed = 0.0
         self._ended = False
         self._calibrate_requested = False
+        self._advisory: str | None = None
         self._source_status = "starting"
         self.frames_processed = 0
         #: Capture-to-sample latency of recent frames (ms), for the bench and the status.
@@ -307,6 +309,8 @@ class MonitorEngine:
         for window in track.stream.new_windows():
             track.window = window
             track.provisional = None
+            if primary:
+                self._review(window, track.scorer.threshold)
         if track.window is None and record.t - track.provisional_at >= 1.0 and track.span:
             # Before the first full window, a provisional type over the data so far.
             span = np.array(track.span)
@@ -330,6 +334,17 @@ class MonitorEngine:
         if self.recorder is not None:
             self.recorder.add_sample(record.t, record.face, name, p_raw,
                                      p_now if record.face else np.nan)
+
+    def _review(self, window, threshold: float) -> None:
+        """Advisory (not an alarm): the latest window of the first scorer needs review."""
+        flag, reason = needs_review(window.mean, threshold, str(window.sign_type))
+        advisory = reason if flag else None
+        if advisory != self._advisory:
+            logger.info("advisory: %s", advisory or "cleared")
+            if self.recorder is not None:
+                self.recorder.add_alarm(self._elapsed, "needs_review", "advisory",
+                                        "active" if flag else "cleared", reason)
+            self._advisory = advisory
 
     def _add_trend(self, t: float, p: float) -> None:
         second = int(t)
@@ -428,6 +443,7 @@ class MonitorEngine:
                 session_id=getattr(self.recorder, "session_id", None),
                 db_path=str(getattr(self.recorder, "path", "")) or None,
                 ended=self._ended,
+                advisory=self._advisory,
             )
 
     def settings_dict(self) -> dict:

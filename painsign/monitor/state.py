@@ -81,4 +81,5 @@ class MonitorState:
     session_id: int | None = None
     db_path: str | None = None
     ended: bool = False
+    advisory: str | None = None
     replay: dict | None = None
