@@ -118,13 +118,14 @@ def score_items(
     """
     scorers = list(scorers_factory())
     analyzer = FrameAnalyzer(tracker, scorers)
+    analyses: dict = {}  # several rows (time ranges) of one video: analyse it once
     out = []
     for item in items:
         try:
             if item.is_image:
                 result = _score_image(item, scorers, tracker)
             else:
-                result = _score_video(item, analyzer, settings)
+                result = _score_video(item, analyzer, settings, analyses)
         except InputError as exc:
             if str(exc).startswith(str(item.source)):
                 raise
@@ -150,8 +151,12 @@ def _score_image(item: LabelledItem, scorers: list, tracker: FaceTracker) -> Ite
 
 
 def _score_video(item: LabelledItem, analyzer: FrameAnalyzer,
-                 settings: SignSettings | None) -> ItemScore:
-    analysis = analyze_video(item.path, analyzer, settings)  # resets tracker and scorers
+                 settings: SignSettings | None, analyses: dict) -> ItemScore:
+    key = str(item.path)
+    if key not in analyses:
+        analyses.clear()  # keep one video's analysis in memory, not all of them
+        analyses[key] = analyze_video(item.path, analyzer, settings)  # resets the scorers
+    analysis = analyses[key]
     t = analysis.t
     t0 = -math.inf if item.start is None else item.start
     t1 = math.inf if item.end is None else item.end
