@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections import deque
 
-import cv2
 import numpy as np
 
 from painsign.scoring.base import FaceFrame, Score
@@ -139,9 +138,8 @@ class NfcsScorer:
 
     def measure(self, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the raw measures (``MEASURES`` + eye openness), canonical crop and points."""
-        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
         points = frame.face.landmarks.points
-        crop, pts = canonical_face(gray, points)
+        crop, pts = canonical_face(frame.rgb, points)
         values = np.append(face_measures(points), eye_openness(crop, pts))
         return values, crop, pts
 

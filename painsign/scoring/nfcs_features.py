@@ -99,7 +99,8 @@ def canonical_face(gray: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np
     Parameters
     ----------
     gray : numpy.ndarray
-        (H, W) uint8 frame.
+        (H, W) grayscale or (H, W, 3) RGB uint8 frame; a colour frame is turned to gray
+        after the warp, on the small crop rather than the whole frame.
     points : numpy.ndarray
         (468, 2+) mesh of the face in ``gray``.
 
@@ -115,6 +116,8 @@ def canonical_face(gray: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np
     m = np.c_[a, np.asarray(CANON_NOSE) - a @ axes.origin]
     crop = cv2.warpAffine(gray, m, (CANON_SIZE, CANON_SIZE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+    if crop.ndim == 3:
+        crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
     return crop, pts
 
