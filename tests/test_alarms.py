@@ -357,7 +357,10 @@ def test_pause_choices_are_validated():
     assert not alarms.audio_paused() and alarms.log == []
     alarms.pause_audio(60)
     assert alarms.audio_paused_remaining() == 60.0
-    alarms.pause_audio(180.0)  # pausing again restarts with the new length
+    assert alarms.pause_audio(180.0) is False  # pausing again changes nothing
+    assert alarms.audio_paused_remaining() == 60.0
+    assert alarms.resume_audio() is True and not alarms.audio_paused()
+    assert alarms.pause_audio(180.0) is True
     assert alarms.audio_paused_remaining() == 180.0
     with pytest.raises(ValueError, match="pause choices"):
         AlarmSettings(audio_pause_s=90.0)

@@ -10,7 +10,7 @@ import pytest
 
 from painsign.cli import history_cmd
 from painsign.errors import InputError, PainsignError
-from painsign.storage import SessionRecorder, export_alarms_csv, list_sessions
+from painsign.storage import SessionRecorder, export_alarms_csv, list_sessions, parse_utc
 
 SCORERS = [{"name": "nfcs", "display_name": "NFCS proxy", "threshold": 0.5},
            {"name": "vgg", "display_name": "VGG-Face", "threshold": 0.494}]
@@ -75,8 +75,8 @@ def test_exports_samples_csv(db, tmp_path, capsys):
     assert str(out_csv) in capsys.readouterr().out
     with open(out_csv, newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["t", "face", "scorer", "p_raw", "p"]
-    body = rows[1:]
+    assert rows[0] == ["t", "utc", "face", "scorer", "p_raw", "p"]
+    body = [r[:1] + r[2:] for r in rows[1:]]
     assert len(body) == 180
     assert sorted(r[2] for r in body) == ["nfcs"] * 90 + ["vgg"] * 90
     ts = [float(r[0]) for r in body]
@@ -85,6 +85,12 @@ def test_exports_samples_csv(db, tmp_path, capsys):
     assert len(no_face) == 18 and all(r[3] == "nan" for r in no_face)
     assert {(r[2], float(r[3]), float(r[4])) for r in body if r[1] == "1"} == {
         ("nfcs", 0.8, 0.6), ("vgg", 0.8, 0.2)}
+    # UTC = session start + t, in ISO 8601 with milliseconds
+    start = parse_utc(list_sessions(db)[0]["started_utc"])
+    for r in rows[1:]:
+        assert r[1].endswith("Z")
+        assert (parse_utc(r[1]) - start).total_seconds() == pytest.approx(float(r[0]),
+                                                                         abs=1e-3)
 
 
 def test_exports_alarms_csv(db, tmp_path, capsys):
@@ -150,3 +156,24 @@ def test_reads_a_session_still_being_recorded(tmp_path, capsys):
         assert history("--db", path) == 0
         out = capsys.readouterr().out
         assert "(open or cut off)" in out and " 30 " in out
+
+
+def test_long_sources_and_durations_are_shown_whole(tmp_path, capsys):
+    """A URL source is not cut to 20 characters; a 66-s session shows 0:01:06 even when
+    it has almost no rows (a camera that never delivered a frame)."""
+    import sqlite3
+
+    path = tmp_path / "h.db"
+    url = "url http://127.0.0.1:8081/some/long/path/video.mjpg"
+    with SessionRecorder(path, "bed 9", url, SCORERS[:1], {}) as rec:
+        rec.add_alarm(0.5, "camera_lost", "medium", "active")
+    con = sqlite3.connect(path)
+    con.execute("UPDATE sessions SET started_utc = '2026-11-27T10:00:00.000Z', "
+                "ended_utc = '2026-11-27T10:01:06.000Z'")
+    con.commit()
+    con.close()
+    assert history("--db", path) == 0
+    out = capsys.readouterr().out
+    assert url in out and "0:01:06" in out
+    assert history_cmd._fmt_duration(66.0) == "0:01:06"
+    assert history_cmd._fmt_duration(3725.4) == "1:02:05"

@@ -218,7 +218,7 @@ class AlarmManager:
                 alarm.state = State.LATCHED
                 self._log(alarm, State.LATCHED, "condition ended; latched until acknowledged")
             else:
-                self._clear(alarm, "cleared: condition ended")
+                self._clear(alarm, f"cleared: condition ended after {held:.1f} s")
         self._advance()
         self._flush()
 
@@ -283,18 +283,25 @@ class AlarmManager:
         self._flush()
         return done
 
-    def pause_audio(self, seconds: float | None = None) -> None:
+    def pause_audio(self, seconds: float | None = None) -> bool:
         """Silence alarm sounds for ``seconds``; visual signals continue.
 
-        Sound returns by itself when the pause ends. A new alarm of higher priority than
-        every alarm present when the pause began sounds through it (if none was present,
-        only high-priority alarms do). Pausing again restarts the pause.
+        Sound returns by itself when the pause ends, or at once with
+        :meth:`resume_audio`. A new alarm of higher priority than every alarm present when
+        the pause began sounds through it (if none was present, only high-priority alarms
+        do; :meth:`breakthrough` names it). Pausing while a pause runs changes nothing: it
+        neither restarts the countdown nor unmutes (cancel with :meth:`resume_audio`).
 
         Parameters
         ----------
         seconds : float, optional
             Pause length, one of ``settings.pause_choices_s``; ``settings.audio_pause_s``
             when omitted.
+
+        Returns
+        -------
+        bool
+            True if a pause started, False if one was already running.
 
         Raises
         ------
@@ -312,6 +319,9 @@ class AlarmManager:
             allowed = ", ".join(f"{c:g}" for c in choices)
             raise ValueError(f"audio pause must be one of {allowed} s, got {seconds!r}")
         now = self._advance()
+        if self._pause_until is not None:
+            self._flush()
+            return False
         present = [a.kind.priority for a in self._alarms.values() if a.state in _PRESENT]
         # With no alarm present (a pause before care), low and medium stay silent.
         self._pause_ceiling = max(present, default=Priority.MEDIUM)
@@ -325,6 +335,7 @@ class AlarmManager:
             f"{self._pause_ceiling.label} priority sound through",
         )
         self._flush()
+        return True
 
     def cancel_pause(self) -> bool:
         """End the audio pause now; return False if audio was not paused."""
@@ -334,6 +345,14 @@ class AlarmManager:
             self._end_pause("audio pause cancelled")
         self._flush()
         return paused
+
+    def resume_audio(self) -> bool:
+        """Cancel the audio pause (logged as resumed); False if audio was not paused."""
+        return self.cancel_pause()
+
+    def breakthrough(self) -> AlarmState | None:
+        """The alarm sounding through the running audio pause, or None."""
+        return self.sounding() if self.audio_paused() else None
 
     def update_settings(self, settings: AlarmSettings | None = None, **changes) -> None:
         """Replace the settings, or change some fields, and log the change.

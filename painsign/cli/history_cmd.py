@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "history", help="list stored monitoring sessions; summarise or export one",
         description="Without --session: a table of the sessions in the database. With "
         "--session ID: that session's summary, or with --export CSV its samples as "
-        "t,face,scorer,p_raw,p.")
+        "t,utc,face,scorer,p_raw,p.")
     p.add_argument("--db", type=Path, default=None, metavar="PATH",
                    help="session database (default: $PAINSIGN_DB, else "
                    "$XDG_DATA_HOME/painsign/painsign.db)")
@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fmt_duration(seconds: float) -> str:
-    s = round(seconds)
+    """``h:mm:ss``, e.g. 66 s -> ``0:01:06``."""
+    s = round(float(seconds))
     return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
@@ -48,11 +49,14 @@ def _print_table(db: Path, sessions: list[dict]) -> None:
     if not sessions:
         print("no sessions recorded yet")
         return
-    print(f"{'id':>4}  {'bed':12s} {'source':20s} {'started (UTC)':24s} {'ended (UTC)':24s} "
-          f"{'duration':>9} {'samples':>8} {'alarms':>6}")
+    # Columns as wide as their longest entry: a source (a URL, a file) is never cut.
+    bed_w = max([3] + [len(s["bed"] or "-") for s in sessions])
+    src_w = max([6] + [len(s["source"] or "-") for s in sessions])
+    print(f"{'id':>4}  {'bed':{bed_w}s} {'source':{src_w}s} {'started (UTC)':24s} "
+          f"{'ended (UTC)':24s} {'duration':>9} {'samples':>8} {'alarms':>6}")
     for s in sessions:
         ended = s["ended_utc"] or "- (open or cut off)"
-        print(f"{s['id']:>4}  {(s['bed'] or '-')[:12]:12s} {(s['source'] or '-')[:20]:20s} "
+        print(f"{s['id']:>4}  {s['bed'] or '-':{bed_w}s} {s['source'] or '-':{src_w}s} "
               f"{s['started_utc']:24s} {ended:24s} {_fmt_duration(s['duration_s']):>9} "
               f"{s['samples']:>8d} {s['alarms']:>6d}")
 

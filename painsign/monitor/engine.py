@@ -1,43 +1,55 @@
 """The live monitor without a screen: source -> faces -> signs -> alarms -> recording.
 
 One worker thread reads frames from a :class:`~painsign.capture.FrameSource`, runs the face
-tracker and the scorers, keeps each scorer's sign live with
-:class:`~painsign.signal.SignStream`, turns surges, sustained pain and faults into alarms,
-and hands every result to the recorder (whose own thread writes SQLite). A view (the Qt
-dashboard, or the headless log) polls :meth:`MonitorEngine.snapshot`; it never runs
-inference or touches the disk.
+tracker and the scorers **without holding the state lock**, then publishes the results
+under the lock: each scorer's live sign (:mod:`painsign.monitor.tracks`: measured samples
+only, never interpolated), surges, sustained pain and faults as alarms, and every result
+to the recorder (whose own thread writes SQLite). A view (the Qt dashboard, or the
+headless log) polls :meth:`MonitorEngine.snapshot`; it never runs inference or touches
+the disk, and it never waits for inference.
+
+Session time (``MonitorState.elapsed_s``, the ``t`` of stored samples and alarms) is
+seconds since the session began and never goes back:
+
+* live sources: the monotonic clock since the source started, so it keeps running
+  during an outage and outages have their length in the log and the database;
+* replay: the media time within a segment. A seek or :meth:`MonitorEngine.restart`
+  starts a new segment just after the current session time (media time of the segment's
+  start stored in the ``segments`` table), and resets the signs, plot, trend and gaps.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
-import cv2
 import numpy as np
 
 from painsign.alarms import AlarmManager, AlarmSettings, MonotonicClock
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.capture import TROUBLE
-from painsign.monitor.state import MonitorState, MonitorStats, ScorerView
-from painsign.scoring.nfcs import ACTIONS, NfcsScorer
-from painsign.signal import (
-    EventDetector,
-    NearestCentroidSignTypes,
-    SignStream,
-    whole_record_metrics,
+from painsign.monitor.display import DISPLAY_WIDTH, Result, display_frame, face_crop
+from painsign.monitor.inputs import (
+    OUTAGE_INPUT,
+    STALE_INPUT,
+    classify_input,
+    clock_text,
+    input_reason,
+    log_row,
 )
+from painsign.monitor.state import AlarmLogRow, MonitorState, MonitorStats, ScorerView
+from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
+from painsign.scoring.nfcs import ACTIONS, NfcsScorer
+from painsign.signal import NearestCentroidSignTypes
 from painsign.signal.review import needs_review
 
 logger = logging.getLogger("painsign.monitor")
 
-DISPLAY_WIDTH = 480
-#: Seconds of sign needed before a provisional sign type is shown.
-PROVISIONAL_MIN_S = 5.0
-GREEN, RED = (80, 220, 60), (60, 60, 230)
+__all__ = ["DISPLAY_WIDTH", "PROVISIONAL_MIN_S", "MonitorEngine", "MonitorSettings"]
 
 
 @dataclass
@@ -55,7 +67,8 @@ class MonitorSettings:
     surge_rise, surge_within_s : float
         Surge trigger (see :func:`painsign.signal.detect_events`).
     fresh_s : float
-        How long the last valid value may still be shown after the face is lost.
+        How long the last measured value may still be shown while the next frame is
+        being processed (the value is blanked at once when the face or input is lost).
     """
 
     bed: str = "bed 1"
@@ -67,50 +80,6 @@ class MonitorSettings:
     fresh_s: float = 1.0
 
 
-def _face_crop(bgr: np.ndarray, box) -> np.ndarray | None:
-    """The face with a margin, for an opt-in snapshot."""
-    x1, y1, x2, y2 = box
-    if not np.isfinite(x1):
-        return None
-    mx, my = 0.2 * (x2 - x1), 0.2 * (y2 - y1)
-    h, w = bgr.shape[:2]
-    xa, ya = int(max(0, x1 - mx)), int(max(0, y1 - my))
-    xb, yb = int(min(w, x2 + mx)), int(min(h, y2 + my))
-    return bgr[ya:yb, xa:xb].copy() if xb > xa and yb > ya else None
-
-
-class _ScorerTrack:
-    """Per-scorer live state: the stream, events, the display span, crossings."""
-
-    def __init__(self, scorer, fps: float, settings: MonitorSettings, classifier=None):
-        self.scorer = scorer
-        self.stream = SignStream(fps=fps, threshold=scorer.threshold,
-                                 window_s=settings.window_s, step_s=settings.step_s,
-                                 classifier=classifier)
-        self.events = EventDetector(threshold=scorer.threshold, rise=settings.surge_rise,
-                                    within_s=settings.surge_within_s)
-        self.span: deque[tuple[float, float]] = deque()
-        self.crossings: deque[tuple[float, float]] = deque()
-        self.side: int | None = None
-        self.last_valid_t = -np.inf
-        self.current = np.nan
-        self.window = None
-        self.provisional = None
-        self.provisional_at = -np.inf
-
-    def add(self, t: float, p: float, span_s: float) -> None:
-        self.span.append((t, p))
-        side = None if p == self.scorer.threshold else (1 if p > self.scorer.threshold else -1)
-        if side is not None:
-            if self.side is not None and side != self.side:
-                self.crossings.append((t, p))
-            self.side = side
-        while self.span and self.span[0][0] < t - span_s:
-            self.span.popleft()
-        while self.crossings and self.crossings[0][0] < t - span_s:
-            self.crossings.popleft()
-
-
 class MonitorEngine:
     """Run the pain-sign pipeline on a live or replayed source in a worker thread.
 
@@ -119,11 +88,13 @@ class MonitorEngine:
     source : FrameSource
         Where frames come from (camera, stream, file).
     analyzer : FrameAnalyzer
-        Face tracker and scorers; the first scorer drives the physiological alarms.
+        Face tracker and scorers; the first scorer drives the physiological alarms. Slow
+        scorers should be wrapped in :class:`~painsign.scoring.background.BackgroundScorer`
+        (``painsign monitor --model`` does).
     settings : MonitorSettings, optional
     alarm_settings : AlarmSettings, optional
     recorder : SessionRecorder, optional
-        Receives every sample and alarm change.
+        Receives every sample, alarm change and replay segment.
     clock : Clock, optional
         Monotonic clock for the alarms (a fake one in tests).
     snapshots : SnapshotPolicy, optional
@@ -133,59 +104,87 @@ class MonitorEngine:
         Sign-type classifier of the windows and the provisional type (e.g. a loaded
         :class:`~painsign.signal.SignTypeModel`); default
         :class:`~painsign.signal.NearestCentroidSignTypes`.
+    demo_note : str, optional
+        Shown on screen (``MonitorState.demo_note``), e.g. that alarm delays are shortened.
     """
 
     def __init__(self, source, analyzer: FrameAnalyzer, settings: MonitorSettings | None = None,
                  alarm_settings: AlarmSettings | None = None, recorder=None, clock=None,
-                 snapshots=None, classifier=None):
+                 snapshots=None, classifier=None, demo_note: str | None = None):
         self.source = source
         self.analyzer = analyzer
         self.settings = settings or MonitorSettings()
         self.recorder = recorder
         self.snapshots = snapshots
+        self.demo_note = demo_note
         self.clock = clock or MonotonicClock()
         self.alarms = AlarmManager(self.clock, alarm_settings or AlarmSettings(),
                                    on_change=self._alarm_changed)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the published state; never held during inference
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
+        self._started = False
+        self._fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
         self._classifier = NearestCentroidSignTypes() if classifier is None else classifier
-        self._tracks = [_ScorerTrack(s, fps, self.settings, self._classifier)
-                        for s in analyzer.scorers]
+        self._tracks = self._new_tracks()
         self._alarm_log: deque[tuple[float, str, str, str]] = deque(maxlen=100)
-        self._trend: list[tuple[float, float]] = []
-        self._trend_bucket: list[float] = []
-        self._trend_second = 0
+        self._alarm_rows: deque[AlarmLogRow] = deque(maxlen=200)
+        self._raised_at: dict[str, float] = {}
+        self._trend = Trend()
+        self._gaps = Gaps()
         self._frame: np.ndarray | None = None
         self._face = False
         self._actions = dict.fromkeys(ACTIONS, np.nan)
         self._processed: deque[float] = deque(maxlen=2000)
         self._latency = np.nan
         self._elapsed = 0.0
+        self._t0: float | None = None
         self._ended = False
         self._calibrate_requested = False
         self._advisory: str | None = None
         self._source_status = "starting"
+        self._frames_seen = False
+        self._input = "starting"
+        self._input_since = 0.0
+        self._last_face_t = 0.0
+        self._segment = 0
+        self._seg_t0 = 0.0
+        self._seg_media0: float | None = 0.0
+        self._media_t: float | None = None if source.live else 0.0
+        self._seek_request: tuple[float, str] | None = None
+        self._audio_problem: str | None = None
         self.frames_processed = 0
         #: Capture-to-sample latency of recent frames (ms), for the bench and the status.
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
         self.error: Exception | None = None
+
+    def _new_tracks(self) -> list[ScorerTrack]:
+        return [ScorerTrack(s, self._fps, self.settings, self._classifier)
+                for s in self.analyzer.scorers]
 
     # -- control ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the source and the worker thread."""
         self.source.start()
+        self._t0 = self.source.started_at
+        self._started = True
+        self._spawn()
+
+    def _spawn(self) -> None:
         self._thread = threading.Thread(target=self._run, name="painsign-monitor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the worker and the source (idempotent)."""
+        """Stop the worker, the source and any background scorer (idempotent)."""
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
         self.source.stop()
+        for s in self.analyzer.scorers:
+            close = getattr(s, "close", None)
+            if callable(close) and hasattr(s, "inner"):
+                close(timeout=1.0)
 
     @property
     def running(self) -> bool:
@@ -197,10 +196,27 @@ class MonitorEngine:
         with self._lock:
             self.alarms.acknowledge()
 
-    def pause_audio(self, seconds: float | None = None) -> None:
-        """Pause alarm sound (visuals continue; higher priority breaks through)."""
+    def pause_audio(self, seconds: float | None = None) -> bool:
+        """Pause alarm sound (visuals continue; higher priority breaks through).
+
+        Pressing it while a pause runs changes nothing (it does not restart the 2 min);
+        end a pause with :meth:`cancel_pause`. Returns whether a pause started.
+        """
         with self._lock:
-            self.alarms.pause_audio(seconds)
+            return self.alarms.pause_audio(seconds)
+
+    def cancel_pause(self) -> bool:
+        """End the audio pause now (logged); False if audio was not paused."""
+        with self._lock:
+            return self.alarms.resume_audio()
+
+    def toggle_pause_audio(self) -> bool:
+        """One button: start a pause, or cancel the running one; return whether paused now."""
+        with self._lock:
+            if self.alarms.audio_paused():
+                self.alarms.resume_audio()
+                return False
+            return self.alarms.pause_audio()
 
     def replay_duration(self) -> float | None:
         """Length of a replayed file in seconds; None for a live source."""
@@ -209,20 +225,31 @@ class MonitorEngine:
             return None
         return float(info.duration_s)
 
-    def seek(self, t: float) -> None:
-        """Jump a replayed file to ``t`` seconds; the signs restart there."""
+    def seek(self, t: float, reason: str = "seek") -> None:
+        """Jump a replayed file to ``t`` seconds (media time): a new segment starts.
+
+        The worker performs it before reading its next frame; repeated calls (a slider
+        being dragged) collapse into the last one. The signs, plot, trend and gaps
+        restart; session time goes on from where it was (never backwards). After the
+        end of the file this plays again from ``t``.
+        """
+        if getattr(self.source, "live", True):
+            raise ValueError(f"{self.source.describe()} is live: only a replay can seek")
         with self._lock:
-            self.source.seek(t)
-            self.analyzer.tracker.reset()
-            self._tracks = [_ScorerTrack(tr.scorer, tr.stream.fps, self.settings,
-                                         self._classifier)
-                            for tr in self._tracks]
-            self._elapsed = t
+            self._seek_request = (float(t), reason)
+            if self._started and not self._stop.is_set() and not self.running:
+                self._spawn()
+
+    def restart(self) -> None:
+        """Replay the file again from the start, as a new segment."""
+        self.seek(0.0, reason="restart")
 
     def report_audio_problem(self, message: str) -> None:
-        """Raise the technical alarm for an alarm sound that cannot be played."""
-        logger.warning("alarm sound unavailable: %s", message)
+        """Raise the technical alarm "Alarm sound unavailable" (idempotent)."""
         with self._lock:
+            if self._audio_problem is None:
+                logger.warning("alarm sound unavailable: %s", message)
+            self._audio_problem = message
             self.alarms.set_condition("audio_failure", True)
 
     def request_calibration(self) -> None:
@@ -235,23 +262,60 @@ class MonitorEngine:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                with self._lock:
+                    request, self._seek_request = self._seek_request, None
+                if request is not None:
+                    self._do_seek(*request)
                 frame = self.source.read(timeout=0.2)
+                result = None
+                if frame is not None and self.source.status not in TROUBLE:
+                    result = self._analyse(frame)  # inference: outside the lock
                 with self._lock:
                     self._watch_source()
-                    # Frames from a frozen or failing source are not trusted: the sign
-                    # goes invalid ("-?-") instead of showing stale values.
-                    if frame is not None and self.source.status not in TROUBLE:
-                        self._process(frame)
+                    if result is not None and self._seek_request is None:
+                        self._publish(result)
                     elif self.source.status == "ended":
                         self._ended = True
+                    self._update_input()
                     self.alarms.update()
-                if self._ended:
-                    break
+                    if self._ended and self._seek_request is None:
+                        break  # a later seek() or restart() starts a new worker
         except Exception as exc:  # the view shows it; nothing dies silently
             logger.exception("monitor worker failed")
             self.error = exc
             with self._lock:
                 self.alarms.set_condition("inference_error", True)
+
+    def _session_now(self) -> float:
+        """Session time now: monotonic for a live source, the replay's otherwise."""
+        if self.source.live and self._t0 is not None:
+            return max(self._elapsed, time.monotonic() - self._t0)
+        return self._elapsed
+
+    def _frame_time(self, frame) -> float:
+        if self.source.live:
+            return max(float(frame.t), self._elapsed)
+        if self._seg_media0 is None:
+            self._seg_media0 = float(frame.t)
+        return max(self._seg_t0 + float(frame.t) - self._seg_media0, self._elapsed)
+
+    def _analyse(self, frame) -> Result:
+        started = time.monotonic()
+        if self._calibrate_requested:
+            for s in self.analyzer.scorers:
+                if isinstance(s, NfcsScorer):
+                    s.recalibrate()
+            self._calibrate_requested = False
+        result = Result(frame, self._frame_time(frame), started=started)
+        try:
+            result.record, result.face = self.analyzer.process(frame.index, result.t,
+                                                               frame.bgr)
+            result.display = display_frame(frame.bgr, result.face)
+        except Exception as exc:
+            logger.warning("inference failed on frame %d: %s", frame.index, exc)
+            result.error = exc
+        result.done = time.monotonic()
+        return result
 
     def _watch_source(self) -> None:
         status = self.source.status
@@ -259,81 +323,115 @@ class MonitorEngine:
             logger.info("source %s: %s -> %s", self.source.describe(), self._source_status,
                         status)
             self._source_status = status
+        if self.source.live:
+            self._elapsed = self._session_now()
         self.alarms.set_condition("camera_lost", status in ("lost", "reconnecting", "failed"))
         self.alarms.set_condition("camera_frozen", status == "frozen")
         if self.recorder is not None:
             self.alarms.set_condition("recording_failure",
                                       not getattr(self.recorder, "healthy", True))
 
-    def _process(self, frame) -> None:
-        started = time.monotonic()
-        if self._calibrate_requested:
-            for s in self.analyzer.scorers:
-                if isinstance(s, NfcsScorer):
-                    s.recalibrate()
-            self._calibrate_requested = False
-        try:
-            record, face = self.analyzer.process(frame.index, frame.t, frame.bgr)
-        except Exception as exc:
-            logger.warning("inference failed on frame %d: %s", frame.index, exc)
+    def _publish(self, result: Result) -> None:
+        """Apply one analysed frame to the shown state, the alarms and the recorder."""
+        self._frames_seen = True
+        if result.error is not None:
             self.alarms.set_condition("inference_error", True)
             return
+        record, t = result.record, result.t
         self.alarms.set_condition("inference_error", False)
         self.alarms.set_condition("face_not_seen", not record.face)
         self._face = record.face
         self._actions = record.actions
-        self._elapsed = record.t
-        self._frame = self._display_frame(frame.bgr, face)
+        self._elapsed = t
+        self._media_t = None if self.source.live else float(result.frame.t)
+        self._frame = result.display
+        if record.face:
+            self._last_face_t = t
+            self._gaps.measured(t)
+        else:
+            self._gaps.missing(t)
         for k, track in enumerate(self._tracks):
-            self._update_track(track, record, primary=k == 0, bgr=frame.bgr)
-        done = time.monotonic()
-        self._processed.append(done)
-        captured = (self.source.started_at + frame.t) if self.source.live else started
-        self._latency = 1000.0 * (done - captured)
+            self._update_track(track, record, t, primary=k == 0, bgr=result.frame.bgr)
+        self._processed.append(result.done)
+        captured = ((self.source.started_at + result.frame.t) if self.source.live
+                    else result.started)
+        self._latency = 1000.0 * (result.done - captured)
         self.latencies_ms.append(self._latency)
         self.frames_processed += 1
 
-    def _update_track(self, track: _ScorerTrack, record, primary: bool, bgr) -> None:
+    def _update_track(self, track: ScorerTrack, record, t: float, primary: bool,
+                      bgr) -> None:
         name = track.scorer.name
         p_raw = record.p_raw[name]
-        final = track.stream.push(record.t, p_raw)
-        p_now = np.nan
-        for sample in final:
-            track.add(sample.t, sample.p_smooth, self.settings.span_s)
-            if sample.t == record.t:
-                p_now = sample.p_smooth
-            for event in track.events.push(sample.t, sample.p_smooth):
-                if primary and event.kind == "surge":
+        p, events, windows = track.push(t, p_raw, record.face)
+        if primary:
+            for event in events:
+                if event.kind == "surge":
                     logger.info("surge of %s at %.1f s (%.2f)", name, event.t, event.value)
                     self.alarms.raise_event("pain_surge")
-        for window in track.stream.new_windows():
-            track.window = window
-            track.provisional = None
-            if primary:
+            for window in windows:
                 self._review(window, track.scorer.threshold)
-        if track.window is None and record.t - track.provisional_at >= 1.0 and track.span:
-            # Before the first full window, a provisional type over the data so far.
-            span = np.array(track.span)
-            if span[-1, 0] - span[0, 0] >= PROVISIONAL_MIN_S:
-                track.provisional = whole_record_metrics(
-                    span[:, 0], span[:, 1], track.scorer.threshold, self._classifier)
-                track.provisional_at = record.t
-        if record.face and np.isfinite(p_now):
-            track.current = p_now
-            track.last_valid_t = record.t
-            if primary:
-                above = p_now >= track.scorer.threshold
-                self.alarms.set_condition("sustained_pain", above)
-                if not above:
-                    self.alarms.set_condition("pain_surge", False)
-                self._add_trend(record.t, p_now)
-                if self.snapshots is not None:
-                    self.snapshots.update(record.t, p_now, lambda: _face_crop(bgr, record.box))
-        elif primary:
-            self.alarms.set_condition("sustained_pain", False)
+            # Alarm conditions are judged on measured values only: no face, no judgement
+            # (the condition ends; a latched alarm stays latched).
+            above = not math.isnan(p) and p >= track.scorer.threshold
+            self.alarms.set_condition("sustained_pain", above)
+            if not above:
+                self.alarms.set_condition("pain_surge", False)
+            self._trend.add(t, p)
+            if self.snapshots is not None and not math.isnan(p):
+                self.snapshots.update(t, p, lambda: face_crop(bgr, record.box))
         if self.recorder is not None:
-            self.recorder.add_sample(record.t, record.face, name, p_raw,
-                                     p_now if record.face else np.nan)
+            self.recorder.add_sample(t, record.face, name, p_raw, p)
+
+    def _update_input(self) -> None:
+        """Classify the input; an outage breaks the curves and opens a gap."""
+        paused = bool(getattr(self.source, "paused", False))
+        state = classify_input(self.source.status, self._frames_seen, self._face, paused)
+        if state == self._input:
+            return
+        now = self._session_now()
+        previous, self._input = self._input, state
+        self._input_since = self._last_face_t if state == "no_face" else now
+        logger.info("input %s -> %s", previous, state)
+        if state in OUTAGE_INPUT and previous not in OUTAGE_INPUT:
+            for track in self._tracks:
+                track.gap(now)
+            self._trend.gap()
+            self._gaps.missing(now)
+            self._face = False
+            self.alarms.set_condition("sustained_pain", False)
+            self.alarms.set_condition("pain_surge", False)
+
+    def _do_seek(self, target: float, reason: str) -> None:
+        """In the worker: move the file, start a new segment, reset signs and plots."""
+        self.source.seek(target)
+        self.analyzer.tracker.reset()
+        with self._lock:
+            now = self._session_now()
+            self._segment += 1
+            self._seg_t0 = now + 1.0 / self._fps
+            self._seg_media0 = None
+            self._elapsed = self._seg_t0
+            self._media_t = max(0.0, target)
+            self._tracks = self._new_tracks()
+            self._trend = Trend()
+            self._gaps = Gaps()
+            self._ended = False
+            self._face = False
+            self._frames_seen = False
+            self._input = "starting"
+            self._input_since = self._seg_t0
+            self.alarms.set_condition("sustained_pain", False)
+            self.alarms.set_condition("pain_surge", False)
+            text = (f"Replay restarted from {clock_text(target)}" if reason == "restart"
+                    else f"Replay moved to {clock_text(target)}")
+            self._alarm_rows.append(AlarmLogRow(self._seg_t0, "segment", "Replay", None,
+                                                "seek", text))
+            logger.info("segment %d: %s (session t %.2f s)", self._segment, text, self._seg_t0)
+            if self.recorder is not None:
+                add = getattr(self.recorder, "add_segment", None)
+                if add is not None:
+                    add(self._segment, self._seg_t0, target, reason)
 
     def _review(self, window, threshold: float) -> None:
         """Advisory (not an alarm): the latest window of the first scorer needs review."""
@@ -346,105 +444,116 @@ class MonitorEngine:
                                         "active" if flag else "cleared", reason)
             self._advisory = advisory
 
-    def _add_trend(self, t: float, p: float) -> None:
-        second = int(t)
-        if second != self._trend_second and self._trend_bucket:
-            self._trend.append((float(self._trend_second), float(np.mean(self._trend_bucket))))
-            self._trend_bucket = []
-        self._trend_second = second
-        self._trend_bucket.append(p)
-
-    def _display_frame(self, bgr: np.ndarray, face) -> np.ndarray:
-        h, w = bgr.shape[:2]
-        scale = min(1.0, DISPLAY_WIDTH / w)
-        small = cv2.resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA)
-        sh, sw = small.shape[:2]
-        colour = GREEN if face.found else RED
-        if face.found:
-            x1, y1, x2, y2 = (round(float(v) * scale) for v in face.box)
-            cv2.rectangle(small, (x1, y1), (x2, y2), colour, 2, cv2.LINE_AA)
-            centre, axes = ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2 + 8,
-                                                                 (y2 - y1) // 2 + 14)
-        else:
-            centre, axes = (sw // 2, sh // 2), (sw // 5, sh // 3)
-        cv2.ellipse(small, centre, axes, 0, 0, 360, colour, 2, cv2.LINE_AA)
-        return small
-
     def _alarm_changed(self, entry) -> None:
-        if entry.priority is not None:
-            self._alarm_log.append((self._elapsed, entry.kind, str(entry.state),
-                                    entry.priority.name))
+        t = self._session_now()
+        row = log_row(entry, t, self._raised_at)
+        if row is not None:
+            self._alarm_rows.append(row)
+            self._alarm_log.append((t, row.name, row.change, (row.priority or "").upper()))
         level = logging.WARNING if entry.state in ("active", "latched") else logging.INFO
         logger.log(level, "alarm %s %s (%s)%s", entry.kind, entry.state,
-                       getattr(entry.priority, "name", entry.priority),
-                       f": {entry.note}" if entry.note else "")
+                   getattr(entry.priority, "name", entry.priority),
+                   f": {entry.note}" if entry.note else "")
         if self.recorder is not None:
-            self.recorder.add_alarm(self._elapsed, entry.kind,
+            self.recorder.add_alarm(t, entry.kind,
                                     getattr(entry.priority, "name", str(entry.priority)).lower(),
                                     entry.state, entry.note)
 
     # -- view ------------------------------------------------------------------------------
 
     def snapshot(self) -> MonitorState:
-        """Return a consistent copy of everything the view shows."""
+        """Return a consistent copy of everything the view shows (never waits for
+        inference: the worker holds the lock only to publish a result)."""
         with self._lock:
+            self._update_input()
             self.alarms.update()
-            views = []
-            for track in self._tracks:
-                s = track.scorer
-                fresh = self._elapsed - track.last_valid_t <= self.settings.fresh_s
-                span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
-                cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
-                w = track.window or track.provisional
-                views.append(ScorerView(
-                    name=s.name, display_name=getattr(s, "display_name", s.name),
-                    threshold=s.threshold, t=span[:, 0], p=span[:, 1],
-                    crossings_t=cross[:, 0], crossings_p=cross[:, 1],
-                    current=float(track.current) if fresh and self._face else None,
-                    sign_type=str(w.sign_type) if w is not None else None,
-                    action=str(w.action) if w is not None else None,
-                    provisional=track.window is None and w is not None,
-                ))
-            trend = np.array(self._trend, dtype=np.float64).reshape(-1, 2)
+            now = self._session_now()
+            live = self._input == "live"
+            views = [self._view(track, now, live) for track in self._tracks]
+            trend_t, trend_p = self._trend.arrays()
             nfcs = [s for s in self.analyzer.scorers if isinstance(s, NfcsScorer)]
-            src_stats = self.source.stats
-            now = time.monotonic()
-            recent = [t for t in self._processed if now - t <= 2.0]
-            stats = MonitorStats(
-                input_fps=float(getattr(src_stats, "input_fps", 0.0)),
-                processed_fps=len(recent) / 2.0 if len(recent) > 1 else 0.0,
-                latency_ms=float(self._latency),
-                dropped=int(getattr(src_stats, "frames_dropped", 0)),
-                provider=self.analyzer.tracker.detector.provider,
-                source=self.source.describe(),
-                source_status=self.source.status,
-                models=", ".join(getattr(s, "display_name", s.name)
-                                 for s in self.analyzer.scorers),
-            )
+            sounding = self.alarms.sounding()
+            paused = self.alarms.audio_paused()
+            rows = list(self._alarm_rows)
             return MonitorState(
                 bed=self.settings.bed,
-                elapsed_s=self._elapsed,
+                elapsed_s=now,
                 frame=None if self._frame is None else self._frame.copy(),
-                face=self._face,
+                face=self._face and self._input == "live",
                 scorers=views,
-                trend_t=trend[:, 0],
-                trend_p=trend[:, 1],
-                actions=dict(self._actions),
+                trend_t=trend_t,
+                trend_p=trend_p,
+                actions=dict(self._actions) if live else dict.fromkeys(ACTIONS, np.nan),
                 calibrated=bool(nfcs and nfcs[0].calibrated),
                 calibrating=bool(nfcs and nfcs[0].calibrating),
                 alarms=self.alarms.active_alarms(),
                 alarm_log=list(self._alarm_log),
                 clock_now=self.clock.now(),
-                sounding=self.alarms.sounding(),
+                sounding=sounding,
                 visual=self.alarms.visual(),
                 pause_remaining_s=self.alarms.audio_paused_remaining(),
-                stats=stats,
+                stats=self._stats(),
                 session_id=getattr(self.recorder, "session_id", None),
                 db_path=str(getattr(self.recorder, "path", "")) or None,
                 ended=self._ended,
                 advisory=self._advisory,
+                replay=self._replay_info(),
+                input_state=self._input,
+                input_reason=input_reason(
+                    self._input, for_s=now - self._input_since,
+                    message=self.source.status_message, source=self.source.describe(),
+                    media_t=self._media_t, live=self.source.live),
+                frame_stale=self._frame is None or self._input in STALE_INPUT,
+                gaps=self._gaps.within(now - self.settings.span_s, now),
+                trend_gaps=self._gaps.all(now),
+                media_t=self._media_t,
+                segment=self._segment,
+                audio_paused=paused,
+                breakthrough=sounding.label if paused and sounding is not None else None,
+                demo_note=self.demo_note,
+                alarm_rows=rows,
             )
+
+    def _view(self, track: ScorerTrack, now: float, live: bool) -> ScorerView:
+        s = track.scorer
+        fresh = now - track.last_valid_t <= self.settings.fresh_s
+        span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
+        cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
+        w = track.window or track.provisional
+        current = track.current if live and fresh and math.isfinite(track.current) else None
+        return ScorerView(
+            name=s.name, display_name=getattr(s, "display_name", s.name),
+            threshold=s.threshold, t=span[:, 0], p=span[:, 1],
+            crossings_t=cross[:, 0], crossings_p=cross[:, 1],
+            current=None if current is None else float(current),
+            sign_type=str(w.sign_type) if w is not None else None,
+            action=str(w.action) if w is not None else None,
+            provisional=track.window is None and w is not None,
+        )
+
+    def _stats(self) -> MonitorStats:
+        src_stats = self.source.stats
+        now = time.monotonic()
+        recent = [t for t in self._processed if now - t <= 2.0]
+        return MonitorStats(
+            input_fps=float(getattr(src_stats, "input_fps", 0.0)),
+            processed_fps=len(recent) / 2.0 if len(recent) > 1 else 0.0,
+            latency_ms=float(self._latency),
+            dropped=int(getattr(src_stats, "frames_dropped", 0)),
+            provider=self.analyzer.tracker.detector.provider,
+            source=self.source.describe(),
+            source_status=self.source.status,
+            models=", ".join(getattr(s, "display_name", s.name) for s in self.analyzer.scorers),
+        )
+
+    def _replay_info(self) -> dict | None:
+        duration = self.replay_duration()
+        if duration is None:
+            return None
+        return {"position_s": self._media_t, "duration_s": duration,
+                "paused": bool(getattr(self.source, "paused", False)),
+                "speed": float(getattr(self.source, "speed", 1.0)),
+                "segment": self._segment, "ended": self._ended}
 
     def settings_dict(self) -> dict:
         """The settings as stored with the session."""

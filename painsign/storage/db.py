@@ -19,6 +19,12 @@ Tables (columns in this order; later versions may add columns after these):
 ``alarms(session_id, t, kind, priority, state, note, utc)``
 ``snapshots(session_id, t, state, scorer, png)``
     ``state`` is ``'pain'`` or ``'no pain'``; only written when snapshots are switched on.
+``segments(session_id, segment, t, media_t, reason, utc)``
+    Replay only: each seek or restart starts segment 1, 2, ... at session time ``t``
+    (which never goes back) from ``media_t`` seconds into the file; ``reason`` is
+    ``'seek'`` or ``'restart'``. A sample's media time is ``media_t + (t - segment t)``
+    of the last segment starting at or before it (segment 0 starts at t = 0, media 0).
+    Added to existing files of the same schema version when opened for writing.
 
 UTC time stamps are ISO 8601 with milliseconds and a ``Z``: ``2024-05-01T12:00:00.000Z``.
 The schema version is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`).
@@ -85,7 +91,17 @@ CREATE TABLE IF NOT EXISTS snapshots (
     png BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_session_t ON snapshots(session_id, t);
+""" + """
+CREATE TABLE IF NOT EXISTS segments (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    segment INTEGER NOT NULL,
+    t REAL NOT NULL,
+    media_t REAL,
+    reason TEXT NOT NULL DEFAULT '',
+    utc TEXT NOT NULL
+);
 """
+_SEGMENTS_ONLY = _SCHEMA.split("CREATE TABLE IF NOT EXISTS segments")[1]
 
 
 class StorageError(InputError):
@@ -221,6 +237,8 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
         elif version == 0:
             raise StorageError(f"{path} is an empty database, not a painsign database")
+        elif not readonly and "segments" not in _user_tables(conn):
+            conn.executescript(f"CREATE TABLE IF NOT EXISTS segments{_SEGMENTS_ONLY}")
     except BaseException:
         conn.close()
         raise

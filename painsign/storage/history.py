@@ -12,13 +12,14 @@ import json
 import math
 import sqlite3
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 from painsign.errors import InputError
-from painsign.storage.db import delete_old_snapshots, open_db, parse_utc
+from painsign.storage.db import delete_old_snapshots, open_db, parse_utc, to_utc_iso
 
 #: Header of the samples CSV written by :func:`export_session_csv`.
-SAMPLES_CSV_COLUMNS = ("t", "face", "scorer", "p_raw", "p")
+SAMPLES_CSV_COLUMNS = ("t", "utc", "face", "scorer", "p_raw", "p")
 #: Header of the alarms CSV written by :func:`export_alarms_csv`.
 ALARMS_CSV_COLUMNS = ("t", "utc", "kind", "priority", "state", "note")
 
@@ -40,13 +41,17 @@ def _session_row(conn: sqlite3.Connection, path, session_id: int) -> sqlite3.Row
 
 
 def _duration(started: str | None, ended: str | None, max_t: float | None) -> float:
-    """Recorded length in s: the latest sample/alarm time (monotonic-derived), else the
-    wall-clock span of a closed session, else 0."""
-    if max_t is not None:
-        return float(max_t)
+    """Recorded length in s: the latest sample/alarm time (monotonic-derived) or, when
+    longer, the wall-clock span of a closed session (a session whose camera never
+    delivered a frame has few rows but still lasted); 0 for an open session without rows."""
+    recorded = float(max_t) if max_t is not None else 0.0
     if started and ended:
-        return max(0.0, (parse_utc(ended) - parse_utc(started)).total_seconds())
-    return 0.0
+        try:
+            span = (parse_utc(ended) - parse_utc(started)).total_seconds()
+        except ValueError:
+            span = 0.0
+        return max(recorded, span)
+    return recorded
 
 
 def list_sessions(path) -> list[dict]:
@@ -142,17 +147,22 @@ def _write_csv(out_csv, header, rows) -> int:
 
 
 def export_session_csv(path, session_id: int, out_csv) -> int:
-    """Write a session's samples as CSV ``t,face,scorer,p_raw,p``; return the row count.
+    """Write a session's samples as CSV ``t,utc,face,scorer,p_raw,p``; return the row count.
 
-    Rows are in time order (then in recording order); a missing value (no face) is written
-    as ``nan``, as in ``painsign analyze``'s ``frames.csv``. Floats keep full precision.
+    ``t`` is seconds since the session start (monotonic clock); ``utc`` is the session's
+    UTC start plus ``t`` (ISO 8601, milliseconds, ``Z``). Rows are in time order (then in
+    recording order); a missing value (no face) is written as ``nan``, as in
+    ``painsign analyze``'s ``frames.csv``. Floats keep full precision.
     """
     with closing(_open(path)) as conn:
-        sid = _session_row(conn, path, session_id)["id"]
+        row = _session_row(conn, path, session_id)
+        sid, start = row["id"], parse_utc(row["started_utc"])
         conn.row_factory = None
         cur = conn.execute("SELECT t, face, scorer, p_raw, p FROM samples "
                            "WHERE session_id = ? ORDER BY t, rowid", (sid,))
-        return _write_csv(out_csv, SAMPLES_CSV_COLUMNS, cur)
+        rows = ((t, to_utc_iso(start + timedelta(seconds=t)), face, scorer, p_raw, p)
+                for t, face, scorer, p_raw, p in cur)
+        return _write_csv(out_csv, SAMPLES_CSV_COLUMNS, rows)
 
 
 def export_alarms_csv(path, session_id: int, out_csv) -> int:

@@ -29,7 +29,7 @@ from painsign.storage.db import NO_PAIN, PAIN, delete_old_snapshots, open_db, ut
 
 log = logging.getLogger(__name__)
 
-_SAMPLE, _ALARM, _SNAPSHOT, _FLUSH = "sample", "alarm", "snapshot", "flush"
+_SAMPLE, _ALARM, _SNAPSHOT, _SEGMENT, _FLUSH = "sample", "alarm", "snapshot", "segment", "flush"
 
 
 def _real(x) -> float | None:
@@ -214,6 +214,12 @@ class SessionRecorder:
         self._put((_ALARM, self._t(t), str(kind), str(priority), str(state), str(note),
                    utc_now()))
 
+    def add_segment(self, segment: int, t: float, media_t: float | None,
+                    reason: str = "seek") -> None:
+        """Queue the start of a replay segment (a seek or restart) at session time ``t``
+        from ``media_t`` seconds into the file."""
+        self._put((_SEGMENT, float(t), int(segment), _real(media_t), str(reason), utc_now()))
+
     def add_snapshot(self, t: float | None, state: str, scorer: str, png_bytes: bytes) -> None:
         """Queue a PNG face snapshot; does nothing unless created with ``snapshots=True``."""
         if not self.snapshots_enabled:
@@ -279,10 +285,10 @@ class SessionRecorder:
             else:
                 self._backlog.append(item)
         excess = len(self._backlog) - self.max_backlog
-        if excess > 0:  # drop the oldest samples/snapshots, keep every alarm
+        if excess > 0:  # drop the oldest samples/snapshots, keep every alarm and segment
             kept, dropped = [], 0
             for item in self._backlog:
-                if dropped < excess and item[0] != _ALARM:
+                if dropped < excess and item[0] not in (_ALARM, _SEGMENT):
                     dropped += 1
                 else:
                     kept.append(item)
@@ -321,6 +327,7 @@ class SessionRecorder:
         samples = [(sid, *r[1:]) for r in batch if r[0] == _SAMPLE]
         alarms = [(sid, *r[1:]) for r in batch if r[0] == _ALARM]
         snaps = [(sid, *r[1:]) for r in batch if r[0] == _SNAPSHOT]
+        segments = [(sid, r[2], r[1], *r[3:]) for r in batch if r[0] == _SEGMENT]
         conn.execute("BEGIN IMMEDIATE")
         try:
             if samples:
@@ -332,6 +339,9 @@ class SessionRecorder:
             if snaps:
                 conn.executemany("INSERT INTO snapshots (session_id, t, state, scorer, png) "
                                  "VALUES (?, ?, ?, ?, ?)", snaps)
+            if segments:
+                conn.executemany("INSERT INTO segments (session_id, segment, t, media_t, "
+                                 "reason, utc) VALUES (?, ?, ?, ?, ?, ?)", segments)
             if final:
                 conn.execute("UPDATE sessions SET ended_utc = ? WHERE id = ?",
                              (self.ended_utc, sid))

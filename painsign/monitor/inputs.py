@@ -1,0 +1,161 @@
+"""What state the monitor's input is in, and why, in words (no Qt).
+
+:func:`classify_input` maps the frame source's status, whether frames ever came, the
+latest face and a replay pause to one of :data:`~painsign.monitor.state.INPUT_STATES`;
+:func:`input_reason` says why for the screen.
+"""
+
+from __future__ import annotations
+
+import math
+
+from painsign.alarms import AUDIO_PAUSE, KINDS, SETTINGS, AlarmLogEntry
+from painsign.monitor.state import AlarmLogRow
+
+#: Input states in which the last frame is not the current picture.
+STALE_INPUT = frozenset({"starting", "camera_lost", "camera_frozen", "ended", "refused"})
+#: Input states that start a gap in the sign (an outage).
+OUTAGE_INPUT = frozenset({"camera_lost", "camera_frozen", "refused"})
+
+
+def classify_input(status: str, frames_seen: bool, face: bool, paused: bool = False) -> str:
+    """The input state from the source status and what the pipeline has seen.
+
+    Parameters
+    ----------
+    status : str
+        The source status ("starting", "ok", "lost", "frozen", "reconnecting", "ended",
+        "failed").
+    frames_seen : bool
+        Whether the source ever delivered a frame that was processed.
+    face : bool
+        Whether a face was measured in the latest processed frame.
+    paused : bool
+        A replay paused by the operator.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> classify_input("reconnecting", False, False), classify_input("lost", True, True)
+    ('refused', 'camera_lost')
+    >>> classify_input("ok", True, False), classify_input("ok", True, True)
+    ('no_face', 'live')
+    """
+    if status == "ended":
+        return "ended"
+    if status == "frozen":
+        return "camera_frozen"
+    if status in ("lost", "reconnecting", "failed"):
+        return "camera_lost" if frames_seen else "refused"
+    if paused:
+        return "paused"
+    if not frames_seen:
+        return "starting"
+    return "live" if face else "no_face"
+
+
+def clock_text(seconds: float | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``) of a media position.
+
+    Examples
+    --------
+    >>> clock_text(75.4), clock_text(3725)
+    ('1:15', '1:02:05')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "-:--"
+    s = int(max(0.0, seconds))
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _short(message: str) -> str:
+    """The source message without the reconnection schedule."""
+    return (message or "").split("; reopening in")[0].strip()
+
+
+def input_reason(state: str, *, for_s: float, message: str, source: str,
+                 media_t: float | None, live: bool) -> str:
+    """Why the input is in ``state``, for the screen ("" when live).
+
+    Examples
+    --------
+    >>> input_reason("camera_lost", for_s=12.2, message="cannot open: connection refused; "
+    ...              "reopening in 2 s (attempt 3)", source="url x", media_t=None, live=True)
+    'camera lost 12 s: cannot open: connection refused'
+    >>> input_reason("ended", for_s=0, message="", source="file a.mp4", media_t=30.0,
+    ...              live=False)
+    'recording ended at 0:30'
+    """
+    d = f"{max(0.0, for_s):.0f} s"
+    msg = _short(message)
+    if state == "live":
+        return ""
+    if state == "starting":
+        return f"waiting for {source}"
+    if state == "no_face":
+        return f"no face for {d}"
+    if state == "camera_lost":
+        return f"camera lost {d}: {msg}" if msg else f"camera lost {d}"
+    if state == "camera_frozen":
+        return f"camera frozen {d}: {msg}" if msg else f"camera frozen {d}"
+    if state == "refused":
+        return f"{source} refused: {msg}" if msg else f"{source} refused"
+    if state == "paused":
+        return f"replay paused at {clock_text(media_t)}"
+    if state == "ended":
+        return (f"recording ended at {clock_text(media_t)}" if not live
+                else f"input ended: {msg}" if msg else "input ended")
+    return state
+
+
+def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> AlarmLogRow | None:
+    """The on-screen row for an alarm-system change, or None for one that does not matter.
+
+    "pending" rows (a condition whose delay runs) and conditions that ended before their
+    delay are dropped (the database keeps them). ``raised_at`` (kind -> session time)
+    is updated here and gives the length of an alarm when it ends.
+
+    Parameters
+    ----------
+    entry : AlarmLogEntry
+    t : float
+        Session time of the change.
+    raised_at : dict
+        Kept between calls by the caller.
+    """
+    state, kind, note = str(entry.state), entry.kind, entry.note or ""
+    if kind == AUDIO_PAUSE:
+        change = "paused" if state == "paused" else "resumed"
+        if change == "paused":
+            length = note.split(" s;")[0].replace("audio paused for ", "")
+            text = f"Audio paused for {length} s"
+        else:
+            text = "Audio resumed (pause cancelled)" if "cancel" in note else "Audio resumed"
+        return AlarmLogRow(t, kind, "Audio pause", None, change, text)
+    if kind == SETTINGS:
+        return AlarmLogRow(t, kind, "Settings", None, "changed", f"Settings changed: {note}")
+    alarm = KINDS.get(kind)
+    name = alarm.label if alarm is not None else kind.replace("_", " ").capitalize()
+    priority = entry.priority.label if entry.priority is not None else None
+    if state == "pending" or (state == "inactive" and "before its" in note):
+        return None
+    if state == "active":
+        if "reminder" in note:
+            return AlarmLogRow(t, kind, name, priority, "reminder", f"{name} reminder")
+        raised_at[kind] = t
+        extra = " (sounds through the pause)" if "sounds through" in note else ""
+        again = " again" if "again" in note or "returned" in note else ""
+        return AlarmLogRow(t, kind, name, priority, "raised", f"{name} raised{again}{extra}")
+    if state == "latched":
+        return AlarmLogRow(t, kind, name, priority, "latched",
+                           f"{name} latched: condition ended, acknowledge to clear")
+    if state == "acknowledged":
+        return AlarmLogRow(t, kind, name, priority, "acknowledged", f"{name} acknowledged")
+    since = raised_at.pop(kind, None)
+    length = f" after {t - since:.0f} s" if since is not None else ""
+    return AlarmLogRow(t, kind, name, priority, "ended", f"{name} ended{length}")
