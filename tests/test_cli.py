@@ -91,7 +91,8 @@ def test_models_verify_passes():
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all models verified" in r.stdout
     assert "CPUExecutionProvider" in r.stdout or "CUDAExecutionProvider" in r.stdout
-    for name in ("face_detection_short_range", "face_detection_full_range", "face_landmark"):
+    for name in ("face_detection_short_range", "face_detection_full_range", "face_landmark",
+                 "fer2013_mini_xception"):
         assert name in r.stdout
 
 

@@ -12,7 +12,12 @@ from painsign.model_store import ENV_VAR, ModelStore, default_models_dir, sha256
 from painsign.runtime import available_providers
 from painsign.vision.detector import FaceDetector
 
-NAMES = {"face_detection_short_range", "face_detection_full_range", "face_landmark"}
+NAMES = {"face_detection_short_range", "face_detection_full_range", "face_landmark",
+         "fer2013_mini_xception"}
+#: Licence of each model (MediaPipe's face models; fer's expression classifier).
+LICENSES = {"face_detection_short_range": "Apache-2.0",
+            "face_detection_full_range": "Apache-2.0", "face_landmark": "Apache-2.0",
+            "fer2013_mini_xception": "MIT"}
 
 
 @pytest.fixture()
@@ -31,14 +36,15 @@ def test_manifest_describes_the_real_files(store):
     for name, entry in m["models"].items():
         path = store.folder / entry["file"]
         assert sha256_bytes(path.read_bytes()) == entry["sha256"]
-        assert entry["license"] == "Apache-2.0"
-        assert entry["input_scaling"]["colour_order"] == "RGB"
+        assert entry["license"] == LICENSES[name]
+        assert entry["input_scaling"]["layout"] == "NCHW"
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         ins = [(i.name, i.shape) for i in session.get_inputs()]
         outs = [(o.name, o.shape) for o in session.get_outputs()]
         assert ins == [(i["name"], i["shape"]) for i in entry["inputs"]], name
         assert outs == [(o["name"], o["shape"]) for o in entry["outputs"]], name
     assert (store.folder / "LICENSE-mediapipe-Apache-2.0.txt").is_file()
+    assert (store.folder / "LICENSE-fer-MIT.txt").is_file()
     assert (store.folder / "NOTICE.md").is_file()
 
 
