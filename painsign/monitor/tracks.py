@@ -80,6 +80,8 @@ class ScorerTrack:
         """
         p_raw = float(p_raw)
         self.stream.push(t, p_raw if face else math.nan)
+        if not face:
+            self._recent.clear()  # nothing measured before a gap counts after it
         self._recent.append(p_raw if face else math.nan)
         measured = [v for v in self._recent if not math.isnan(v)]
         p = float(np.mean(measured)) if face and measured else math.nan
