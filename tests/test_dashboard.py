@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from painsign.alarms import AlarmSettings, FakeClock, Priority, count_pulses, read_wav
@@ -51,9 +52,9 @@ def test_replay_fills_the_curves_and_shows_value_badge_and_surge(make_window, qt
     qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 9.0,
                     timeout=60_000)
     x, y = window.sign_plot.curves["nfcs"].getData()
-    assert len(x) > 200 and y.max() > 0.9
+    assert len(x) > 200 and np.nanmax(y) > 0.9
     assert window.video.pixmap() is not None and not window.video.pixmap().isNull()
-    assert window.big.value.text() != "" and "bed 7" in window.bed_label.text()
+    assert window.big.value.text != "" and "bed 7" in window.bed_label.text()
     assert "fps" in window.status.text()
     qtbot.waitUntil(lambda: any(p == Priority.MEDIUM for _, p, _ in window.sound.scheduled),
                     timeout=10_000)
@@ -75,15 +76,16 @@ def test_acknowledge_and_pause_under_a_fake_clock(make_window, qtbot):
     assert window.sound.scheduled[-1][1] == Priority.MEDIUM
     window.pause_button.click()
     window.refresh()
-    assert "audio paused 120 s" in window.banner.text()
+    assert "Audio paused 2:00" in window.banner.text()
     clock.advance(60)
     window.refresh()
-    assert "audio paused 60 s" in window.banner.text()
+    assert "Audio paused 1:00" in window.banner.text()
     assert engine.alarms.sounding() is None  # visual stays, sound paused
     engine.alarms.set_condition("sustained_pain", True)
     clock.advance(31)
     window.refresh()
     assert engine.alarms.sounding().kind == "sustained_pain"  # high breaks through
+    assert "HIGH alarm sounding: Sustained pain" in window.banner.text()
     assert window.banner.flash_interval_ms == 250  # high: 2 Hz
     window.ack_button.click()
     window.refresh()
@@ -98,15 +100,24 @@ def test_calibrate_button_restarts_the_baseline(make_window):
     engine, window = make_window()
     from painsign.video.reader import VideoReader
 
+    def step(frame):  # what the worker does with each frame
+        if hasattr(engine, "_process"):
+            engine._process(frame)
+        else:
+            engine._publish(engine._analyse(frame))
+
     nfcs = engine.analyzer.scorers[0]
-    nfcs.calibrated = True
-    assert not nfcs.calibrating
+    frames = iter(VideoReader(DEMO))
+    for _ in range(150):  # the calm face at the start gives the first baseline
+        step(next(frames))
+        if nfcs.calibrated and not nfcs.calibrating:
+            break
+    assert nfcs.calibrated and not nfcs.calibrating
     window.calibrate_button.click()
-    frame = next(iter(VideoReader(DEMO)))
-    engine._process(frame)  # what the worker does with the next frame
+    step(next(frames))
     assert nfcs.calibrating and nfcs.calibrated  # old baseline in use meanwhile
     window.refresh()
-    assert "re-calibrating" in window.calibration.text()
+    assert "re-calibrating" in window.calibration.full_text
 
 
 @pytest.mark.slow

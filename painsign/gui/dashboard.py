@@ -1,36 +1,47 @@
-"""The bedside dashboard window: polls the engine on a timer and redraws from its snapshot."""
+"""The bedside dashboard window: polls the engine on a timer and redraws from its snapshot.
+
+The window is a view: every 50 ms it takes :meth:`MonitorEngine.snapshot`, decides the
+texts with :mod:`painsign.gui.present` and hands plain data to the widgets. It never runs
+inference or touches the disk. Its layout and text sizes follow the window (and so the
+screen): nothing is a fixed pixel size, the minimum fits 1280x720, long status text is
+elided instead of widening the window, and buttons sit in fixed slots.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
-from painsign.gui import theme
+from painsign.gui import present, theme
+from painsign.gui.controls import ReplayBar
+from painsign.gui.plots import SignPlot, TrendPlot
 from painsign.gui.sound import AlarmSound
 from painsign.gui.widgets import (
     ActionBars,
     AlarmBanner,
     BigValue,
-    SignPlot,
-    TrendPlot,
+    ElidedLabel,
     VideoPane,
+    pixel_font,
+    set_text,
 )
 from painsign.monitor.state import MonitorState
 
 DISCLAIMER = "Research software: the NFCS score is a transparent proxy, not a validated " \
              "clinical tool."
 POLL_MS = 50
+#: The smallest screen the layout must fit.
+MIN_SIZE = (1024, 600)
+PAUSE_LABEL = "Pause audio 2:00"
 
 
 class Dashboard(QMainWindow):
@@ -49,32 +60,63 @@ class Dashboard(QMainWindow):
         self.engine = engine
         self.sound = sound or AlarmSound(play=False)
         self.state: MonitorState | None = None
+        self.scale = 0.0
+        self._rows: dict[str, list[str]] = {}
+        self._pause_rows: list[tuple] = []
+        self._was_paused = False
         self.setWindowTitle(f"painsign - {engine.settings.bed}")
-        self.setStyleSheet(theme.STYLE)
-        self.resize(1400, 860)
         self._build()
+        self.setMinimumSize(*MIN_SIZE)
+        self.resize(*self._initial_size())
+        self.rescale(theme.scale_for(self.width(), self.height()))
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.timer.start(POLL_MS)
 
+    @staticmethod
+    def _initial_size() -> tuple[int, int]:
+        """Fill the screen (a bedside monitor is dedicated); at least 1280x720."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return 1280, 720
+        avail = screen.availableGeometry()
+        if avail.width() < MIN_SIZE[0] or avail.height() < MIN_SIZE[1]:
+            return 1280, 720  # an invisible (offscreen) or tiny screen
+        return avail.width(), avail.height()
+
+    # -- layout ----------------------------------------------------------------------------
+
     def _build(self) -> None:
         root = QWidget()
         outer = QVBoxLayout(root)
+        outer.setContentsMargins(8, 6, 8, 4)
+        outer.setSpacing(6)
+        top = QHBoxLayout()
+        self.bed_label = QLabel(self.engine.settings.bed)
+        self.bed_label.setObjectName("bed")
+        top.addWidget(self.bed_label)
         self.banner = AlarmBanner()
-        outer.addWidget(self.banner)
+        top.addWidget(self.banner, 1)
+        outer.addLayout(top)
         body = QHBoxLayout()
         outer.addLayout(body, 1)
 
         left = QVBoxLayout()
-        self.bed_label = QLabel(self.engine.settings.bed)
-        self.bed_label.setStyleSheet("font-size: 26px; font-weight: bold;")
-        left.addWidget(self.bed_label)
         self.video = VideoPane()
         left.addWidget(self.video, 1)
-        self.replay_bar = self._replay_controls()
+        replay = self.engine.replay_duration()
+        self.replay_bar = ReplayBar(self.engine, replay or 0.0)
+        self.replay_bar.setVisible(replay is not None)
+        self.play_button, self.seek = self.replay_bar.play_button, self.replay_bar.slider
         left.addWidget(self.replay_bar)
         self.actions = ActionBars()
         left.addWidget(self.actions)
+        self.calibration = ElidedLabel("baseline: population defaults")
+        self.calibration.setObjectName("calibration")
+        left.addWidget(self.calibration)
+        self.calibrate_button = QPushButton("Calibrate rest baseline")
+        self.calibrate_button.clicked.connect(self.engine.request_calibration)
+        left.addWidget(self.calibrate_button)
         body.addLayout(left, 3)
 
         middle = QVBoxLayout()
@@ -87,125 +129,201 @@ class Dashboard(QMainWindow):
         right = QVBoxLayout()
         first = self.engine.analyzer.scorers[0]
         self.big = BigValue(getattr(first, "display_name", first.name))
-        right.addWidget(self.big)
-        self.advisory = QLabel("")
-        self.advisory.setWordWrap(True)
-        self.advisory.setStyleSheet(f"color: {theme.ADVISORY}; font-size: 17px;")
-        right.addWidget(self.advisory)
-        self.calibration = QLabel("baseline: population defaults")
-        self.calibration.setWordWrap(True)
-        right.addWidget(self.calibration)
-        self.calibrate_button = QPushButton("Calibrate rest baseline")
-        self.calibrate_button.clicked.connect(self.engine.request_calibration)
-        right.addWidget(self.calibrate_button)
+        right.addWidget(self.big, 4)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.clicked.connect(self.engine.acknowledge)
-        self.pause_button = QPushButton("Pause audio 2 min")
-        self.pause_button.clicked.connect(lambda: self.engine.pause_audio())
+        self.pause_button = QPushButton(PAUSE_LABEL)
+        self.pause_button.clicked.connect(self.toggle_pause)
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.pause_button)
         right.addLayout(buttons)
-        right.addWidget(QLabel("active alarms"))
+        self.advisory = QLabel("")
+        self.advisory.setObjectName("advisory")
+        self.advisory.setWordWrap(True)
+        right.addWidget(self.advisory)
+        self.alarm_heading = QLabel("active alarms")
+        self.alarm_heading.setObjectName("heading")
+        right.addWidget(self.alarm_heading)
         self.alarm_list = QListWidget()
-        right.addWidget(self.alarm_list, 1)
-        right.addWidget(QLabel("alarm log"))
+        right.addWidget(self.alarm_list, 2)
+        self.log_heading = QLabel("alarm log")
+        self.log_heading.setObjectName("heading")
+        right.addWidget(self.log_heading)
         self.alarm_log = QListWidget()
-        right.addWidget(self.alarm_log, 1)
-        body.addLayout(right, 2)
+        right.addWidget(self.alarm_log, 2)
+        body.addLayout(right, 3)
+        for lst in (self.alarm_list, self.alarm_log):
+            lst.setMinimumHeight(40)
+            lst.setWordWrap(False)
 
-        self.status = QLabel("starting ...")
-        self.status.setStyleSheet(f"color: {theme.MUTED}; font-size: 13px;")
+        self.note = ElidedLabel("")
+        self.note.setObjectName("advisory")
+        self.note.setVisible(False)
+        outer.addWidget(self.note)
+        self.status = ElidedLabel("starting ...")
+        self.status.setObjectName("status")
         outer.addWidget(self.status)
-        disclaimer = QLabel(DISCLAIMER)
-        disclaimer.setStyleSheet(f"color: {theme.MUTED}; font-size: 12px;")
-        outer.addWidget(disclaimer)
+        self.disclaimer = ElidedLabel(DISCLAIMER)
+        self.disclaimer.setObjectName("status")
+        outer.addWidget(self.disclaimer)
         self.setCentralWidget(root)
 
-    def _replay_controls(self) -> QWidget:
-        bar = QWidget()
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.play_button = QPushButton("Pause")
-        self.play_button.clicked.connect(self._toggle_play)
-        self.seek = QSlider(Qt.Orientation.Horizontal)
-        self.seek.sliderReleased.connect(lambda: self.engine.seek(self.seek.value() / 10.0))
-        self.speed = QComboBox()
-        for s in ("0.5x", "1x", "2x", "4x"):
-            self.speed.addItem(s)
-        self.speed.setCurrentText("1x")
-        self.speed.currentTextChanged.connect(
-            lambda text: self.engine.source.set_speed(float(text[:-1])))
-        row.addWidget(self.play_button)
-        row.addWidget(self.seek, 1)
-        row.addWidget(self.speed)
-        replay = self.engine.replay_duration()
-        bar.setVisible(replay is not None)
-        if replay is not None:
-            self.seek.setRange(0, int(replay * 10))
-        return bar
+    def rescale(self, scale: float) -> None:
+        """Set every text size and fixed slot for ``scale`` (1.0 at 1280x720).
 
-    def _toggle_play(self) -> None:
-        source = self.engine.source
-        if self.play_button.text() == "Pause":
-            source.pause()
-            self.play_button.setText("Play")
+        Parameters
+        ----------
+        scale : float
+            From :func:`painsign.gui.theme.scale_for` of the window size.
+        """
+        self.scale = scale
+        s = theme.sizes(scale)
+        self.setStyleSheet(theme.style(scale))
+        self.banner.rescale(scale)
+        self.big.rescale(scale)
+        self.sign_plot.rescale(scale)
+        self.trend_plot.rescale(scale)
+        self.replay_bar.rescale(scale)
+        fm = QFontMetrics(pixel_font(s.button))
+        button_h = round(s.button * 2.6)
+        pause_w = max(fm.horizontalAdvance(t) for t in (PAUSE_LABEL, "Resume audio 0:00"))
+        self.pause_button.setFixedSize(pause_w + round(36 * scale), button_h)
+        self.ack_button.setFixedHeight(button_h)
+        self.ack_button.setMinimumWidth(fm.horizontalAdvance("Acknowledge") + round(36 * scale))
+        self.calibrate_button.setFixedHeight(round(s.button * 2.2))
+        # Two lines of advisory always reserved: nothing moves when it appears.
+        self.advisory.setFixedHeight(round(QFontMetrics(pixel_font(s.title)).lineSpacing()
+                                           * 2.2))
+        self.big.value.setMinimumHeight(round(120 * scale))
+        self.trend_plot.setMaximumHeight(round(170 * scale))
+        self.trend_plot.setMinimumHeight(round(90 * scale))
+        self.video.setMinimumSize(round(240 * min(scale, 1.5)), round(180 * min(scale, 1.5)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        scale = theme.scale_for(self.width(), self.height())
+        if abs(scale - self.scale) > 0.02:
+            self.rescale(scale)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def toggle_pause(self) -> None:
+        """Pause alarm audio for 2 minutes, or, while paused, cancel the pause."""
+        paused = self.state is not None and self.state.pause_remaining_s > 0
+        if not paused and hasattr(self.engine.alarms, "audio_paused"):
+            paused = self.engine.alarms.audio_paused()
+        if paused:
+            cancel = (getattr(self.engine, "cancel_pause", None)
+                      or getattr(self.engine, "resume_audio", None)
+                      or self.engine.alarms.cancel_pause)
+            cancel()
         else:
-            source.resume()
-            self.play_button.setText("Pause")
+            self.engine.pause_audio()
+        self.refresh()
+
+    # -- redraw ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Pull a snapshot from the engine and redraw (called every 50 ms)."""
         state = self.engine.snapshot()
         self.state = state
-        self.video.show_frame(state.frame)
-        views = state.scorers
-        first = views[0]
-        self.big.display(first.current, first.threshold, first.sign_type, first.action,
-                         first.provisional)
-        self.actions.display(state.actions)
-        self.sign_plot.display(views)
-        self.trend_plot.display(state.trend_t, state.trend_p)
-        if state.calibrating and not state.calibrated:
-            text = "baseline: calibrating on the rest face (population defaults until then)"
-        elif state.calibrating:
-            text = "baseline: re-calibrating (current baseline in use)"
-        else:
-            text = "baseline: calibrated on this patient"
-        self.calibration.setText(text)
-        self.advisory.setText(f"advisory - needs review: {state.advisory}"
-                              if state.advisory else "")
+        inp = present.input_view(state)
+        self.video.show_input(state.frame, inp)
+        first = state.scorers[0]
+        value = present.value_text(state, first)
+        alarm = present.physiological_alarm(state)
+        self.big.value.border = alarm.priority.colour if alarm is not None else None
+        self.big.display(value, theme.MUTED if value == present.INVALID else theme.TEXT,
+                         present.badge_text(first), present.action_text(first, state))
+        self.actions.display(state.actions, valid=inp.live)
+        self.sign_plot.display(state.scorers, state)
+        self.trend_plot.display(state.trend_t, state.trend_p, state)
+        self.calibration.set_full_text(self._calibration_text(state))
+        set_text(self.advisory, f"Advisory (not an alarm) - needs review: {state.advisory}"
+                 if state.advisory else "")
         self._show_alarms(state)
-        if not self.seek.isSliderDown():
-            self.seek.setValue(int(state.elapsed_s * 10))
+        self._show_replay(state, inp)
         self.sound.update(state.sounding)
-        s = state.stats
-        latency = "-" if not np.isfinite(s.latency_ms) else f"{s.latency_ms:.0f} ms"
-        self.status.setText(
-            f"{s.source} [{s.source_status}]   input {s.input_fps:.1f} fps   processed "
-            f"{s.processed_fps:.1f} fps   latency {latency}   dropped {s.dropped}   "
-            f"{s.provider}   models: {s.models}   t = {state.elapsed_s:.1f} s"
-            + (f"   session {state.session_id} in {state.db_path}" if state.session_id else "")
-            + ("" if self.sound.available else f"   SOUND: {self.sound.problem or 'off'}"))
+        self.status.set_full_text(present.status_text(
+            state, None if self.sound.available else (self.sound.problem or "off")))
+        note = getattr(state, "demo_note", None)
+        self.note.set_full_text(note or "")
+        if self.note.isVisible() != bool(note):
+            self.note.setVisible(bool(note))
+
+    @staticmethod
+    def _calibration_text(state) -> str:
+        if state.calibrating and not state.calibrated:
+            return "baseline: calibrating on the rest face (population defaults until then)"
+        if state.calibrating:
+            return "baseline: re-calibrating (current baseline in use)"
+        if state.calibrated:
+            return "baseline: calibrated on this patient"
+        return "baseline: population defaults"
+
+    def _show_replay(self, state, inp: present.InputView) -> None:
+        if not self.replay_bar.isVisible() and self.engine.replay_duration() is None:
+            return
+        if inp.state == "ended":
+            self.replay_bar.set_mode("ended")
+        elif self.replay_bar.ended:
+            self.replay_bar.set_mode("playing")
+        elif inp.state == "paused":
+            self.replay_bar.set_mode("paused")
+        replay = getattr(state, "replay", None)
+        position = getattr(state, "media_t", None)
+        if position is None and isinstance(replay, dict):
+            position = replay.get("position_s")
+        if isinstance(replay, dict) and replay.get("paused") and inp.state != "ended":
+            self.replay_bar.set_mode("paused")
+        self.replay_bar.show_position(float(state.elapsed_s if position is None else position))
+
+    def _set_rows(self, name: str, widget: QListWidget, rows: list[str]) -> None:
+        if self._rows.get(name) != rows:
+            self._rows[name] = rows
+            widget.clear()
+            widget.addItems(rows)
 
     def _show_alarms(self, state: MonitorState) -> None:
-        self.alarm_list.clear()
-        for a in state.alarms:
-            self.alarm_list.addItem(
-                f"{a.priority.name:6s} {a.label} - {a.state} for "
-                f"{state.clock_now - a.since:.0f} s")
-        self.alarm_log.clear()
-        for t, kind, st, priority in reversed(state.alarm_log[-30:]):
-            self.alarm_log.addItem(f"{t:7.1f} s  {priority.lower():6s} {kind} {st}")
-        top = state.alarms[0] if state.alarms else None
-        text = None
-        if top is not None:
-            text = f"{top.label.upper()}  ({top.priority.name.lower()}, {top.state})"
-            if state.pause_remaining_s > 0:
-                text += f"   audio paused {state.pause_remaining_s:.0f} s"
-        elif state.pause_remaining_s > 0:
-            text = f"audio paused {state.pause_remaining_s:.0f} s"
-        self.banner.show_alarm(text, state.visual)
+        paused = state.pause_remaining_s > 0
+        if paused != self._was_paused:
+            self._pause_rows.append((state.elapsed_s, present.AUDIO_PAUSE,
+                                     "paused" if paused else "resumed", None))
+            self._pause_rows = self._pause_rows[-20:]
+            self._was_paused = paused
+        log = getattr(state, "alarm_rows", None)
+        if log is None:
+            # An engine without readable rows does not pass pauses on: add those seen here.
+            log = _merge_by_time(list(state.alarm_log), self._pause_rows)
+        self._set_rows("alarms", self.alarm_list, present.alarm_rows(state))
+        self._set_rows("log", self.alarm_log, present.log_rows(_with_log(state, log)))
+        self.banner.show_alarm(present.banner_text(state), state.visual)
         remaining = state.pause_remaining_s
-        self.pause_button.setText(f"Audio paused {remaining:.0f} s" if remaining > 0
-                                  else "Pause audio 2 min")
+        set_text(self.pause_button, f"Resume audio {present.mmss(remaining, countdown=True)}"
+                 if remaining > 0 else PAUSE_LABEL)
+
+
+class _LogView:
+    """A state whose alarm log is replaced (for :func:`present.log_rows`)."""
+
+    def __init__(self, state, log):
+        self._state, self.alarm_log, self.alarm_rows = state, log, log
+
+    def __getattr__(self, name):
+        return getattr(self._state, name)
+
+
+def _with_log(state, log):
+    return _LogView(state, log)
+
+
+def _merge_by_time(log: list, extra: list) -> list:
+    if not extra:
+        return log
+
+    def t_of(row):
+        t = present.log_fields(row)[0]
+        return float(t) if t is not None else float("inf")
+
+    return sorted(log + extra, key=t_of)

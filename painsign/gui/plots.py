@@ -1,0 +1,173 @@
+"""The live sign plot and the session trend: gaps are drawn as gaps, and shaded.
+
+A stretch without a measured sign (no face, camera lost or frozen) is NaN in the data:
+the line breaks there (``connect="finite"``) and a grey band covers the stretch. The bands
+are a fixed pool of :class:`pyqtgraph.LinearRegionItem` reused on every refresh, never
+re-created.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from painsign.gui import theme
+from painsign.gui.present import plot_gaps
+from painsign.gui.widgets import pixel_font
+
+#: Most shaded stretches drawn per plot (the oldest beyond it are left unshaded).
+MAX_BANDS = 24
+
+
+class GapShading:
+    """Grey bands over the gaps of one plot, from a reused pool of region items.
+
+    Parameters
+    ----------
+    plot : pyqtgraph.PlotItem
+        Where the bands are drawn (behind the curves).
+    """
+
+    def __init__(self, plot):
+        self.plot = plot
+        self.bands: list[pg.LinearRegionItem] = []
+        self._shown: list[tuple[float, float]] = []
+
+    def set(self, gaps: list[tuple[float, float]]) -> None:
+        """Shade ``gaps`` (``(t0, t1)`` intervals); hide the bands not needed."""
+        gaps = list(gaps)[-MAX_BANDS:]
+        if gaps == self._shown:
+            return
+        brush = pg.mkBrush(*theme.GAP_RGBA)
+        while len(self.bands) < len(gaps):
+            band = pg.LinearRegionItem(values=(0, 1), movable=False, brush=brush,
+                                       pen=pg.mkPen(None))
+            band.setZValue(-10)
+            self.plot.addItem(band)
+            self.bands.append(band)
+        for i, band in enumerate(self.bands):
+            if i < len(gaps):
+                band.setRegion(gaps[i])
+                band.setVisible(True)
+            elif band.isVisible():
+                band.setVisible(False)
+        self._shown = gaps
+
+    @property
+    def shown(self) -> list[tuple[float, float]]:
+        """The shaded intervals."""
+        return list(self._shown)
+
+
+def _style_axes(widget: pg.PlotWidget, scale: float) -> None:
+    s = theme.sizes(scale)
+    font = pixel_font(s.small)
+    legend = getattr(widget, "legend", None)
+    if legend is not None:
+        legend.setLabelTextSize(f"{s.small}px")
+        for _sample, label in legend.items:
+            label.setText(label.text, size=f"{s.small}px")
+    for name in ("left", "bottom"):
+        axis = widget.getAxis(name)
+        axis.setStyle(tickFont=font)
+        axis.setTextPen(theme.MUTED)
+        axis.label.setFont(font)
+
+
+class SignPlot(pg.PlotWidget):
+    """Each scorer's sign over the last minute, thresholds and crossing markers."""
+
+    def __init__(self, span_s: float):
+        super().__init__()
+        self.span_s = span_s
+        self.setBackground(theme.PANEL)
+        self.setYRange(0, 1, padding=0.02)
+        self.setLabel("left", "P(pain)")
+        self.setLabel("bottom", "time (s)")
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.legend = self.addLegend(offset=(10, 5))
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.thresholds: dict[str, pg.InfiniteLine] = {}
+        self.marks: dict[str, pg.ScatterPlotItem] = {}
+        self.shading = GapShading(self.getPlotItem())
+        self._range = None
+
+    def display(self, views, state=None) -> None:
+        """Update curves in place with ``setData`` (no re-creation per frame).
+
+        Parameters
+        ----------
+        views : list of ScorerView
+            Each scorer's span; NaN samples are gaps.
+        state : MonitorState, optional
+            For the engine's gaps and whether the input is live (an outage still
+            running is shaded up to now).
+        """
+        gaps_all = []
+        engine_gaps = getattr(state, "gaps", None) if state is not None else None
+        for i, v in enumerate(views):
+            colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
+            if v.name not in self.curves:
+                self.curves[v.name] = self.plot([], [], pen=pg.mkPen(colour, width=3),
+                                                name=v.display_name)
+                line = pg.InfiniteLine(v.threshold, angle=0,
+                                       pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine))
+                self.addItem(line)
+                self.thresholds[v.name] = line
+                marks = pg.ScatterPlotItem(symbol="x", size=12, pen=pg.mkPen("w", width=2))
+                self.addItem(marks)
+                self.marks[v.name] = marks
+            if state is not None:
+                t, p, gaps = plot_gaps(v.t, v.p, engine_gaps if i == 0 else None, state,
+                                       max_dt=0.5)
+            else:
+                t, p = np.asarray(v.t, float), np.asarray(v.p, float)
+                gaps = []
+            if i == 0:
+                gaps_all = gaps
+            self.curves[v.name].setData(t, p, connect="finite")
+            self.marks[v.name].setData(v.crossings_t, v.crossings_p)
+        self.shading.set(gaps_all)
+        end = max((float(v.t[-1]) for v in views if len(v.t)), default=0.0)
+        if state is not None:
+            end = max(end, float(getattr(state, "elapsed_s", 0.0) or 0.0))
+        end = max(end, self.span_s)
+        rng = (end - self.span_s, end)
+        if rng != self._range:
+            self.setXRange(*rng, padding=0)
+            self._range = rng
+
+    def rescale(self, scale: float) -> None:
+        """Axis text for ``scale``."""
+        _style_axes(self, scale)
+
+
+class TrendPlot(pg.PlotWidget):
+    """The whole session's sign, one point per second, peak-downsampled for hours."""
+
+    def __init__(self):
+        super().__init__()
+        self.setBackground(theme.PANEL)
+        self.setYRange(0, 1, padding=0.02)
+        self.setLabel("left", "trend")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.curve = self.plot([], [], pen=pg.mkPen(theme.SCORER_COLOURS[0], width=2))
+        self.shading = GapShading(self.getPlotItem())
+
+    def display(self, t: np.ndarray, p: np.ndarray, state=None) -> None:
+        """Show the per-second trend, NaN and missing seconds as shaded gaps."""
+        if state is not None:
+            t, p, gaps = plot_gaps(t, p, getattr(state, "trend_gaps", None), state,
+                                   max_dt=1.5)
+        else:
+            t, p, gaps = np.asarray(t, float), np.asarray(p, float), []
+        self.curve.setData(t, p, connect="finite")
+        self.shading.set(gaps)
+
+    def rescale(self, scale: float) -> None:
+        """Axis text and height for ``scale``."""
+        _style_axes(self, scale)
