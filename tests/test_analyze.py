@@ -227,3 +227,30 @@ def test_pipelined_replay_gives_the_same_results(detector, landmarker):
     np.testing.assert_allclose(a.p_smooth, b.p_smooth, atol=1e-6, equal_nan=True)
     assert [(e.t, e.kind) for e in a.events] == [(e.t, e.kind) for e in b.events]
     assert [r.actions for r in one.records][100:110] == [r.actions for r in two.records][100:110]
+
+
+def test_variable_frame_rate_averages_over_one_second_of_mean_rate(tmp_path):
+    """Median interval 1/24 s but 26.6 frames per second on average: 27 samples, not 24."""
+    from painsign.signal.smoothing import interpolate_gaps, moving_average
+
+    intervals = ([1 / 24] * 6 + [0.0315] * 4) * 12
+    times = np.concatenate([[0.0], np.cumsum(intervals)]).tolist()
+    _, frames = render([Segment(1.5, 3.0, THREE, ramp_s=0.0)], len(times) / 24, 24.0)
+    video = tmp_path / "vfr.mkv"
+    write_vfr_video(video, frames[:len(times)], times)
+    r = analyze(video, tmp_path / "out", "--quiet", "--no-figure")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert round(summary["fps"]) == 24  # the median interval
+    assert abs(summary["mean_fps"] - 26.6) < 0.1
+    assert summary["smoothing_samples"] == 27
+    rows = read_frames(tmp_path / "out")
+    t = np.array([float(x["t"]) for x in rows])
+    assert np.mean(np.diff(t)) == pytest.approx(1 / 26.6, rel=0.01)
+    differs = []
+    for name in summary["scorers"]:
+        p_raw = interpolate_gaps([float(x[f"p_raw_{name}"]) for x in rows])
+        p = np.array([float(x[f"p_{name}"]) for x in rows])
+        np.testing.assert_allclose(p, moving_average(p_raw, 27), atol=2e-4)
+        differs.append(np.abs(p - moving_average(p_raw, 24)).max() > 1e-3)  # 0.9-s window
+    assert any(differs)  # the grimace moves at least one scorer's sign

@@ -14,6 +14,17 @@ from painsign.vision.tracker import FaceTracker
 from painsign.vision.types import FaceResult
 
 THUMB_SIZE = 64
+#: A face counts toward the sign only once it has been seen without a break for this long
+#: (and in at least :data:`MIN_FACE_RUN_FRAMES` frames). A false detection (letters on a
+#: title card, a pattern on a blanket) lasts a frame or two; a real face stays. 0.2 s is
+#: 6 frames at 30 fps, 5 at 24 fps: a fifth of the 1-s average and far below the 3-s
+#: surge window, so a real face loses only its first 0.2 s.
+MIN_FACE_RUN_S = 0.2
+#: ... and at least this many frames, so that one or two frames never count, whatever
+#: the frame rate (at 5 fps one frame already spans 0.2 s).
+MIN_FACE_RUN_FRAMES = 3
+#: A longer step between frames, or time going backwards (a seek), breaks a run.
+MAX_RUN_GAP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,11 @@ class FrameRecord:
         NFCS action intensities (NaN without a face or without the NFCS scorer).
     p_raw : dict of str to float
         P(pain) per scorer name (NaN without a face).
+    details : dict of str to dict
+        Each scorer's details.
+    unconfirmed : bool
+        The tracker found a face here, but it had not been seen long enough to count
+        (:class:`FaceConfirmation`): ``face`` is False and every P is NaN.
     """
 
     index: int
@@ -41,6 +57,75 @@ class FrameRecord:
     actions: dict[str, float]
     p_raw: dict[str, float]
     details: dict[str, dict[str, float]] = field(default_factory=dict)
+    unconfirmed: bool = False
+
+
+class FaceConfirmation:
+    """Count a face only once it has been seen without a break for a while.
+
+    Causal, one frame at a time, so that replay and the live monitor agree: the frames of
+    a run of found faces count from the frame at which the run spans ``min_run_s`` seconds
+    and ``min_frames`` frames; before that, and for runs that end sooner (an isolated false
+    detection), they are treated as frames without a face.
+
+    Parameters
+    ----------
+    min_run_s : float
+        Least duration of a run (:data:`MIN_FACE_RUN_S`). A run of n frames spans from
+        its first frame's time stamp to its last frame's plus one frame interval.
+    min_frames : int
+        Least number of frames of a run (:data:`MIN_FACE_RUN_FRAMES`).
+    max_gap_s : float
+        A step between frames longer than this, or not forward, starts a new run.
+
+    Examples
+    --------
+    >>> gate = FaceConfirmation()
+    >>> [gate.update(i / 30, True) for i in range(7)]
+    [False, False, False, False, False, True, True]
+    >>> gate.update(7 / 30, False), gate.update(8 / 30, True)
+    (False, False)
+    """
+
+    def __init__(self, min_run_s: float = MIN_FACE_RUN_S,
+                 min_frames: int = MIN_FACE_RUN_FRAMES, max_gap_s: float = MAX_RUN_GAP_S):
+        self.min_run_s = float(min_run_s)
+        self.min_frames = int(min_frames)
+        self.max_gap_s = float(max_gap_s)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current run."""
+        self._start: float | None = None
+        self._last = 0.0
+        self._frames = 0
+
+    def update(self, t: float, found: bool) -> bool:
+        """Add one frame; return whether its face counts.
+
+        Parameters
+        ----------
+        t : float
+            The frame's time stamp in seconds.
+        found : bool
+            Whether the tracker found the face in it.
+
+        Returns
+        -------
+        bool
+            True when the face was found and its run is long enough.
+        """
+        if not found:
+            self.reset()
+            return False
+        step = t - self._last
+        if self._start is None or not 0.0 < step <= self.max_gap_s:
+            self._start, self._last, self._frames = t, t, 1
+            return self.min_frames <= 1 and self.min_run_s <= 0.0
+        self._last = t
+        self._frames += 1
+        span = t - self._start + step
+        return self._frames >= self.min_frames and span >= self.min_run_s - 1e-9
 
 
 class FrameAnalyzer:
@@ -52,18 +137,24 @@ class FrameAnalyzer:
         Finds and follows the patient face.
     scorers : list of Scorer
         Pain scorers with distinct names.
+    confirmation : FaceConfirmation, optional
+        When a found face starts to count (default: :class:`FaceConfirmation` with
+        :data:`MIN_FACE_RUN_S`). Frames whose face does not count yet are not scored.
     """
 
-    def __init__(self, tracker: FaceTracker, scorers: list[Scorer]):
+    def __init__(self, tracker: FaceTracker, scorers: list[Scorer],
+                 confirmation: FaceConfirmation | None = None):
         names = [s.name for s in scorers]
         if len(set(names)) != len(names):
             raise ValueError(f"scorer names must be distinct, got {names}")
         self.tracker = tracker
         self.scorers = scorers
+        self.confirmation = confirmation or FaceConfirmation()
 
     def reset(self) -> None:
-        """Start a new recording: forget the track and every scorer's baseline."""
+        """Start a new recording: forget the track, the face run and every scorer's baseline."""
         self.tracker.reset()
+        self.confirmation.reset()
         for s in self.scorers:
             s.reset()
 
@@ -79,12 +170,17 @@ class FrameAnalyzer:
         return rgb, self.tracker.process_rgb(rgb)
 
     def score(self, index: int, t: float, rgb: np.ndarray, face: FaceResult) -> FrameRecord:
-        """Second stage: every scorer on the located face, in frame order."""
+        """Second stage: every scorer on the located face, in frame order.
+
+        A found face that :class:`FaceConfirmation` does not count yet gives a record
+        without a face (``unconfirmed=True``) and is not shown to the scorers.
+        """
         nan = float("nan")
-        if not face.found:
+        counts = self.confirmation.update(t, face.found)
+        if not counts:
             return FrameRecord(
                 index, t, False, (nan, nan, nan, nan), dict.fromkeys(ACTIONS, nan),
-                {s.name: nan for s in self.scorers},
+                {s.name: nan for s in self.scorers}, unconfirmed=face.found,
             )
         frame = FaceFrame(rgb, face, t)
         p_raw, details = {}, {}

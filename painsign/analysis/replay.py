@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -17,10 +18,13 @@ from painsign.signal import (
     SignTypeClassifier,
     WindowMetrics,
     detect_events,
+    interpolate_gaps,
+    moving_average,
     sliding_windows,
-    smooth_sign,
+    smoothing_window,
     whole_record_metrics,
 )
+from painsign.signal.smoothing import mean_frame_rate
 from painsign.video.reader import VideoInfo, VideoReader
 
 
@@ -77,6 +81,11 @@ class Analysis:
         return sum(r.face for r in self.records)
 
     @property
+    def frames_unconfirmed(self) -> int:
+        """Frames with a face seen too briefly to count (see ``FaceConfirmation``)."""
+        return sum(r.unconfirmed for r in self.records)
+
+    @property
     def fps(self) -> float:
         """Frame rate from the time stamps (median interval), else the container's."""
         t = self.t
@@ -85,6 +94,19 @@ class Analysis:
             if dt > 0:
                 return float(1.0 / dt)
         return self.info.fps
+
+    @property
+    def mean_fps(self) -> float:
+        """Mean frame rate from the time stamps (frames per second over the record), else
+        the container's. It sets the 1-s moving average's length in samples, so that a
+        variable frame rate file is averaged over 1 s too."""
+        rate = mean_frame_rate(self.t)
+        return rate if math.isfinite(rate) else self.info.fps
+
+    @property
+    def smoothing_samples(self) -> int:
+        """Length of the 1-s moving average in samples (from :attr:`mean_fps`)."""
+        return smoothing_window(self.mean_fps)
 
 
 def analyze_video(
@@ -192,7 +214,8 @@ def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSi
     """Interpolate, smooth and summarise one scorer's per-frame P(pain)."""
     t = analysis.t
     p_raw = np.array([r.p_raw[scorer.name] for r in analysis.records], dtype=np.float64)
-    p_interp, p_smooth = smooth_sign(p_raw, fps=analysis.fps)
+    p_interp = interpolate_gaps(p_raw)
+    p_smooth = moving_average(p_interp, analysis.smoothing_samples)
     classifier = (NearestCentroidSignTypes() if settings.classifier is None
                   else settings.classifier)
     display = getattr(scorer, "display_name", scorer.name)

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from painsign import __version__
+from painsign.analysis.frames import MIN_FACE_RUN_S
 from painsign.analysis.replay import Analysis
 from painsign.scoring.nfcs import ACTIONS
 from painsign.signal.review import needs_review
@@ -54,14 +55,21 @@ def summary(analysis: Analysis) -> dict:
         "painsign_version": __version__,
         "video": str(analysis.info.path),
         "fps": round(analysis.fps, 3),
+        "mean_fps": round(analysis.mean_fps, 3),
+        "smoothing_samples": analysis.smoothing_samples,
         "frames": len(analysis.records),
         "frames_with_face": analysis.frames_with_face,
+        "frames_face_unconfirmed": analysis.frames_unconfirmed,
         "duration_s": round(float(analysis.t[-1]) if analysis.records else 0.0, 3),
         "problem": analysis.problem,
         "scorers": {},
     }
     if analysis.frames_with_face == 0:
         out["note"] = "no face was found in any frame: there is no pain sign for this video"
+        if analysis.frames_unconfirmed:
+            out["note"] += (
+                f" ({analysis.frames_unconfirmed} frame(s) showed a face for less than "
+                f"{MIN_FACE_RUN_S:g} s in a row, which does not count as the patient's face)")
     for name, s in analysis.signs.items():
         entry = {"display_name": s.display_name, "threshold": s.threshold}
         if s.whole is None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from painsign.analysis.figure import draw_sign_figure
-from painsign.analysis.frames import FrameAnalyzer
+from painsign.analysis.frames import MIN_FACE_RUN_S, FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
 from painsign.analysis.report import write_frames_csv, write_summary_json
 from painsign.cli.progress import Progress
@@ -68,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     data = write_summary_json(analysis, out / "summary.json")
     if not args.no_figure:
         draw_sign_figure(analysis, out / "sign.png")
+    brief = data["frames_face_unconfirmed"]
     print(f"{data['frames']} frames, {data['frames_with_face']} with a face, "
-          f"{data['fps']:.1f} fps")
+          f"{data['fps']:.1f} fps"
+          + (f" ({brief} more showed a face for less than {MIN_FACE_RUN_S:g} s in a row: "
+             "not counted)" if brief and not data["frames_with_face"] else ""))
     for name, s in data["scorers"].items():
         if s["mean"] is None:
             print(f"  {name}: no face found, no pain sign")

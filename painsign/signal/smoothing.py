@@ -75,6 +75,37 @@ def smoothing_window(fps: float, seconds: float = 1.0) -> int:
     return max(1, round(fps * seconds))
 
 
+def mean_frame_rate(t) -> float:
+    """Return the mean frame rate of time stamps: frames per second over the whole record.
+
+    ``(n - 1) / (t[-1] - t[0])``: the number of intervals over their total length. For a
+    variable frame rate file this, not the median interval, is what makes
+    ``smoothing_window(mean_frame_rate(t))`` samples last 1 s on average (a file whose
+    median interval says 24 fps but which averages 26.6 frames per second would otherwise
+    average over 24 / 26.6 = 0.9 s).
+
+    Parameters
+    ----------
+    t : array-like of float, shape (n,)
+        Time stamps in seconds, increasing.
+
+    Returns
+    -------
+    float
+        Frames per second; NaN with fewer than two samples or no elapsed time.
+
+    Examples
+    --------
+    >>> mean_frame_rate([0.0, 0.04, 0.07, 0.1])
+    30.0
+    """
+    t = np.asarray(t, dtype=np.float64).ravel()
+    if t.size < 2:
+        return math.nan
+    span = float(t[-1] - t[0])
+    return (t.size - 1) / span if math.isfinite(span) and span > 0 else math.nan
+
+
 def moving_average(x, window: int) -> np.ndarray:
     """Trailing (causal) moving average; the first samples average over what exists.
 
@@ -119,7 +150,7 @@ def moving_average(x, window: int) -> np.ndarray:
         return (sums[hi] - sums[lo]) / n
 
 
-def smooth_sign(p_raw, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+def smooth_sign(p_raw, fps: float = 30.0, t=None) -> tuple[np.ndarray, np.ndarray]:
     """Return the pain sign of a record: ``(p_interp, p_smooth)``.
 
     ``p_interp = interpolate_gaps(p_raw)`` and
@@ -131,6 +162,10 @@ def smooth_sign(p_raw, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
         P(pain) per frame, NaN where no face was found.
     fps : float, default 30.0
         Frame rate; the average spans 1 s of samples.
+    t : array-like of float, shape (n,), optional
+        Time stamps of the samples. When given (and spanning some time), the frame rate
+        is their :func:`mean_frame_rate` instead of ``fps``, so that the average spans 1 s
+        of a variable frame rate record too.
 
     Returns
     -------
@@ -143,4 +178,9 @@ def smooth_sign(p_raw, fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
     (array([0. , 0.5, 1. ]), array([0.  , 0.25, 0.75]))
     """
     p_interp = interpolate_gaps(p_raw)
+    if t is not None:
+        if len(t) != p_interp.size:
+            raise ValueError(f"t has {len(t)} time stamps for {p_interp.size} samples")
+        rate = mean_frame_rate(t)
+        fps = rate if math.isfinite(rate) else fps
     return p_interp, moving_average(p_interp, smoothing_window(fps))
