@@ -24,7 +24,8 @@ Steps, each checked:
    write the ONNX graph directly with ``onnx.helper`` (:func:`keras_to_onnx`): Conv2D ->
    Conv, SeparableConv2D -> depthwise Conv (group = channels) + pointwise Conv,
    BatchNormalization folded into the preceding convolution, MaxPooling2D with
-   TensorFlow's 'same' padding as explicit pads, GlobalAveragePooling2D -> GlobalAveragePool
+   TensorFlow's 'same' padding as an explicit -inf Pad (often asymmetric) before an
+   unpadded MaxPool, GlobalAveragePooling2D -> GlobalAveragePool
    + Flatten, softmax. Initializers sorted by name, producer, opset and IR version fixed.
    The Keras weights, unchanged, are also written, with the model config, to
    ``models/src/fer2013_mini_xception_keras.npz`` (readable with numpy alone; fixed zip
@@ -283,8 +284,9 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
     reads is folded into it (``w * s``, ``b * s + beta - mean * s`` with
     ``s = gamma / sqrt(var + eps)``, computed in float64); any other BatchNormalization
     becomes an ONNX BatchNormalization. TensorFlow's asymmetric 'same' padding (the extra
-    row and column at the end) becomes explicit ``pads``. Anything outside the layer kinds
-    and options this model uses raises ``NotImplementedError`` instead of converting wrong.
+    row and column at the end) becomes explicit ``pads`` of Conv, and a -inf ``Pad``
+    before MaxPool. Anything outside the layer kinds and options this model uses raises
+    ``NotImplementedError`` instead of converting wrong.
 
     Returns
     -------
@@ -384,10 +386,20 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
         elif kind == "MaxPooling2D":
             (x, (c, h, w)), = ins
             pads, oh, ow = _spatial(cfg, h, w, cfg["pool_size"], cfg["strides"])
-            # ONNX MaxPool never takes a padded cell as the maximum, like TensorFlow.
+            if any(pads):
+                # TensorFlow's 'same' max pooling pads with -inf, often at the end only
+                # (pads 0 before, 1 after). An explicit Pad keeps MaxPool unpadded:
+                # cuDNN pooling descriptors hold one symmetric pad per axis, so an
+                # asymmetric MaxPool pad is not safe on every execution provider.
+                t, left, b, right = pads
+                nodes.append({"op": "Pad", "inputs": [x], "output": f"{name}/padded",
+                              "attrs": {"mode": "constant"}, "consts": [
+                                  ("pads", np.array([0, 0, t, left, 0, 0, b, right],
+                                                    dtype=np.int64)),
+                                  ("value", np.array(-np.inf, dtype=np.float32))]})
+                x = f"{name}/padded"
             nodes.append({"op": "MaxPool", "inputs": [x], "output": out, "attrs": {
-                "kernel_shape": list(cfg["pool_size"]), "strides": list(cfg["strides"]),
-                "pads": pads}})
+                "kernel_shape": list(cfg["pool_size"]), "strides": list(cfg["strides"])}})
             tensors[name] = (out, (c, oh, ow))
         elif kind == "Add":
             if len({s for _, s in ins}) != 1:
@@ -420,6 +432,9 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
             for key, arr in zip(("scale", "bias", "mean", "var"), spec["bn"], strict=True):
                 inputs.append(f"{out}/{key}")
                 inits.append(numpy_helper.from_array(arr.astype(np.float32), inputs[-1]))
+        for key, arr in spec.get("consts", ()):
+            inputs.append(f"{out}/{key}")
+            inits.append(numpy_helper.from_array(arr, inputs[-1]))
         onnx_nodes.append(helper.make_node(spec["op"], inputs, [out], name=out,
                                            **spec["attrs"]))
     (final, shape), = [tensors[o] for o in outputs]
