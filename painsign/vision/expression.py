@@ -138,8 +138,10 @@ class ExpressionModel:
         box : array-like
             ``[x1, y1, x2, y2]`` of the face in pixels (a detector box or a mesh box).
         points : numpy.ndarray, optional
-            The face's 468 mesh landmarks in pixels. When given, the same crop is turned
-            about its centre so that the outer eye corners are level.
+            The face's 468 mesh landmarks in pixels. When given, the crop is turned about
+            the face's centre so that the outer eye corners are level, and the face box
+            is the mesh's extent along and across the eye line (:func:`upright_box`);
+            ``box`` is then not used. fer's squaring and offsets apply as without it.
 
         Returns
         -------
