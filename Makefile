@@ -32,7 +32,8 @@ demo: $(STAMP)
 	$(BIN)/painsign detect assets/astronaut.jpg --out out/demo_faces.png
 	$(BIN)/painsign analyze assets/demo_grimace.mp4 --out out/demo
 	@echo "open out/demo/sign.png (the pain sign), out/demo/summary.json, out/demo/frames.csv"
-	$(BIN)/painsign monitor --video assets/demo_grimace.mp4 --bed "demo bed" --db out/demo/sessions.db
+	@echo "the monitor replays the demo video with shortened alarm delays (--demo); close its window or press Ctrl+C to stop"
+	$(BIN)/painsign monitor --video assets/demo_grimace.mp4 --bed "demo bed" --db out/demo/sessions.db --demo
 
 # Rebuild the ONNX models from MediaPipe's TFLite files with pinned tools.
 $(VENV)-models/.ok: scripts/models-requirements.txt

@@ -21,6 +21,9 @@ from painsign.alarms import (
     pulse_segments,
     read_wav,
     synthesize_burst,
+)
+from painsign.alarms.sounds import (
+    TAIL_SILENCE_S,
     write_wav,
 )
 
@@ -122,7 +125,21 @@ def test_pulses_ramp_up_and_down_with_silence_between(priority):
         assert np.sqrt(np.mean(pulse[-edge:] ** 2)) < 0.25 * rms  # decay, no click
         assert np.all(x[t + n_on : t + n_on + n_off] == 0)  # silence, no continuous tone
         t += n_on + n_off
-    assert t == x.size
+    tail = round(TAIL_SILENCE_S * SAMPLE_RATE)
+    assert t + tail == x.size and np.all(x[t:] == 0)
+
+
+@pytest.mark.parametrize("priority", list(Priority))
+def test_last_pulse_is_as_long_as_the_others_and_followed_by_silence(priority):
+    """A player dropping the last 30 ms of its buffer must drop silence, not the pulse."""
+    x = synthesize_burst(priority)
+    durations = np.diff(pulse_segments(x, SAMPLE_RATE), axis=1).ravel()
+    assert durations[-1] == pytest.approx(durations.max(), abs=0.003)
+    cut = x[: x.size - round(0.03 * SAMPLE_RATE)]  # what a player that drops 30 ms plays
+    assert count_pulses(cut, SAMPLE_RATE) == priority.burst_pulses
+    cut_durations = np.diff(pulse_segments(cut, SAMPLE_RATE), axis=1).ravel()
+    assert cut_durations[-1] == pytest.approx(durations[-1], abs=0.001)
+    assert TAIL_SILENCE_S >= 0.05
 
 
 @pytest.mark.parametrize("priority", list(Priority))

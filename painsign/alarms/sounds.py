@@ -35,6 +35,10 @@ FUNDAMENTAL_HZ = {Priority.HIGH: 660.0, Priority.MEDIUM: 520.0, Priority.LOW: 44
 HARMONIC_DB = (0.0, -3.0, -6.0, -8.0, -10.0)
 #: Length of the raised-cosine attack and decay of each pulse (s).
 RAMP_S = 0.010
+#: Silence after the last pulse of a burst (s). Sound back ends (PulseAudio through
+#: QSoundEffect) drop the last 20-30 ms of a buffer: without this padding the last pulse
+#: of a burst came out short. The pulse itself keeps its full length and decay ramp.
+TAIL_SILENCE_S = 0.10
 #: Peak level of the bursts as a fraction of full scale.
 PEAK_LEVEL = 0.7
 #: File name of each priority's burst in the ``assets`` folder.
@@ -96,7 +100,8 @@ def _pulse(f0: float, n: int, rate: int) -> np.ndarray:
     return tone * envelope
 
 
-def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE,
+                     tail_s: float = TAIL_SILENCE_S) -> np.ndarray:
     """Synthesise one alarm burst.
 
     Parameters
@@ -104,6 +109,9 @@ def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE) -> np.n
     priority : Priority
     sample_rate : int, default 22050
         Must keep the 5th harmonic below the Nyquist frequency.
+    tail_s : float, default :data:`TAIL_SILENCE_S`
+        Silence appended after the last pulse, so a player that drops the end of its
+        buffer drops silence, not the pulse.
 
     Returns
     -------
@@ -114,7 +122,7 @@ def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE) -> np.n
     --------
     >>> x = synthesize_burst(Priority.LOW)
     >>> x.dtype, round(x.size / SAMPLE_RATE, 2), count_pulses(x, SAMPLE_RATE)
-    (dtype('int16'), 0.18, 1)
+    (dtype('int16'), 0.28, 1)
     """
     priority = Priority(priority)
     f0 = FUNDAMENTAL_HZ[priority]
@@ -128,6 +136,7 @@ def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE) -> np.n
     for on, off in burst_pattern(priority):
         parts.append(_pulse(f0, round(on * rate), rate))
         parts.append(np.zeros(round(off * rate)))
+    parts.append(np.zeros(round(max(0.0, float(tail_s)) * rate)))
     x = np.concatenate(parts)
     x *= PEAK_LEVEL / np.abs(x).max()
     return np.round(x * 32767.0).astype(np.int16)

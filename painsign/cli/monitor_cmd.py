@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
@@ -52,7 +51,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
                    help="save the window as PNG just before exit")
     p.add_argument("--mute", action="store_true", help="do not play alarm sounds")
+    p.add_argument("--demo", action="store_true",
+                   help=f"demonstration: shortened alarm delays (sustained pain "
+                   f"{DEMO_SUSTAINED_S:g} s, face not seen {DEMO_FACE_TIMEOUT_S:g} s) so a short "
+                   "video shows every alarm priority; said on screen")
     p.set_defaults(run=run)
+
+
+#: Alarm delays of a --demo run: the demo video's grimace (5-9 s) and cry (18-23 s) last
+#: a few seconds, its face leaves the picture for 2 s (23-25 s).
+DEMO_SUSTAINED_S = 3.0
+DEMO_FACE_TIMEOUT_S = 1.5
+
+
+def stop_hint(headless: bool, exit_after: float | None) -> str:
+    """How to stop the monitor, printed at start."""
+    if headless:
+        how = "press Ctrl+C to stop"
+    else:
+        how = "close the window (or press Ctrl+C here) to stop"
+    if exit_after is not None:
+        how += f"; it stops by itself after {exit_after:g} s"
+    return how
 
 
 def has_display() -> bool:
@@ -72,6 +92,8 @@ def build_engine(args: argparse.Namespace):
     from painsign.model_store import ModelStore
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
     from painsign.research.cluster import load_sign_types
+    from painsign.scoring.background import BackgroundScorer
+    from painsign.scoring.nfcs import NfcsScorer
     from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
     from painsign.vision.tracker import FaceTracker
 
@@ -80,7 +102,16 @@ def build_engine(args: argparse.Namespace):
             raise InputError(f"--{option.replace('_', '-')} must be positive")
     classifier = None if args.sign_types is None else load_sign_types(args.sign_types)
     store = ModelStore(args.models)
-    scorers = build_scorers(args)
+    # User classifiers (--model) may be heavy: each runs in its own thread on the newest
+    # face when it is free, so the video, NFCS and the alarms keep the camera's rate.
+    scorers = [s if isinstance(s, NfcsScorer) else BackgroundScorer(s)
+               for s in build_scorers(args)]
+    demo_note = None
+    if getattr(args, "demo", False):
+        args.sustained = min(args.sustained, DEMO_SUSTAINED_S)
+        args.face_timeout = min(args.face_timeout, DEMO_FACE_TIMEOUT_S)
+        demo_note = (f"DEMO: alarm delays shortened (sustained pain {args.sustained:g} s, "
+                     f"face not seen {args.face_timeout:g} s) to show every alarm priority")
     live_options = {} if args.video else {"stall_s": args.stall, "frozen_s": args.frozen}
     source = open_source(camera=args.camera, video=args.video, url=args.url,
                          speed=args.speed, **live_options)
@@ -93,13 +124,15 @@ def build_engine(args: argparse.Namespace):
         recorder = SessionRecorder(
             db, bed=args.bed, source=source.describe(), scorers=scorers,
             settings={"monitor": vars(settings), "alarms": vars(alarm_settings),
+                      "demo": bool(demo_note),
                       "calibration_s": args.calibration,
                       "sign_types": None if args.sign_types is None else str(args.sign_types)},
             snapshots=args.snapshots)
         if args.snapshots:
             snapshots = SnapshotPolicy(scorers[0].threshold, recorder, scorers[0].name)
     engine = MonitorEngine(source, FrameAnalyzer(FaceTracker(store=store), scorers), settings,
-                           alarm_settings, recorder, snapshots=snapshots, classifier=classifier)
+                           alarm_settings, recorder, snapshots=snapshots, classifier=classifier,
+                           demo_note=demo_note)
     return engine, recorder
 
 
@@ -112,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
         print("no display: running headless (alarms and status in the log)")
     if recorder is not None:
         print(f"recording session {recorder.session_id} in {recorder.path}")
+    if engine.demo_note:
+        print(engine.demo_note)
+    print(f"monitoring {engine.source.describe()}: "
+          f"{stop_hint(headless, args.exit_after)}", flush=True)
     engine.start()
     try:
         if headless:
@@ -130,12 +167,4 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(f"session {recorder.session_id} recorded in {recorder.path} "
               f"(painsign history --db {recorder.path} --session {recorder.session_id})")
-    if not headless:
-        # Everything is stopped, recorded and closed. Skip the interpreter's final garbage
-        # collection: with PySide6 + pyqtgraph it can abort on a refcount error at exit
-        # (seen with PySide6 6.12), which would turn a clean run into a crash.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
     return code

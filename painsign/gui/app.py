@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 logger = logging.getLogger("painsign.gui")
@@ -38,14 +39,18 @@ def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | No
 
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         # The invisible platform (screenshots, tests) warns about window hints on every
-        # redraw; a Python message handler instead trips a PySide6 refcount bug at exit.
+        # redraw: mute those warnings.
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication([])
-    sound = AlarmSound(play=play_sound)
-    if sound.problem:
-        engine.report_audio_problem(sound.problem)
+    # A sound that cannot be played raises "Alarm sound unavailable" (banner, log, DB):
+    # at once when QtMultimedia or an output device is missing, later when the sound
+    # server refuses the effects (Qt reports that asynchronously).
+    sound = AlarmSound(play=play_sound, on_problem=engine.report_audio_problem)
     window = Dashboard(engine, sound)
+    audio_check = QTimer(window)
+    audio_check.timeout.connect(sound.check)
+    audio_check.start(1000)
     window.show()
 
     def finish() -> None:
@@ -58,10 +63,24 @@ def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | No
 
     if exit_after is not None:
         QTimer.singleShot(int(exit_after * 1000), finish)
+    # Ctrl+C in the terminal closes the window like the close button (Qt's event loop
+    # would otherwise keep Python from seeing the signal until the next event).
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     try:
         app.exec()
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         engine.stop()
+        wake.stop()
+        audio_check.stop()
         window.timer.stop()
         window.deleteLater()
+        app.processEvents()  # let deleteLater run while Qt is still up
     return 1 if engine.error is not None else 0
