@@ -84,11 +84,18 @@ def eye_angle(points: np.ndarray) -> float:
 
 
 def upright_box(points: np.ndarray, angle: float) -> np.ndarray:
-    """Return the mesh's box measured in the frame turned by ``angle`` (eyes level).
+    """Return the face's box as it is once the head is turned upright (eyes level).
 
-    The box is expressed in the turned frame's coordinates, with the turn made about the
-    image origin and undone about the box centre by :func:`_turned_crop`: its centre maps
-    back to the image centre of the face and its sides are the face's upright extent.
+    The mesh is measured along the eye line (direction ``angle``) and across it; the box
+    has those extents as width and height, centred on the centre of that extent in image
+    pixels. :func:`_turned_crop` samples it turned by ``angle`` about that centre.
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        (468, 2 or 3) mesh landmarks in image pixels.
+    angle : float
+        The eye line's angle (:func:`eye_angle`), radians.
 
     Returns
     -------
