@@ -147,7 +147,8 @@ def test_cli_explains_an_image(tmp_path, astronaut_bgr, capsys):
         png = cv2.imread(str(out / f"explain_{name}.png"))
         assert png is not None and png.shape[0] > 100
     lines = capsys.readouterr().out.splitlines()
-    assert sum("P(pain)" in line for line in lines) == 2
+    written = list(out.glob("explain_*.png"))  # the built-in scorers and the model
+    assert len(written) >= 2 and sum("P(pain)" in line for line in lines) == len(written)
     assert any("not calibrated" in line for line in lines)
 
 
@@ -183,3 +184,49 @@ def test_cli_refuses_bad_options(tmp_path, astronaut_bgr):
     for argv in ((image, "--t", "2"), (image, "--patch", "0"), (truncated,)):
         with pytest.raises(InputError):
             explain_cmd.run(_parse(*argv, "--out", tmp_path / "out"))
+
+
+# -- the legend stays inside the image -------------------------------------------------
+
+LONG_TITLE = "Default pain score: expression CNN (FER2013) combined with the NFCS proxy"
+LONG_NOTE = ("not calibrated: population rest values (brow bulge needs a rest image); "
+             "the face was turned away for part of the recording")
+
+
+def _edges_are_background(image, width=4):
+    """Whether the outermost ``width`` pixels on the right and at the bottom are bare."""
+    from painsign.research.explain import BACKGROUND
+
+    bg = np.array(BACKGROUND, np.uint8)
+    return bool((image[:, -width:] == bg).all() and (image[-width:, -300:] == bg).all())
+
+
+@pytest.mark.parametrize("title, notes", [
+    ("NFCS proxy", ()),
+    ("NFCS proxy", (LONG_NOTE,)),
+    (LONG_TITLE, (LONG_NOTE, LONG_NOTE + " " + LONG_NOTE, "x" * 120)),
+])
+def test_nfcs_legend_lies_inside_the_image(astronaut_rgb, title, notes):
+    from painsign.research.explain import nfcs_legend_layout, render_nfcs
+
+    levels = {a: 1.0 for a in ACTIONS}
+    layout = nfcs_legend_layout(levels, 0.55, 0.5, title, notes)
+    for x1, y1, x2, y2 in layout.boxes():
+        assert 0 < x1 <= x2 < layout.width and 0 < y1 <= y2 < layout.height
+    drawn = "".join(t.text for t in layout.texts).replace(" ", "")
+    for text in (title, *notes):  # wrapped, never cut
+        assert text.replace(" ", "") in drawn
+    points = np.random.default_rng(0).uniform(100, 250, (468, 2))
+    image = render_nfcs(astronaut_rgb, points, [175, 70, 280, 175], levels, 0.55, 0.5,
+                        title, notes)
+    assert image.shape[0] >= layout.height and image.shape[1] == 384 + layout.width
+    assert _edges_are_background(image)
+
+
+def test_classifier_header_lies_inside_the_image():
+    from painsign.research.explain import _with_header
+
+    view = np.full((384, 200, 3), 128, np.uint8)  # a narrow crop: the header sets the width
+    image = _with_header(view, [f"{LONG_TITLE}: P(pain) 0.73 (threshold 0.50)",
+                                "occlusion 24px patch, stride 12: max drop 0.31"])
+    assert (image[:60, -4:] == 30).all()  # no header text touches the right edge

@@ -73,7 +73,8 @@ class Explanation:
     name, display_name : str
         The scorer's key and display name.
     kind : str
-        ``"occlusion"`` (ONNX classifier) or ``"nfcs"``.
+        ``"occlusion"`` (ONNX classifier), ``"nfcs"``, or ``"details"`` (any other
+        scorer: its P(pain) and the numbers it reports, see :func:`explain_details`).
     p : float
         P(pain) of the frame.
     threshold : float
@@ -107,6 +108,8 @@ class Explanation:
         if self.kind == "nfcs":
             acts = ", ".join(f"{a} {v:.2f}" for a, v in self.active.items()) or "none"
             body = f"active actions: {acts}"
+        elif self.kind == "details":
+            body = ", ".join(f"{k} {v:.2f}" for k, v in self.active.items()) or "no details"
         else:
             heat = self.heat if self.heat is not None else np.zeros((1, 1))
             y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
@@ -390,7 +393,8 @@ def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str,
     Returns
     -------
     numpy.ndarray
-        BGR uint8: the face (:data:`VIEW_SIDE` square) with the legend on its right.
+        BGR uint8: the face (:data:`VIEW_SIDE` square) with the legend on its right,
+        all of the legend inside the image (see :func:`nfcs_legend_layout`).
     """
     x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
     side = max(x2 - x1, y2 - y1) * 1.3
@@ -413,33 +417,179 @@ def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str,
             cv2.line(view, _ipt(a), _ipt(b), colour, 3, cv2.LINE_AA)
         for q in singles:
             cv2.circle(view, _ipt(q), 5, colour, -1, cv2.LINE_AA)
-    return np.hstack([view, _nfcs_legend(intensities, p, threshold, title, notes)])
+    legend = _nfcs_legend(intensities, p, threshold, title, notes)
+    if legend.shape[0] > view.shape[0]:  # a long legend: extend the view below the face
+        pad = np.full((legend.shape[0] - view.shape[0], view.shape[1], 3), BACKGROUND,
+                      np.uint8)
+        view = np.vstack([view, pad])
+    return np.hstack([view, legend])
 
 
-def _nfcs_legend(intensities, p, threshold, title, notes) -> np.ndarray:
-    panel = np.full((VIEW_SIDE, LEGEND_WIDTH, 3), 30, np.uint8)
-    font = cv2.FONT_HERSHEY_SIMPLEX
+#: Legend text: font, margin around the panel's content, gap under a line of text.
+LEGEND_FONT = cv2.FONT_HERSHEY_SIMPLEX
+LEGEND_MARGIN = 10
+LINE_GAP = 7
+BACKGROUND = (30, 30, 30)
+
+
+@dataclass(frozen=True)
+class LegendText:
+    """One line of legend text: where its baseline starts, its scale and colour."""
+
+    text: str
+    x: int
+    y: int
+    scale: float
+    colour: tuple[int, int, int]
+
+    def box(self) -> tuple[int, int, int, int]:
+        """Pixel box ``(x1, y1, x2, y2)`` the drawn text covers (descenders included)."""
+        (w, h), base = cv2.getTextSize(self.text, LEGEND_FONT, self.scale, 1)
+        return self.x, self.y - h, self.x + w, self.y + base
+
+    def draw(self, panel: np.ndarray) -> None:
+        """Draw the text on ``panel``."""
+        cv2.putText(panel, self.text, (self.x, self.y), LEGEND_FONT, self.scale, self.colour,
+                    1, cv2.LINE_AA)
+
+
+def text_width(text: str, scale: float) -> int:
+    """Width in pixels of ``text`` drawn in the legend font at ``scale``."""
+    return cv2.getTextSize(text, LEGEND_FONT, scale, 1)[0][0]
+
+
+def wrap_text(text: str, scale: float, width: int) -> list[str]:
+    """Split ``text`` into lines no wider than ``width`` pixels, at spaces where possible.
+
+    Parameters
+    ----------
+    text : str
+    scale : float
+        Font scale of the legend font.
+    width : int
+        Widest line in pixels.
+
+    Returns
+    -------
+    list of str
+        The lines, every character of ``text`` but the spaces at the breaks kept in
+        order (a word wider than ``width`` is cut between characters).
+
+    Examples
+    --------
+    >>> wrap_text("not calibrated: population rest values", 0.4, 150)
+    ['not calibrated: population', 'rest values']
+    """
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if text_width(trial, scale) <= width:
+            line = trial
+            continue
+        if line:
+            lines.append(line)
+        while text_width(word, scale) > width and len(word) > 1:
+            cut = 1
+            while cut < len(word) and text_width(word[:cut + 1], scale) <= width:
+                cut += 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    lines.append(line)
+    return lines
+
+
+@dataclass
+class LegendLayout:
+    """Where everything of the NFCS legend goes, and the panel size that holds it."""
+
+    width: int
+    height: int
+    texts: list[LegendText]
+    rects: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]]
+
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        """Pixel boxes of every text and swatch or bar."""
+        return [t.box() for t in self.texts] + [r for r, _ in self.rects]
+
+
+def nfcs_legend_layout(intensities: dict[str, float], p: float, threshold: float,
+                       title: str, notes: tuple[str, ...] = (),
+                       width: int = LEGEND_WIDTH, min_height: int = VIEW_SIDE
+                       ) -> LegendLayout:
+    """Lay out the NFCS legend so that all of it lies inside its panel.
+
+    Free text (the title, P(pain), the notes) is wrapped to the panel width; the action
+    rows place their bars after the widest label; the panel grows (wider for the action
+    rows, taller for the text) when its content needs it, keeping
+    :data:`LEGEND_MARGIN` pixels of margin on every side.
+
+    Parameters
+    ----------
+    intensities : dict of str to float
+        Intensity of each action.
+    p, threshold : float
+        P(pain) and the decision threshold.
+    title : str
+        Header (the scorer's name).
+    notes : tuple of str
+        Extra lines (caveats), wrapped, never cut.
+    width, min_height : int
+        Least panel size in pixels.
+
+    Returns
+    -------
+    LegendLayout
+    """
+    m = LEGEND_MARGIN
+    texts: list[LegendText] = []
+    rects: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]] = []
+    labels = {a: f"{a.replace('_', ' ')} {float(intensities.get(a, 0.0)):.2f}"
+              for a in ACTIONS}
+    swatch, bar = 14, 70
+    bar_x = max(220, m + swatch + 8 + max(text_width(t, 0.45) for t in labels.values()) + 12)
+    width = max(width, bar_x + bar + m)
+    inner = width - 2 * m
+    y = m
+
+    def add_text(text: str, scale: float, colour) -> None:
+        nonlocal y
+        for line in wrap_text(text, scale, inner):
+            (_, h), base = cv2.getTextSize(line, LEGEND_FONT, scale, 1)
+            texts.append(LegendText(line, m, y + h, scale, colour))
+            y += h + base + LINE_GAP
+
+    add_text(title, 0.6, (255, 255, 255))
     side = "pain" if p >= threshold else "no pain"
-    cv2.putText(panel, title, (10, 24), font, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
-    cv2.putText(panel, f"P(pain) {p:.2f} ({side} at {threshold:.2f})", (10, 48), font, 0.5,
-                (255, 255, 255), 1, cv2.LINE_AA)
-    y = 80
+    add_text(f"P(pain) {p:.2f} ({side} at {threshold:.2f})", 0.5, (255, 255, 255))
+    y += 12
     for action in ACTIONS:
         level = float(intensities.get(action, 0.0))
         active = level > NOISE
         colour = intensity_colour(level) if active else (110, 110, 110)
-        cv2.rectangle(panel, (10, y - 11), (24, y + 3), colour, -1)
-        cv2.putText(panel, f"{action.replace('_', ' ')} {level:.2f}", (32, y), font, 0.45,
-                    (255, 255, 255) if active else (150, 150, 150), 1, cv2.LINE_AA)
-        cv2.rectangle(panel, (220, y - 9), (220 + round(70 * min(1.0, level)), y + 1),
-                      colour, -1)
+        base_y = y + swatch - 3
+        rects.append(((m, y, m + swatch, y + swatch), colour))
+        texts.append(LegendText(labels[action], m + swatch + 8, base_y, 0.45,
+                                (255, 255, 255) if active else (150, 150, 150)))
+        rects.append(((bar_x, y + 2, bar_x + round(bar * min(1.0, max(0.0, level))),
+                       y + swatch - 2), colour))
         y += 26
-    y += 6
-    cv2.putText(panel, f"drawn: intensity > {NOISE:.2f}", (10, y), font, 0.4,
-                (190, 190, 190), 1, cv2.LINE_AA)
+    y += 4
+    add_text(f"drawn: intensity > {NOISE:.2f}", 0.4, (190, 190, 190))
     for note in notes:
-        y += 18
-        cv2.putText(panel, note[:44], (10, y), font, 0.4, (120, 200, 255), 1, cv2.LINE_AA)
+        add_text(note, 0.4, (120, 200, 255))
+    return LegendLayout(width, max(min_height, y - LINE_GAP + m), texts, rects)
+
+
+def _nfcs_legend(intensities, p, threshold, title, notes) -> np.ndarray:
+    layout = nfcs_legend_layout(intensities, p, threshold, title, notes)
+    panel = np.full((layout.height, layout.width, 3), BACKGROUND, np.uint8)
+    for (x1, y1, x2, y2), colour in layout.rects:
+        if x2 > x1:
+            cv2.rectangle(panel, (x1, y1), (x2, y2), colour, -1)
+    for text in layout.texts:
+        text.draw(panel)
     return panel
 
 
@@ -475,6 +625,74 @@ def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = Non
                        active=active, notes=notes)
 
 
+def explain_details(scorer, frame: FaceFrame, score: Score | None = None) -> Explanation:
+    """Explain any other scorer by what it reports: P(pain) and its numeric details.
+
+    For scorers with neither landmarks to draw nor an ONNX model to occlude (a combined
+    score, say): the face, and a legend of P(pain) and each number in ``score.details``.
+
+    Parameters
+    ----------
+    scorer : object
+        Anything with ``name``, ``threshold`` and ``score(frame)``.
+    frame : FaceFrame
+        The frame with its (found) face.
+    score : Score, optional
+        The score of this frame; scored now when omitted.
+
+    Returns
+    -------
+    Explanation
+        ``kind == "details"``; ``active`` holds the numeric details.
+    """
+    if score is None:
+        score = scorer.score(frame)
+    numbers = {k: float(v) for k, v in score.details.items()
+               if isinstance(v, int | float | np.floating | np.integer)
+               and not isinstance(v, bool) and math.isfinite(float(v))}
+    display = getattr(scorer, "display_name", scorer.name)
+    image = render_details(frame.rgb, frame.face.box, numbers, float(score.p),
+                           scorer.threshold, display)
+    return Explanation(scorer.name, display, "details", float(score.p), scorer.threshold,
+                       image, active=numbers)
+
+
+def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
+                   threshold: float, title: str) -> np.ndarray:
+    """Draw the face with a legend of P(pain) and ``numbers``, all inside the image.
+
+    Returns
+    -------
+    numpy.ndarray
+        BGR uint8: the face (:data:`VIEW_SIDE` square) with the legend on its right.
+    """
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
+    side = max(x2 - x1, y2 - y1) * 1.3
+    s = VIEW_SIDE / max(side, 1.0)
+    m = np.array([[s, 0, VIEW_SIDE / 2 - s * (x1 + x2) / 2],
+                  [0, s, VIEW_SIDE / 2 - s * (y1 + y2) / 2]])
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    side_word = "pain" if p >= threshold else "no pain"
+    lines = [(title, 0.6), (f"P(pain) {p:.2f} ({side_word} at {threshold:.2f})", 0.5)]
+    lines += [(f"{k.replace('_', ' ')} {v:.2f}", 0.45) for k, v in numbers.items()]
+    mg, y, texts = LEGEND_MARGIN, LEGEND_MARGIN, []
+    for text, scale in lines:
+        for line in wrap_text(text, scale, LEGEND_WIDTH - 2 * mg):
+            (_, h), base = cv2.getTextSize(line, LEGEND_FONT, scale, 1)
+            texts.append(LegendText(line, mg, y + h, scale, (255, 255, 255)))
+            y += h + base + LINE_GAP
+    height = max(VIEW_SIDE, y - LINE_GAP + mg)
+    panel = np.full((height, LEGEND_WIDTH, 3), BACKGROUND, np.uint8)
+    for text in texts:
+        text.draw(panel)
+    if height > VIEW_SIDE:
+        view = np.vstack([view, np.full((height - VIEW_SIDE, VIEW_SIDE, 3), BACKGROUND,
+                                        np.uint8)])
+    return np.hstack([view, panel])
+
+
 def explain(scorer, frame: FaceFrame, score: Score | None = None,
             patch_fraction: float = PATCH_FRACTION,
             stride_fraction: float | None = None) -> Explanation:
@@ -499,7 +717,8 @@ def explain(scorer, frame: FaceFrame, score: Score | None = None,
     InputError
         For a frame without a face.
     PainsignError
-        For a scorer that is neither the NFCS proxy nor an ONNX classifier.
+        For an object that has no ``score`` method (any scorer that is neither the NFCS
+        proxy nor an ONNX classifier is explained by its details, :func:`explain_details`).
     """
     nfcs = isinstance(scorer, NfcsScorer)
     if not frame.face.found or frame.face.box is None or (nfcs and frame.face.landmarks is None):
@@ -508,6 +727,8 @@ def explain(scorer, frame: FaceFrame, score: Score | None = None,
         return explain_nfcs(scorer, frame, score)
     if hasattr(scorer, "preprocess") and hasattr(scorer, "session"):
         return explain_classifier(scorer, frame, patch_fraction, stride_fraction)
+    if callable(getattr(scorer, "score", None)):
+        return explain_details(scorer, frame, score)
     raise PainsignError(f"cannot explain scorer {getattr(scorer, 'name', scorer)!r}: only the "
                         "NFCS proxy and ONNX classifiers are supported")
 
@@ -517,11 +738,12 @@ def _ipt(q) -> tuple[int, int]:
 
 
 def _with_header(view: np.ndarray, lines: list[str]) -> np.ndarray:
-    width = max(view.shape[1], 8 * max(len(s) for s in lines) + 20)
-    head = np.full((22 * len(lines) + 10, width, 3), 30, np.uint8)
+    """Put ``lines`` of text above ``view``, the image wide enough for the longest."""
+    m = LEGEND_MARGIN
+    width = max(view.shape[1], max(text_width(s, 0.5) for s in lines) + 2 * m)
+    head = np.full((22 * len(lines) + 10, width, 3), BACKGROUND, np.uint8)
     for i, line in enumerate(lines):
-        cv2.putText(head, line, (8, 22 * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-    body = np.full((view.shape[0], width, 3), 30, np.uint8)
+        LegendText(line, m, 22 * (i + 1), 0.5, (255, 255, 255)).draw(head)
+    body = np.full((view.shape[0], width, 3), BACKGROUND, np.uint8)
     body[:, :view.shape[1]] = view
     return np.vstack([head, body])
