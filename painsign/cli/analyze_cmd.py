@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds within which the rise must happen (default 3)")
     p.add_argument("--sign-types", type=Path, default=None, metavar="MODEL.json",
                    help="sign-type model from painsign cluster (default: the paper's centroids)")
-    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
+    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range",
+                   help="BlazeFace model tried first (default: full_range); the other "
+                   "model backs it up when it finds no face")
     p.add_argument("--no-figure", action="store_true", help="skip sign.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", action="store_true",
                    help="with --json, also print the 468 landmarks of each face")
     p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range",
-                   help="BlazeFace variant (default: full_range)")
+                   help="BlazeFace model tried first (default: full_range); the other "
+                   "model and, for a large image, full range on tiles look for the faces "
+                   "it missed")
     p.set_defaults(run=run)
 
 

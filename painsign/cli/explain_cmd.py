@@ -49,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="occlusion stride, fraction of the face crop (default half the patch)")
     p.add_argument("--rest", type=Path, default=None, metavar="IMAGE",
                    help="for an image: a rest face of the same patient, the NFCS baseline")
-    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
+    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range",
+                   help="BlazeFace model tried first (default: full_range); the other "
+                   "model backs it up when it finds no face")
     p.set_defaults(run=run)
 
 
