@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import math
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -341,9 +343,12 @@ class MjpegServer:
     """Serves multipart/x-mixed-replace JPEG frames; mode "changing", "same" or "silent"."""
 
     def __init__(self, size=(160, 120), fps=25.0, content_length=True,
-                 boundary="painsignframe", auth=None):
+                 boundary="painsignframe", auth=None, content_type=None, bare=False):
         self.size, self.fps = size, fps
         self.content_length, self.boundary, self.auth = content_length, boundary, auth
+        # content_type: sent instead of the multipart one (ffmpeg's mpjpeg sends
+        # application/octet-stream); bare: JPEGs back to back, no multipart at all
+        self.content_type, self.bare = content_type, bare
         self.mode = "changing"
         self.port = 0
         self._count = 0
@@ -367,6 +372,8 @@ class MjpegServer:
         return cv2.imencode(".jpg", img)[1].tobytes()
 
     def part(self, jpeg):
+        if self.bare:
+            return jpeg
         head = f"--{self.boundary}\r\nContent-Type: image/jpeg\r\n"
         if self.content_length:
             head += f"Content-Length: {len(jpeg)}\r\n"
@@ -390,7 +397,7 @@ class MjpegServer:
                     self.wfile.write(b"<html>camera login page</html>")
                     return
                 self.send_response(200)
-                self.send_header("Content-Type",
+                self.send_header("Content-Type", server.content_type or
                                  f"multipart/x-mixed-replace; boundary={server.boundary}")
                 self.end_headers()
                 while not stop.is_set():
@@ -661,3 +668,73 @@ def test_missing_or_empty_video_is_an_input_error(tmp_path):
     (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 100)
     with pytest.raises(InputError, match="cannot be opened"):
         FileSource(tmp_path / "junk.mp4")
+
+
+# -- MJPEG whatever the Content-Type (issue 10, item 6) ---------------------------------------
+
+
+@pytest.mark.parametrize("content_type, bare, content_length", [
+    ("application/octet-stream", False, True),   # ffmpeg's mpjpeg
+    ("application/octet-stream", False, False),
+    ("multipart/x-mixed-replace", False, True),  # no boundary parameter
+    ("", False, True),
+    ("image/jpeg", True, False),                  # bare JPEGs back to back
+    ("application/octet-stream", True, False),
+])
+def test_mjpeg_body_is_sniffed_whatever_the_content_type(content_type, bare, content_length):
+    server = MjpegServer(content_type=content_type, bare=bare,
+                         content_length=content_length, boundary="ffmpeg").start()
+    try:
+        stream = MjpegHttpStream(server.url, open_timeout_s=3.0, read_timeout_s=3.0)
+        stream.open()
+        try:
+            assert stream.boundary == (None if bare else b"ffmpeg")
+            frames = [stream.read() for _ in range(4)]
+        finally:
+            stream.close()
+    finally:
+        server.stop()
+    assert all(f.shape == (120, 160, 3) for f in frames)
+    assert len({f.tobytes() for f in frames}) == 4
+
+
+def test_a_body_that_is_not_mjpeg_is_refused_with_what_was_seen():
+    class Garbage(MjpegServer):
+        def part(self, jpeg):
+            return b"HELLO this is not a video stream\r\n" * 10
+
+    server = Garbage(content_type="application/octet-stream").start()
+    try:
+        with pytest.raises(ConnectionError, match=r"not an MJPEG stream.*HELLO"):
+            MjpegHttpStream(server.url, open_timeout_s=2.0).open()
+    finally:
+        server.stop()
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_a_real_ffmpeg_mpjpeg_server_is_read():
+    """ffmpeg -f mpjpeg -listen 1 sends Content-Type: application/octet-stream."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = subprocess.Popen(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+         "testsrc=size=320x240:rate=15", "-t", "30", "-f", "mpjpeg", "-listen", "1", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        src = UrlSource(url, stall_s=3.0, backoff_initial=0.2, backoff_max=0.5)
+        with src:
+            assert src.wait_for_status("ok", timeout=20.0), src.status_message
+            frames = [src.read(timeout=3.0) for _ in range(10)]
+        assert all(f is not None and f.bgr.shape == (240, 320, 3) for f in frames)
+        assert len({f.bgr.tobytes() for f in frames}) > 5  # a moving test pattern
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -273,3 +273,24 @@ def test_input_states_from_the_source_status():
     assert classify_input("frozen", True, True) == "camera_frozen"
     assert classify_input("ended", True, True) == "ended"
     assert classify_input("ok", True, True, paused=True) == "paused"
+
+
+def test_a_refused_source_shows_its_reason():
+    from test_capture import MjpegServer
+
+    from painsign.capture import UrlSource
+
+    server = MjpegServer().start()  # its .html path is a camera's login page
+    camera = UrlSource(server.url.replace("video.mjpg", "login.html"), stall_s=1.0,
+                       backoff_initial=0.2, backoff_max=0.5)
+    engine, _ = scripted_engine(lambda t: 0.2, source=camera)
+    engine.start()
+    try:
+        assert wait_for(lambda: engine.snapshot().input_state == "refused", timeout=10)
+        state = engine.snapshot()
+    finally:
+        engine.stop()
+        server.stop()
+    assert state.input_reason.startswith(f"url {camera.url} refused: not an MJPEG stream")
+    assert "text/html" in state.input_reason and state.scorers[0].current is None
+    assert state.frame is None and state.frame_stale

@@ -9,6 +9,12 @@ unblocks it from another thread.
 Parts are taken by their ``Content-Length`` when the camera sends one, otherwise from the
 JPEG start-of-image marker to the end-of-image marker; each is decoded with
 :func:`cv2.imdecode`.
+
+The body decides, not the ``Content-Type``: ffmpeg's ``mpjpeg`` muxer sends
+``application/octet-stream`` and cheap IP cameras send anything. Unless the header names
+a boundary, the first bytes are sniffed: a ``--boundary`` line starts a multipart body,
+a JPEG start-of-image marker starts a stream of bare JPEGs; anything else (a login page,
+``text/*``) is refused with what was seen.
 """
 
 from __future__ import annotations
@@ -106,14 +112,46 @@ class MjpegHttpStream:
         if resp.status != 200:
             self.close()
             raise ConnectionError(f"HTTP {resp.status} {resp.reason}")
-        if not ctype.lower().startswith(("multipart/", "image/jpeg")):
+        if ctype.lower().startswith("text/"):  # a login or error page
             self.close()
             raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r})")
-        match = _BOUNDARY.search(ctype)
-        # Some cameras put the leading dashes in the parameter; match on the bare token.
-        self.boundary = match.group(1).strip().lstrip("-").encode("latin-1") if match else None
         self._resp = resp
         self._buf = bytearray()
+        match = _BOUNDARY.search(ctype) if ctype.lower().startswith("multipart/") else None
+        if match:
+            # Some cameras put the leading dashes in the parameter; match on the bare token.
+            self.boundary = match.group(1).strip().lstrip("-").encode("latin-1")
+            return
+        try:
+            self.boundary = self._sniff(ctype, time.monotonic() + self.open_timeout_s)
+        except (OSError, ValueError) as exc:
+            self.close()
+            if isinstance(exc, TimeoutError) or (
+                    isinstance(exc, ConnectionError) and str(exc).startswith("not an MJPEG")):
+                raise
+            raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r}): {exc}"
+                                  ) from exc
+
+    def _sniff(self, ctype: str, deadline: float) -> bytes | None:
+        """Find the boundary (or None for bare JPEGs) from the first bytes of the body."""
+        while True:
+            head = bytes(self._buf).lstrip(b"\r\n \t")
+            if head.startswith(_SOI):
+                return None
+            if head.startswith(b"--"):
+                end = head.find(b"\n")
+                if end > 2:
+                    token = head[2:end].strip()
+                    if token and len(token) <= 200:
+                        return token
+            elif len(head) >= 2 or len(self._buf) > 4096:
+                raise ConnectionError(
+                    f"not an MJPEG stream (Content-Type {ctype!r}; the body starts with "
+                    f"{head[:24]!r}, neither a multipart boundary nor a JPEG)")
+            if len(self._buf) > 4096:
+                raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r}; no "
+                                      "boundary line in the first 4 KiB)")
+            self._fill(deadline)
 
     def read(self) -> np.ndarray:
         """Return the next frame as a BGR array.

@@ -92,7 +92,7 @@ def input_reason(state: str, *, for_s: float, message: str, source: str,
     'recording ended at 0:30'
     """
     d = f"{max(0.0, for_s):.0f} s"
-    msg = _short(message)
+    msg = _short(message).replace(f"cannot open {source}: ", "")
     if state == "live":
         return ""
     if state == "starting":
