@@ -9,11 +9,12 @@ elided instead of widening the window, and buttons sit in fixed slots.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QMainWindow,
     QPushButton,
@@ -121,6 +122,7 @@ class Dashboard(QMainWindow):
 
         middle = QVBoxLayout()
         self.sign_plot = SignPlot(self.engine.settings.span_s)
+        middle.addWidget(self.sign_plot.key)
         middle.addWidget(self.sign_plot, 3)
         self.trend_plot = TrendPlot()
         middle.addWidget(self.trend_plot, 1)
@@ -155,7 +157,11 @@ class Dashboard(QMainWindow):
         body.addLayout(right, 3)
         for lst in (self.alarm_list, self.alarm_log):
             lst.setMinimumHeight(40)
-            lst.setWordWrap(False)
+            # Rows wrap to the width: never a sideways scroll bar, never a cut-off row.
+            lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            lst.setWordWrap(True)
+            lst.setResizeMode(QListView.ResizeMode.Adjust)
+            lst.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         self.note = ElidedLabel("")
         self.note.setObjectName("advisory")
@@ -235,7 +241,7 @@ class Dashboard(QMainWindow):
         alarm = present.physiological_alarm(state)
         self.big.value.border = alarm.priority.colour if alarm is not None else None
         self.big.display(value, theme.MUTED if value == present.INVALID else theme.TEXT,
-                         present.badge_text(first), present.action_text(first, state))
+                         present.badge_text(first, state), present.action_text(first, state))
         self.actions.display(state.actions, valid=inp.live)
         self.sign_plot.display(state.scorers, state)
         self.trend_plot.display(state.trend_t, state.trend_p, state)

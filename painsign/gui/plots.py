@@ -8,9 +8,12 @@ re-created.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 
 from painsign.gui import theme
 from painsign.gui.present import plot_gaps
@@ -63,11 +66,6 @@ class GapShading:
 def _style_axes(widget: pg.PlotWidget, scale: float) -> None:
     s = theme.sizes(scale)
     font = pixel_font(s.small)
-    legend = getattr(widget, "legend", None)
-    if legend is not None:
-        legend.setLabelTextSize(f"{s.small}px")
-        for _sample, label in legend.items:
-            label.setText(label.text, size=f"{s.small}px")
     for name in ("left", "bottom"):
         axis = widget.getAxis(name)
         axis.setStyle(tickFont=font)
@@ -88,12 +86,17 @@ class SignPlot(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.legend = self.addLegend(offset=(10, 5))
+        #: The key of the curves, a line of text above the plot (never over the data).
+        self.key = QLabel("")
+        self.key.setObjectName("legend")
+        self.key.setWordWrap(True)
+        self.key.setTextFormat(Qt.TextFormat.RichText)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.thresholds: dict[str, pg.InfiniteLine] = {}
         self.marks: dict[str, pg.ScatterPlotItem] = {}
         self.shading = GapShading(self.getPlotItem())
         self._range = None
+        self._names: list[tuple[str, str]] = []
 
     def display(self, views, state=None) -> None:
         """Update curves in place with ``setData`` (no re-creation per frame).
@@ -111,8 +114,11 @@ class SignPlot(pg.PlotWidget):
         for i, v in enumerate(views):
             colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
             if v.name not in self.curves:
-                self.curves[v.name] = self.plot([], [], pen=pg.mkPen(colour, width=3),
-                                                name=v.display_name)
+                self.curves[v.name] = self.plot([], [], pen=pg.mkPen(colour, width=3))
+                self._names.append((v.display_name, colour))
+                self.key.setText("&nbsp;&nbsp;&nbsp;".join(
+                    f"<span style='color:{c}'>\u2501\u2501 {html.escape(n)}</span>"
+                    for n, c in self._names))
                 line = pg.InfiniteLine(v.threshold, angle=0,
                                        pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine))
                 self.addItem(line)

@@ -230,15 +230,20 @@ def action_text(view, state) -> str:
         return ""
     if physiological_alarm(state) is not None:
         return "alarm active: see banner"
+    if not input_view(state).live:
+        return ""  # no advice from a window that ended before the gap
     return f"20-s window suggests: {action}"
 
 
-def badge_text(view) -> str:
-    """Sign type in capitals, "(so far)" while provisional."""
+def badge_text(view, state=None) -> str:
+    """Sign type in capitals, "(so far)" while provisional, "last:" while not live."""
     sign_type = getattr(view, "sign_type", None)
     if sign_type is None:
         return "sign type: after 20 s"
-    return str(sign_type).upper() + (" (so far)" if getattr(view, "provisional", False) else "")
+    text = str(sign_type).upper() + (" (so far)" if getattr(view, "provisional", False) else "")
+    if state is not None and not input_view(state).live:
+        text = "last: " + text
+    return text
 
 
 def alarm_rows(state) -> list[str]:
@@ -249,8 +254,8 @@ def alarm_rows(state) -> list[str]:
         since = getattr(a, "since", None)
         age = f" {mmss(now - since)}" if since is not None else ""
         st = str(a.state)
-        word = {"active": "on", "latched": "latched", "acknowledged": "acknowledged"}.get(st, st)
-        rows.append(f"{_priority_name(a.priority):6s} {a.label} \u2014 {word}{age}")
+        word = {"latched": ", latched", "acknowledged": ", acknowledged"}.get(st, "")
+        rows.append(f"{_priority_name(a.priority)}  {a.label}{word}  {age.strip()}")
     return rows
 
 
@@ -315,14 +320,14 @@ def status_text(state, sound_problem: str | None = None) -> str:
     """The status line (elided by the view to the window's width)."""
     s = state.stats
     latency = "-" if not np.isfinite(s.latency_ms) else f"{s.latency_ms:.0f} ms"
-    text = (f"{s.source} [{s.source_status}]   input {s.input_fps:.1f} fps   processed "
-            f"{s.processed_fps:.1f} fps   latency {latency}   dropped {s.dropped}   "
-            f"{s.provider}   models: {s.models}   t = {mmss(state.elapsed_s)}")
-    if getattr(state, "session_id", None):
-        text += f"   session {state.session_id} in {state.db_path}"
+    text = (f"t = {mmss(state.elapsed_s)}   {s.source} [{s.source_status}]   input "
+            f"{s.input_fps:.1f} fps   processed {s.processed_fps:.1f} fps   latency {latency}"
+            f"   dropped {s.dropped}   {s.provider}")
     if sound_problem:
         text += f"   SOUND: {sound_problem}"
-    return text
+    if getattr(state, "session_id", None):
+        text += f"   session {state.session_id} in {state.db_path}"
+    return text + f"   models: {s.models}"
 
 
 def merge_intervals(intervals, min_len: float = 0.0) -> list[tuple[float, float]]:

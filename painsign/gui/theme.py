@@ -46,7 +46,7 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     (TEXT, BUTTON_DOWN),
     (TEXT, BADGE),
     (NO_PICTURE_TEXT, NO_PICTURE),
-    (SCORER_COLOURS[0], PANEL),
+    *((c, BACKGROUND) for c in SCORER_COLOURS),  # the key above the sign plot
 )
 
 
@@ -177,6 +177,7 @@ QLabel#badge {{ background: {BADGE}; color: {TEXT}; font-size: {s.badge}px;
                font-weight: bold; border-radius: {pad}px; padding: {pad // 2}px; }}
 QLabel#action {{ color: {TEXT}; font-size: {s.title}px; background: {PANEL}; }}
 QLabel#advisory {{ color: {TEXT}; font-size: {s.title}px; }}
+QLabel#legend {{ font-size: {s.base}px; }}
 QLabel#status {{ color: {MUTED}; font-size: {s.small}px; }}
 QLabel#calibration {{ font-size: {s.base}px; }}
 QLabel#action_name {{ font-size: {s.small}px; background: {PANEL}; }}

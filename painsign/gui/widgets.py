@@ -379,8 +379,15 @@ class AlarmBanner(QWidget):
         else:
             bg, fg = theme.PANEL, theme.MUTED
         painter.setBrush(QColor(bg))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.drawRoundedRect(self.rect(), 6, 6)
+        if self._colour and not self._lit:
+            # Dark phase of the flashing: the alarm colour stays as a frame.
+            width = max(3, self.height() // 12)
+            painter.setPen(QPen(QColor(self._colour), width))
+            painter.drawRoundedRect(self.rect().adjusted(width // 2, width // 2, -width // 2,
+                                                         -width // 2), 6, 6)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(self.rect(), 6, 6)
         painter.setPen(QColor(fg))
         painter.setFont(self._font)
         text = QFontMetrics(self._font).elidedText(self._text, Qt.TextElideMode.ElideRight,
