@@ -84,3 +84,26 @@ def test_checks_flag_missed_targets():
     c = checks(result)
     assert not c["m ort/litert"]["met"] and c["replay x real time"]["met"]
     assert not c["live latency p95 ms"]["met"] and c["live rss MB"]["met"]
+
+
+def test_bench_without_onnx_skips_the_heavy_run_with_a_clear_message(monkeypatch, capsys):
+    """Outside the dev install there is no 'onnx' package: the heavy run says so."""
+    import sys
+
+    from painsign.cli import bench_cmd
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx -> ImportError
+    said = []
+    out = bench_cmd.heavy_run("unused.mp4", 1.0, None, said.append)
+    assert out == {"skipped": bench_cmd.NO_ONNX} and "pip install onnx" in said[0]
+    result = {"models": [], "replay": {"x_real_time": 12.0, "video_s": 1, "wall_s": 1,
+                                       "frames_per_s": 30},
+              "live": {"processed_fps": 30.0, "input_fps": 30.0, "latency_p50_ms": 10,
+                       "latency_p95_ms": 20, "cpu_cores": 0.5, "rss_end_mb": 300,
+                       "dropped": 0},
+              "live_heavy": out, "provider": "CPUExecutionProvider",
+              "stages_ms": {"detect_ms": 1.0}}
+    result["checks"] = bench_cmd.checks(result)
+    assert not any(k.startswith("heavy") for k in result["checks"])
+    bench_cmd.print_table(result)
+    assert "live + heavy classifier: skipped" in capsys.readouterr().out
