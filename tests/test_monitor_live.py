@@ -294,3 +294,25 @@ def test_a_refused_source_shows_its_reason():
     assert state.input_reason.startswith(f"url {camera.url} refused: not an MJPEG stream")
     assert "text/html" in state.input_reason and state.scorers[0].current is None
     assert state.frame is None and state.frame_stale
+
+
+def test_monitor_model_option_runs_classifiers_in_the_background(tmp_path):
+    pytest.importorskip("onnx")
+    from painsign.bench.heavy import heavy_classifier
+    from painsign.cli import build_parser
+    from painsign.cli.monitor_cmd import build_engine
+    from painsign.scoring.background import BackgroundScorer
+    from painsign.scoring.nfcs import NfcsScorer
+
+    model = heavy_classifier(tmp_path)
+    args = build_parser().parse_args(["monitor", "--video", str(DEMO), "--model", str(model),
+                                      "--no-record", "--headless", "--demo"])
+    engine, recorder = build_engine(args)
+    try:
+        first, second = engine.analyzer.scorers
+        assert isinstance(first, NfcsScorer) and isinstance(second, BackgroundScorer)
+        assert recorder is None and engine.demo_note.startswith("DEMO")
+        assert engine.alarms.settings.sustained_pain_s == 3.0
+    finally:
+        engine.stop()
+    assert not second._thread.is_alive()  # stopped with the engine

@@ -35,13 +35,12 @@ from painsign.capture import TROUBLE
 from painsign.monitor.display import DISPLAY_WIDTH, Result, display_frame, face_crop
 from painsign.monitor.inputs import (
     OUTAGE_INPUT,
-    STALE_INPUT,
     classify_input,
     clock_text,
-    input_reason,
     log_row,
 )
-from painsign.monitor.state import AlarmLogRow, MonitorState, MonitorStats, ScorerView
+from painsign.monitor.snapshot import build_state
+from painsign.monitor.state import AlarmLogRow, MonitorState
 from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
 from painsign.scoring.nfcs import ACTIONS, NfcsScorer
 from painsign.signal import NearestCentroidSignTypes
@@ -467,93 +466,7 @@ class MonitorEngine:
         with self._lock:
             self._update_input()
             self.alarms.update()
-            now = self._session_now()
-            live = self._input == "live"
-            views = [self._view(track, now, live) for track in self._tracks]
-            trend_t, trend_p = self._trend.arrays()
-            nfcs = [s for s in self.analyzer.scorers if isinstance(s, NfcsScorer)]
-            sounding = self.alarms.sounding()
-            paused = self.alarms.audio_paused()
-            rows = list(self._alarm_rows)
-            return MonitorState(
-                bed=self.settings.bed,
-                elapsed_s=now,
-                frame=None if self._frame is None else self._frame.copy(),
-                face=self._face and self._input == "live",
-                scorers=views,
-                trend_t=trend_t,
-                trend_p=trend_p,
-                actions=dict(self._actions) if live else dict.fromkeys(ACTIONS, np.nan),
-                calibrated=bool(nfcs and nfcs[0].calibrated),
-                calibrating=bool(nfcs and nfcs[0].calibrating),
-                alarms=self.alarms.active_alarms(),
-                alarm_log=list(self._alarm_log),
-                clock_now=self.clock.now(),
-                sounding=sounding,
-                visual=self.alarms.visual(),
-                pause_remaining_s=self.alarms.audio_paused_remaining(),
-                stats=self._stats(),
-                session_id=getattr(self.recorder, "session_id", None),
-                db_path=str(getattr(self.recorder, "path", "")) or None,
-                ended=self._ended,
-                advisory=self._advisory,
-                replay=self._replay_info(),
-                input_state=self._input,
-                input_reason=input_reason(
-                    self._input, for_s=now - self._input_since,
-                    message=self.source.status_message, source=self.source.describe(),
-                    media_t=self._media_t, live=self.source.live),
-                frame_stale=self._frame is None or self._input in STALE_INPUT,
-                gaps=self._gaps.within(now - self.settings.span_s, now),
-                trend_gaps=self._gaps.all(now),
-                media_t=self._media_t,
-                segment=self._segment,
-                audio_paused=paused,
-                breakthrough=sounding.label if paused and sounding is not None else None,
-                demo_note=self.demo_note,
-                alarm_rows=rows,
-            )
-
-    def _view(self, track: ScorerTrack, now: float, live: bool) -> ScorerView:
-        s = track.scorer
-        fresh = now - track.last_valid_t <= self.settings.fresh_s
-        span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
-        cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
-        w = track.window or track.provisional
-        current = track.current if live and fresh and math.isfinite(track.current) else None
-        return ScorerView(
-            name=s.name, display_name=getattr(s, "display_name", s.name),
-            threshold=s.threshold, t=span[:, 0], p=span[:, 1],
-            crossings_t=cross[:, 0], crossings_p=cross[:, 1],
-            current=None if current is None else float(current),
-            sign_type=str(w.sign_type) if w is not None else None,
-            action=str(w.action) if w is not None else None,
-            provisional=track.window is None and w is not None,
-        )
-
-    def _stats(self) -> MonitorStats:
-        src_stats = self.source.stats
-        now = time.monotonic()
-        recent = [t for t in self._processed if now - t <= 2.0]
-        return MonitorStats(
-            input_fps=float(getattr(src_stats, "input_fps", 0.0)),
-            processed_fps=len(recent) / 2.0 if len(recent) > 1 else 0.0,
-            latency_ms=float(self._latency),
-            dropped=int(getattr(src_stats, "frames_dropped", 0)),
-            provider=self.analyzer.tracker.detector.provider,
-            source=self.source.describe(),
-            source_status=self.source.status,
-            models=", ".join(getattr(s, "display_name", s.name) for s in self.analyzer.scorers),
-        )
-
-    def _replay_info(self) -> dict | None:
-        duration = self.replay_duration()
-        if duration is None:
-            return None
-        return {"position_s": self._media_t, "duration_s": duration,
-                "paused": bool(getattr(self.source, "paused", False)),
-                "speed": float(getattr(self.source, "speed", 1.0)),
-                "segment": self._segment, "ended": self._ended}
+            return build_state(self)
 
     def settings_dict(self) -> dict:
         """The settings as stored with the session."""

@@ -40,7 +40,8 @@ def run_headless(engine, exit_after: float | None = None, status_every_s: float 
                 first = state.scorers[0]
                 value = "-?-" if first.current is None else f"{first.current:.2f}"
                 alarms = ", ".join(f"{a.label} ({a.state})" for a in state.alarms) or "none"
-                echo(f"t={state.elapsed_s:6.1f}s  {first.name}={value}  "
+                why = f" ({state.input_reason})" if state.input_reason else ""
+                echo(f"t={state.elapsed_s:6.1f}s  {first.name}={value}{why}  "
                      f"type={first.sign_type or '-'}  processed "
                      f"{state.stats.processed_fps:.1f} fps  alarms: {alarms}")
                 next_status = now + status_every_s

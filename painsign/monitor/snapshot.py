@@ -1,0 +1,114 @@
+"""Build the :class:`~painsign.monitor.state.MonitorState` a view polls from an engine.
+
+Called by :meth:`MonitorEngine.snapshot <painsign.monitor.engine.MonitorEngine.snapshot>`
+with the engine's state lock held; it only copies (no inference, no disk).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from painsign.monitor.inputs import STALE_INPUT, input_reason
+from painsign.monitor.state import MonitorState, MonitorStats, ScorerView
+from painsign.monitor.tracks import ScorerTrack
+from painsign.scoring.nfcs import ACTIONS, NfcsScorer
+
+
+def build_state(engine) -> MonitorState:
+    """Everything the view shows, copied from ``engine`` (its lock held by the caller)."""
+    e = engine
+    now = e._session_now()
+    live = e._input == "live"
+    views = [scorer_view(track, now, live, e.settings.fresh_s) for track in e._tracks]
+    trend_t, trend_p = e._trend.arrays()
+    nfcs = [s for s in e.analyzer.scorers if isinstance(s, NfcsScorer)]
+    sounding = e.alarms.sounding()
+    paused = e.alarms.audio_paused()
+    return MonitorState(
+        bed=e.settings.bed,
+        elapsed_s=now,
+        frame=None if e._frame is None else e._frame.copy(),
+        face=e._face and live,
+        scorers=views,
+        trend_t=trend_t,
+        trend_p=trend_p,
+        actions=dict(e._actions) if live else dict.fromkeys(ACTIONS, np.nan),
+        calibrated=bool(nfcs and nfcs[0].calibrated),
+        calibrating=bool(nfcs and nfcs[0].calibrating),
+        alarms=e.alarms.active_alarms(),
+        alarm_log=list(e._alarm_log),
+        clock_now=e.clock.now(),
+        sounding=sounding,
+        visual=e.alarms.visual(),
+        pause_remaining_s=e.alarms.audio_paused_remaining(),
+        stats=stats(e),
+        session_id=getattr(e.recorder, "session_id", None),
+        db_path=str(getattr(e.recorder, "path", "")) or None,
+        ended=e._ended,
+        advisory=e._advisory,
+        replay=replay_info(e),
+        input_state=e._input,
+        input_reason=input_reason(
+            e._input, for_s=now - e._input_since, message=e.source.status_message,
+            source=e.source.describe(), media_t=e._media_t, live=e.source.live),
+        frame_stale=e._frame is None or e._input in STALE_INPUT,
+        gaps=e._gaps.within(now - e.settings.span_s, now),
+        trend_gaps=e._gaps.all(now),
+        media_t=e._media_t,
+        segment=e._segment,
+        audio_paused=paused,
+        breakthrough=sounding.label if paused and sounding is not None else None,
+        demo_note=e.demo_note,
+        alarm_rows=list(e._alarm_rows),
+    )
+
+
+def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float) -> ScorerView:
+    """One scorer's view; ``current`` only while the input is live and the value fresh."""
+    s = track.scorer
+    fresh = now - track.last_valid_t <= fresh_s
+    span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
+    cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
+    w = track.window or track.provisional
+    current = track.current if live and fresh and math.isfinite(track.current) else None
+    return ScorerView(
+        name=s.name, display_name=getattr(s, "display_name", s.name),
+        threshold=s.threshold, t=span[:, 0], p=span[:, 1],
+        crossings_t=cross[:, 0], crossings_p=cross[:, 1],
+        current=None if current is None else float(current),
+        sign_type=str(w.sign_type) if w is not None else None,
+        action=str(w.action) if w is not None else None,
+        provisional=track.window is None and w is not None,
+    )
+
+
+def stats(engine) -> MonitorStats:
+    """Throughput and health for the status line."""
+    src_stats = engine.source.stats
+    now = time.monotonic()
+    recent = [t for t in engine._processed if now - t <= 2.0]
+    return MonitorStats(
+        input_fps=float(getattr(src_stats, "input_fps", 0.0)),
+        processed_fps=len(recent) / 2.0 if len(recent) > 1 else 0.0,
+        latency_ms=float(engine._latency),
+        dropped=int(getattr(src_stats, "frames_dropped", 0)),
+        provider=engine.analyzer.tracker.detector.provider,
+        source=engine.source.describe(),
+        source_status=engine.source.status,
+        models=", ".join(getattr(s, "display_name", s.name) for s in engine.analyzer.scorers),
+    )
+
+
+def replay_info(engine) -> dict | None:
+    """Replay position, length, pause, speed and segment; None for a live source."""
+    duration = engine.replay_duration()
+    if duration is None:
+        return None
+    source = engine.source
+    return {"position_s": engine._media_t, "duration_s": duration,
+            "paused": bool(getattr(source, "paused", False)),
+            "speed": float(getattr(source, "speed", 1.0)),
+            "segment": engine._segment, "ended": engine._ended}
