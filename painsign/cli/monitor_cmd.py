@@ -93,7 +93,6 @@ def build_engine(args: argparse.Namespace):
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
     from painsign.research.cluster import load_sign_types
     from painsign.scoring.background import BackgroundScorer
-    from painsign.scoring.nfcs import NfcsScorer
     from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
     from painsign.vision.tracker import FaceTracker
 
@@ -104,8 +103,10 @@ def build_engine(args: argparse.Namespace):
     store = ModelStore(args.models)
     # User classifiers (--model) may be heavy: each runs in its own thread on the newest
     # face when it is free, so the video, NFCS and the alarms keep the camera's rate.
-    scorers = [s if isinstance(s, NfcsScorer) else BackgroundScorer(s)
-               for s in build_scorers(args)]
+    scorers = build_scorers(args)  # the built-in ones, then one per --model, in order
+    n_user = len(args.model)
+    if n_user:
+        scorers = scorers[:-n_user] + [BackgroundScorer(s) for s in scorers[-n_user:]]
     demo_note = None
     if getattr(args, "demo", False):
         args.sustained = min(args.sustained, DEMO_SUSTAINED_S)
