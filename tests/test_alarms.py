@@ -386,11 +386,12 @@ def test_higher_priority_alarm_breaks_through_a_pause():
     clock.advance(5.0)
     alarms.set_condition("camera_lost", True)  # medium: not above the medium at pause start
     alarms.set_condition("face_not_seen", True)
-    assert alarms.sounding() is None
+    assert alarms.sounding() is None and alarms.breakthrough() is None
     alarms.set_condition("sustained_pain", True)
     clock.advance(30.0)
     assert alarms.audio_paused()
     assert alarms.sounding().kind == "sustained_pain"
+    assert alarms.breakthrough().label == "Sustained pain"  # what the banner names
     breakthrough = [e for e in alarms.log if e.kind == "sustained_pain" and e.state == "active"]
     assert breakthrough[0].t == 35.0 and "sounds through" in breakthrough[0].note
     alarms.acknowledge("sustained_pain")
@@ -527,3 +528,12 @@ def test_clocks():
     a, b = real.now(), real.now()
     assert b >= a
     assert isinstance(AlarmManager().clock, MonotonicClock)
+
+
+def test_end_of_an_alarm_says_how_long_its_condition_lasted():
+    clock, alarms, _ = make()
+    alarms.set_condition("camera_lost", True)
+    clock.advance(16.0)
+    alarms.set_condition("camera_lost", False)
+    assert alarms.log[-1].state == "inactive"
+    assert alarms.log[-1].note == "cleared: condition ended after 16.0 s"
