@@ -475,3 +475,29 @@ def test_storage_imports_no_qt_or_cv2():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                        env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_replay_segments_are_recorded_and_old_files_gain_the_table(tmp_path):
+    import sqlite3
+
+    from painsign.storage import SessionRecorder, open_db
+
+    path = tmp_path / "s.db"
+    with SessionRecorder(path, "b", "file demo.mp4", ["nfcs"]) as rec:
+        rec.add_sample(0.5, True, "nfcs", 0.2, 0.2)
+        rec.add_segment(1, 12.4, 3.0, "seek")
+        rec.add_segment(2, 20.0, 0.0, "restart")
+    con = sqlite3.connect(path)
+    rows = con.execute("select session_id, segment, t, media_t, reason from segments").fetchall()
+    assert rows == [(1, 1, 12.4, 3.0, "seek"), (1, 2, 20.0, 0.0, "restart")]
+    assert all(u.endswith("Z") for (u,) in con.execute("select utc from segments"))
+    # a file written before segments existed (same schema version) gets the table
+    con.execute("drop table segments")
+    con.commit()
+    con.close()
+    open_db(path, readonly=True).close()  # a reader never changes the file
+    assert "segments" not in {r[0] for r in sqlite3.connect(path).execute(
+        "select name from sqlite_master where type = 'table'")}
+    open_db(path).close()
+    assert "segments" in {r[0] for r in sqlite3.connect(path).execute(
+        "select name from sqlite_master where type = 'table'")}
