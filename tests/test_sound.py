@@ -143,3 +143,10 @@ def test_gui_run_exits_cleanly_and_records_the_audio_alarm(tmp_path):
                        ).fetchall()
     if not playable:
         assert ("low", "active") in rows
+
+
+def test_qtmultimedia_is_installed():
+    """The alarm sounds need QtMultimedia, which is in PySide6-Addons (not Essentials)."""
+    import importlib
+
+    importlib.import_module("PySide6.QtMultimedia")
