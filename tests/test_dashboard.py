@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
 
 from painsign.alarms import AlarmSettings, FakeClock, Priority, count_pulses, read_wav
 from painsign.analysis.frames import FrameAnalyzer
@@ -157,3 +158,25 @@ def test_review_advisory_is_shown_and_recorded_but_is_not_an_alarm(make_window, 
         "select kind, priority, state from alarms order by rowid").fetchall()
     assert rows == [("needs_review", "advisory", "active"),
                     ("needs_review", "advisory", "cleared")]
+
+
+def test_end_of_replay_shows_ended_and_restart_replays(make_window, qtbot):
+    engine, window = make_window(speed=4.0)
+    window.show()
+    engine.start()
+    qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 1.0,
+                    timeout=30_000)
+    # a click on the groove near its end seeks there
+    slider = window.seek
+    x = slider.width() - 12
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(x, slider.height() // 2))
+    qtbot.waitUntil(lambda: window.state.input_state == "ended", timeout=30_000)
+    window.refresh()
+    assert window.big.value.text == "-?-"
+    assert window.video.reason == "Recording ended" and not window.video.showing_picture
+    assert window.play_button.text() == "Restart"
+    window.play_button.click()
+    qtbot.waitUntil(lambda: window.state.input_state == "live"
+                    and (window.state.media_t or 99) < 10.0, timeout=30_000)
+    assert window.play_button.text() == "Pause"
+    assert window.big.value.text != "-?-"
