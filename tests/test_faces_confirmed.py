@@ -113,13 +113,13 @@ def test_a_confirmed_smaller_face_wins_over_a_rejected_larger_detection(
     assert result.found and result.detection is real
 
 
-def test_fallback_runs_on_one_searching_frame_in_three(detector, landmarker, no_face_bgr):
+def test_fallback_runs_on_one_searching_frame_in_six(detector, landmarker, no_face_bgr):
     primary, backup = FakeDetector(), FakeDetector()
     tracker = FaceTracker(primary, landmarker, fallback=backup)
-    for _ in range(10):
+    for _ in range(13):
         assert not tracker.process(no_face_bgr).found
-    assert primary.calls == 10
-    assert backup.calls == len(range(0, 10, FALLBACK_EVERY)) == 4
+    assert primary.calls == 13
+    assert FALLBACK_EVERY == 6 and backup.calls == 3  # frames 0, 6 and 12
 
 
 def test_short_range_falls_back_to_full_range_for_a_small_face(store, landmarker,

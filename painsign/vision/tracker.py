@@ -76,8 +76,10 @@ def steady_roi(previous: RotatedRect | None, new: RotatedRect, tolerance: float 
 MIN_FACE_PRESENCE = 0.5
 #: While no face is tracked and the primary detector finds none, the back-up model runs on
 #: one frame in this many (the first such frame included): a face only the back-up model
-#: sees is found within 0.1 s at 30 fps, and faceless stretches cost little more.
-FALLBACK_EVERY = 3
+#: sees is found within 0.2 s at 30 fps (the time a face must stay before it counts,
+#: painsign.analysis.frames.MIN_FACE_RUN_S), and faceless stretches cost little more
+#: (measured: 1 frame in 3 added about 20 % CPU to a faceless video, 1 in 6 about 8 %).
+FALLBACK_EVERY = 6
 #: Detections tried, largest first, when the landmark model rejects the largest.
 MAX_CANDIDATES = 3
 
