@@ -1,4 +1,10 @@
-"""Synthetic expression videos of the astronaut's real face, made by the tests."""
+"""Synthetic expression videos of real faces, made by the tests.
+
+Two base faces: scikit-image's astronaut, who smiles at rest (the NFCS proxy's own tests,
+which learn her rest face), and matplotlib's portrait of Grace Hopper, neutral at rest, for
+the default pain score, whose expression network rightly reads any warp of a smiling face
+as a smile.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +24,26 @@ def astronaut_animator() -> FaceAnimator:
     return animator_for(np.ascontiguousarray(data.astronaut()[:, :, ::-1]))
 
 
-def render(segments: list[Segment], duration: float, fps: float):
-    """Return ``(truths, frames)`` lists for a scenario."""
-    pairs = list(astronaut_animator().render(segments, fps, duration))
+@functools.cache
+def neutral_animator() -> FaceAnimator:
+    """Grace Hopper's face (neutral at rest; public domain, matplotlib's sample data)."""
+    import cv2
+    from matplotlib import cbook
+
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return animator_for(cv2.imread(str(path)))
+
+
+def render(segments: list[Segment], duration: float, fps: float, animator=None):
+    """Return ``(truths, frames)`` lists for a scenario (the astronaut by default)."""
+    pairs = list((animator or astronaut_animator()).render(segments, fps, duration))
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def render_video(path, segments: list[Segment], duration: float, fps: float):
+def render_video(path, segments: list[Segment], duration: float, fps: float,
+                 animator=None):
     """Write a scenario to an MP4 file; return the injected truths."""
-    truths, frames = render(segments, duration, fps)
+    truths, frames = render(segments, duration, fps, animator)
     h, w = frames[0].shape[:2]
     write_video(path, frames, fps, (w, h))
     return truths

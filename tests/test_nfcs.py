@@ -154,7 +154,7 @@ def test_animator_without_actions_keeps_the_picture():
 def test_recalibrate_learns_a_new_baseline(detector, landmarker):
     from painsign.vision.tracker import FaceTracker
 
-    truths, frames = render([Segment(0.0, 10.0, {"open_lips": 0.6}, ramp_s=0.0)], 2.5, FPS)
+    truths, frames = render([Segment(0.0, 10.0, {"open_lips": 0.4}, ramp_s=0.0)], 2.5, FPS)
     tracker = FaceTracker(detector, landmarker)
     scorer = NfcsScorer(calibration_s=1.0)
     rest_truths, rest_frames = render([], 1.5, FPS)

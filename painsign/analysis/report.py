@@ -70,8 +70,11 @@ def summary(analysis: Analysis) -> dict:
             out["note"] += (
                 f" ({analysis.frames_unconfirmed} frame(s) showed a face for less than "
                 f"{MIN_FACE_RUN_S:g} s in a row, which does not count as the patient's face)")
+    # The first scorer is the default one: the sign the monitor shows first and alarms on.
+    default = next(iter(analysis.signs), None)
     for name, s in analysis.signs.items():
-        entry = {"display_name": s.display_name, "threshold": s.threshold}
+        entry = {"display_name": s.display_name, "threshold": s.threshold,
+                 "default": name == default}
         if s.whole is None:
             entry.update(mean=None, prediction=None, entropy=None, crossings=None,
                          sign_type=None, action=None, events=[], windows=[])

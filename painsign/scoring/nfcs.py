@@ -29,6 +29,7 @@ to count, since faces differ at rest more than one face between rest and pain.
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,21 +64,48 @@ ACTIVE = 0.5
 #: Intensities below this are measurement noise and count for nothing.
 NOISE = 0.15
 GAIN = 2.2
-#: Population rest values (adult neutral face, mouth closed) used until calibration.
-POPULATION_REST = dict(zip(
-    (*MEASURES, "eye_open"),
-    (0.21, 0.32, 0.24, 0.27, 0.12, 0.02, 0.66, 0.74, 0.74, 0.40),
-    strict=True,
-))
+#: Population rest values, used until the patient's own rest face is learned: the measures
+#: of MediaPipe's canonical face (the neutral, mouth-closed reference face of its geometry
+#: pipeline, ``face_landmarker.task``; tests/test_nfcs_real_faces.py recomputes them when
+#: that file is at hand). Eye openness is an appearance measure the mesh cannot give; its
+#: value is the median of the neutral adult faces it was developed on. These replaced
+#: values read off the astronaut photo, whose face smiles (mouth width 0.74 instead of
+#: 0.55): every face that did not smile then read as a lip purse.
+POPULATION_REST = {
+    "brow_eye": 0.233, "brow_gap": 0.314, "eye_aperture": 0.242, "nasolabial": 0.360,
+    "upper_lip": 0.148, "lip_gap": 0.060, "face_height": 0.823, "mouth_width": 0.552,
+    "chin": 0.931, "corner_lift": -0.008, "eye_open": 0.40,
+}
 #: Faces differ at rest far more than one face between rest and pain, so before the
 #: patient's own baseline is known every change must be this many times larger to count.
 POPULATION_TOLERANCE = 3.0
-#: Chin quiver: the chin's height minus its mean over QUIVER_SMOOTH_S, spread over
-#: QUIVER_WINDOW_S (real chin quiver is a few hertz).
-QUIVER_SMOOTH_S = 0.2
+#: Chin quiver: the chin height's spread about its trend over QUIVER_WINDOW_S (real chin
+#: quiver is a few hertz).
 QUIVER_WINDOW_S = 0.6
+#: The face mesh's own frame-to-frame jitter of the chin on a still real face (face units,
+#: about 0.002-0.003 measured); the synthetic animations the full scale was set on have
+#: none, and real still faces read up to 0.35 chin quiver before it was taken off.
+CHIN_JITTER = 0.003
 #: Bound on the chin history whatever the time stamps do (a stalled clock, 1000-fps input).
 QUIVER_MAX_SAMPLES = 128
+#: A smile: lip corners raised above the inner lips' midpoint by more than SMILE_START
+#: (face units, beyond the rest face) begin to count; at SMILE_FULL the face smiles fully.
+#: A smile pulls the corners out and up, opens the lips and deepens the nasolabial fold,
+#: which the geometry alone would read as horizontal stretch, open lips and furrow; those
+#: actions are scaled by (1 - smile) instead. Pain pulls the corners out and down.
+SMILE_START = 0.02
+SMILE_FULL = 0.06
+#: The actions a smile produces too, suppressed by it.
+SMILE_MASKED = ("nasolabial_furrow", "open_lips", "vertical_stretch", "horizontal_stretch")
+#: A calibration window is calm when at least CALM_FACE_FRACTION of its frames have a face,
+#: CALM_QUANTILE of its P(pain) (against the current baseline) stay below CALM_P, and as
+#: many of the optional expression check's values (see ``NfcsScorer.calm_check``) below
+#: CALM_EXPRESSION. With P below CALM_P before and near 0 after, the 1-s mean of P(pain)
+#: moves by less than the 0.3 of a surge or drop when the baseline changes.
+CALM_FACE_FRACTION = 0.9
+CALM_QUANTILE = 0.9
+CALM_P = 0.25
+CALM_EXPRESSION = 0.5
 
 
 def combine(intensities: np.ndarray) -> float:
@@ -106,6 +134,10 @@ def combine(intensities: np.ndarray) -> float:
     return 1.0 / (1.0 + np.exp(-GAIN * (s - 2.5)))
 
 
+class CalibrationRefused(ValueError):
+    """A rest baseline was asked for while the face is absent or not calm; says why."""
+
+
 class NfcsScorer:
     """NFCS facial actions from the face mesh -> P(pain). See the module docstring.
 
@@ -117,13 +149,26 @@ class NfcsScorer:
         Decision threshold on P(pain); 0.5 matches the three-action rule.
     calibration_s : float
         Length of the rest window learned at the start; 0 disables automatic calibration.
+    calm_check : callable, optional
+        ``calm_check(frame) -> float`` in [0, 1], how far the face is from calm by another
+        judge (the default scorer passes its expression network's larger of P(pain-like)
+        and P(happy)); a window is adopted as rest only when this stays below
+        :data:`CALM_EXPRESSION` too.
+
+    Attributes
+    ----------
+    baseline_status : str
+        What the baseline is, in words, for the display ("own rest face since 4.2 s",
+        "population values: face not calm", ...).
     """
 
-    def __init__(self, name: str = "nfcs", threshold: float = 0.5, calibration_s: float = 3.0):
+    def __init__(self, name: str = "nfcs", threshold: float = 0.5, calibration_s: float = 3.0,
+                 calm_check=None):
         self.name = name
         self.display_name = "NFCS proxy"
         self.threshold = threshold
         self.calibration_s = calibration_s
+        self.calm_check = calm_check
         self.reset()
 
     def reset(self) -> None:
@@ -132,9 +177,12 @@ class NfcsScorer:
         self.rest_crop: np.ndarray | None = None
         self.rest_pts: np.ndarray | None = None
         self.calibrated = False
+        self.baseline_status = "population values: waiting for a calm face"
         self._recalibrating = False
-        self._window: list[tuple[float, np.ndarray, np.ndarray, np.ndarray, float]] = []
+        self._window: list[_Sample] = []
+        self._recent: deque[_Sample] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._chin: deque[tuple[float, float]] = deque(maxlen=QUIVER_MAX_SAMPLES)
+        self._last: tuple[FaceFrame, Score] | None = None
 
     def measure(self, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the raw measures (``MEASURES`` + eye openness), canonical crop and points."""
@@ -143,14 +191,24 @@ class NfcsScorer:
         values = np.append(face_measures(points), eye_openness(crop, pts))
         return values, crop, pts
 
+    def smile(self, values: np.ndarray) -> float:
+        """Return how much the face smiles, in [0, 1], from its lip corners (see SMILE_*)."""
+        lift = values[MEASURES.index("corner_lift")] - self.rest["corner_lift"]
+        return float(np.clip((lift - SMILE_START) / (SMILE_FULL - SMILE_START), 0.0, 1.0))
+
     def intensities(self, values: np.ndarray, crop: np.ndarray, t: float) -> np.ndarray:
         """Return the eight action intensities for measured ``values`` (see module doc)."""
         r = self.rest
-        v = dict(zip((*MEASURES, "eye_open"), values, strict=True))
+        v = dict(zip(_KEYS, values, strict=True))
+        brow_flow = (brow_drop(self.rest_crop, self.rest_pts, crop)
+                     if self.rest_crop is not None else 0.0)
         change = {
-            "brow_bulge": brow_drop(self.rest_crop, self.rest_pts, crop)
-            if self.rest_crop is not None else 0.0,
-            "eye_squeeze": (r["eye_open"] - v["eye_open"]) / max(r["eye_open"], 1e-6),
+            # The mesh follows real brows and lids (it did not follow the synthetic warps
+            # the flow and appearance measures were made for), so either may show them.
+            "brow_bulge": max(brow_flow, r["brow_eye"] - v["brow_eye"]),
+            "eye_squeeze": max(
+                (r["eye_open"] - v["eye_open"]) / max(r["eye_open"], 1e-6),
+                (r["eye_aperture"] - v["eye_aperture"]) / max(r["eye_aperture"], 1e-6)),
             "nasolabial_furrow": (r["upper_lip"] - v["upper_lip"]) / r["upper_lip"],
             "open_lips": v["lip_gap"] - r["lip_gap"],
             "vertical_stretch": (v["face_height"] - r["face_height"]) / r["face_height"],
@@ -159,22 +217,37 @@ class NfcsScorer:
             "chin_quiver": self._quiver(t, v["chin"]),
         }
         widen = 1.0 if self.calibrated else POPULATION_TOLERANCE
+        keep = 1.0 - self.smile(values)
         raw = np.array([
             change[a] / (FULL_CHANGE[a] * (1.0 if a == "chin_quiver" else widen))
+            * (keep if a in SMILE_MASKED else 1.0)
             for a in ACTIONS
         ])
         return np.clip(np.nan_to_num(raw, nan=0.0), 0.0, 1.0)
 
     def score(self, frame: FaceFrame) -> Score:
-        """Score one frame with a face; learn the rest baseline while calibrating."""
+        """Score one frame with a face; learn the rest baseline while calibrating.
+
+        Called again with the same frame object (the default scorer and this one side by
+        side), it returns the same result without measuring or learning twice.
+        """
+        if self._last is not None and self._last[0] is frame:
+            return self._last[1]
         values, crop, pts = self.measure(frame)
+        smile = self.smile(values)
         levels = self.intensities(values, crop, frame.t)
         p = combine(levels)
+        upset = float(self.calm_check(frame)) if self.calm_check is not None else 0.0
+        sample = _Sample(frame.t, values, crop, pts, p, upset)
+        self._recent.append(sample)
         if self.calibrating:
-            self._collect(frame.t, values, crop, pts, p)
+            self._collect(sample)
         details = dict(zip(ACTIONS, (float(x) for x in levels), strict=True))
+        details["smile"] = smile
         details["calibrated"] = float(self.calibrated)
-        return Score(p, details)
+        result = Score(p, details)
+        self._last = (frame, result)
+        return result
 
     @property
     def calibrating(self) -> bool:
@@ -185,7 +258,20 @@ class NfcsScorer:
         """Learn a new baseline from the next calm ``calibration_s`` seconds.
 
         The current baseline stays in use until the new one is adopted.
+
+        Raises
+        ------
+        CalibrationRefused
+            When the last second of scored frames is not calm (see :data:`CALM_P`), with
+            the reason; the caller checks that a face is present at all.
         """
+        last = [s for s in self._recent if s.t >= self._recent[-1].t - 1.0] if self._recent \
+            else []
+        if not last:
+            raise CalibrationRefused("no face seen yet: calibrate with the face in view")
+        reason = _not_calm(last)
+        if reason:
+            raise CalibrationRefused(f"face not calm ({reason}): calibrate at rest")
         self._recalibrating = True
         self._window = []
 
@@ -194,43 +280,50 @@ class NfcsScorer:
 
         Raises
         ------
-        ValueError
-            With no frame, or when the frames already score as pain (median P(pain) at
-            or above the threshold): a baseline is never learned from a painful face.
+        CalibrationRefused
+            With no frame, or when the frames are not calm (P(pain) or the calm check at
+            or above :data:`CALM_P` in more than 10 % of them): a baseline is never
+            learned from a face in pain, crying or smiling.
         """
         if not frames:
-            raise ValueError("calibration needs at least one frame with a face")
+            raise CalibrationRefused("calibration needs at least one frame with a face")
         samples = []
         for f in frames:
             values, crop, pts = self.measure(f)
-            samples.append((f.t, values, crop, pts, combine(self.intensities(values, crop,
-                                                                              f.t))))
-        if not self._adopt(samples):
-            raise ValueError("these frames already score as pain; calibrate on a face at rest")
+            p = combine(self.intensities(values, crop, f.t))
+            upset = float(self.calm_check(f)) if self.calm_check is not None else 0.0
+            samples.append(_Sample(f.t, values, crop, pts, p, upset))
+        reason = _not_calm(samples)
+        if reason:
+            raise CalibrationRefused(f"these frames are not calm ({reason}); "
+                                     "calibrate on a face at rest")
+        self._adopt(samples)
 
-    def _collect(self, t, values, crop, pts, p) -> None:
-        self._window.append((t, values, crop, pts, p))
-        if t - self._window[0][0] < self.calibration_s:
+    def _collect(self, sample: _Sample) -> None:
+        self._window.append(sample)
+        span = sample.t - self._window[0].t
+        if span < self.calibration_s:
             return
-        if not self._adopt(self._window):
-            # Not at rest: slide on by half a window and try again later.
-            half = self._window[0][0] + self.calibration_s / 2
-            self._window = [s for s in self._window if s[0] >= half]
+        reason = _not_calm(self._window) or _sparse(self._window)
+        if reason:
+            # Not a calm, well-seen window: slide on by half a window and try later.
+            half = self._window[0].t + self.calibration_s / 2
+            self._window = [s for s in self._window if s.t >= half]
+            if not self.calibrated:
+                self.baseline_status = f"population values: {reason}"
         else:
+            self._adopt(self._window)
             self._window = []
 
-    def _adopt(self, samples) -> bool:
-        ps = np.array([s[4] for s in samples])
-        if np.median(ps) >= self.threshold:
-            return False
-        values = np.array([s[1] for s in samples])
+    def _adopt(self, samples: list[_Sample]) -> None:
+        values = np.array([s.values for s in samples])
         rest = np.nanmedian(values, axis=0)
-        self.rest = dict(zip((*MEASURES, "eye_open"), rest, strict=True))
-        mid = int(np.argmin(np.abs(values - rest).sum(axis=1)))
-        self.rest_crop, self.rest_pts = samples[mid][2], samples[mid][3]
+        self.rest = dict(zip(_KEYS, rest, strict=True))
+        mid = int(np.argmin(np.nansum(np.abs(values - rest), axis=1)))
+        self.rest_crop, self.rest_pts = samples[mid].crop, samples[mid].pts
         self.calibrated = True
         self._recalibrating = False
-        return True
+        self.baseline_status = (f"own rest face ({samples[0].t:.1f}-{samples[-1].t:.1f} s)")
 
     def _quiver(self, t: float, chin: float) -> float:
         self._chin.append((t, chin))
@@ -238,9 +331,52 @@ class NfcsScorer:
             self._chin.popleft()
         ts = np.array([c[0] for c in self._chin])
         ys = np.array([c[1] for c in self._chin])
-        if len(ys) < 4:
+        if len(ys) < 4 or np.ptp(ts) <= 0:
             return 0.0
-        smooth = np.array([ys[np.abs(ts - ti) <= QUIVER_SMOOTH_S / 2].mean() for ti in ts])
-        # Median absolute deviation: an oscillation moves most samples off the local mean,
-        # a single step (a re-detection, a head movement) only the few around it.
-        return float(1.4826 * np.median(np.abs(ys - smooth)))
+        # A quadratic trend over the window takes out steady movement (the jaw opening,
+        # the head moving): a mean over the neighbouring samples, as before, is one-sided
+        # at the newest sample and read any steady movement there as quiver.
+        trend = np.polyval(np.polyfit(ts - ts[-1], ys, 2), ts - ts[-1])
+        # Median absolute deviation: an oscillation moves most samples off the trend,
+        # a single step (a re-detection) only the few around it.
+        spread = 1.4826 * float(np.median(np.abs(ys - trend)))
+        return max(0.0, spread - CHIN_JITTER)
+
+
+_KEYS = (*MEASURES, "eye_open")
+
+
+class _Sample(NamedTuple):
+    t: float
+    values: np.ndarray
+    crop: np.ndarray
+    pts: np.ndarray
+    p: float
+    upset: float
+
+
+def _not_calm(samples: list[_Sample]) -> str:
+    """Why these samples are not a calm face, or "" when they are."""
+    p = float(np.quantile([s.p for s in samples], CALM_QUANTILE))
+    if p >= CALM_P:
+        return f"facial actions, P {p:.2f}"
+    upset = float(np.quantile([s.upset for s in samples], CALM_QUANTILE))
+    if upset >= CALM_EXPRESSION:
+        return f"expression pain-like or smiling, {upset:.2f}"
+    return ""
+
+
+def _sparse(samples: list[_Sample]) -> str:
+    """Why a window has too few frames with a face, or "" when it has enough.
+
+    Frames without a face never reach the scorer, so the expected count comes from the
+    window's span and its median frame interval.
+    """
+    t = np.array([s.t for s in samples])
+    if len(t) < 2:
+        return "too few frames with a face"
+    dt = float(np.median(np.diff(t)))
+    expected = (t[-1] - t[0]) / dt + 1 if dt > 0 else len(t)
+    if len(t) < CALM_FACE_FRACTION * expected:
+        return f"face seen in {len(t) / expected:.0%} of the window"
+    return ""

@@ -17,9 +17,12 @@ lip_gap        mean gap between the inner lips                              rise
 face_height    distance subnasale -> chin                                   rises
 mouth_width    distance between the mouth corners                           rises / falls
 chin           chin height below the nose tip (for chin quiver)             oscillates
+corner_lift    height of the mouth corners above the inner lips' midpoint   (smile: rises)
 =============  ===========================================================  ==============
 
-Mouth width rises in a horizontal stretch and falls in a lip purse.
+Mouth width rises in a horizontal stretch and falls in a lip purse. ``corner_lift`` is not
+a pain action: lip corners pulled up (a smile) make the mouth wider and open it too, so the
+scorer uses it to tell a smile from a pain face (see :mod:`painsign.scoring.nfcs`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from painsign.vision.face_frame import FaceAxes
 
 MEASURES = (
     "brow_eye", "brow_gap", "eye_aperture", "nasolabial", "upper_lip", "lip_gap",
-    "face_height", "mouth_width", "chin",
+    "face_height", "mouth_width", "chin", "corner_lift",
 )
 
 
@@ -51,13 +54,13 @@ def face_measures(points: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        (9,) float64 measures in face units (see the module table).
+        (10,) float64 measures in face units (see the module table).
 
     Examples
     --------
     >>> import numpy as np
     >>> face_measures(np.random.default_rng(0).normal(size=(468, 2))).shape
-    (9,)
+    (10,)
     """
     axes = FaceAxes.from_points(points)
     uv = axes.to_local(points)
@@ -73,6 +76,7 @@ def face_measures(points: np.ndarray) -> np.ndarray:
     nasolabial = np.mean([_dist(uv, M.RIGHT_ALA, M.MOUTH_RIGHT),
                           _dist(uv, M.LEFT_ALA, M.MOUTH_LEFT)])
     upper, lower = zip(*M.INNER_LIP_PAIRS, strict=True)
+    lips_mid = uv[[M.UPPER_LIP_INNER, M.LOWER_LIP_INNER], 1].mean()
     return np.array([
         brow_eye,
         brow_gap,
@@ -83,6 +87,7 @@ def face_measures(points: np.ndarray) -> np.ndarray:
         _dist(uv, M.SUBNASALE, M.CHIN),
         _dist(uv, M.MOUTH_RIGHT, M.MOUTH_LEFT),
         float(uv[M.CHIN, 1]),
+        float(lips_mid - uv[[M.MOUTH_RIGHT, M.MOUTH_LEFT], 1].mean()),
     ])
 
 
