@@ -40,6 +40,8 @@ from painsign.monitor.state import MonitorState
 DISCLAIMER = "Research software: the NFCS score is a transparent proxy, not a validated " \
              "clinical tool."
 POLL_MS = 50
+#: The plots are redrawn every PLOT_EVERY-th poll (10 Hz).
+PLOT_EVERY = 2
 #: The smallest screen the layout must fit.
 MIN_SIZE = (1024, 600)
 PAUSE_LABEL = "Pause audio 2:00"
@@ -70,8 +72,9 @@ class Dashboard(QMainWindow):
         self.setMinimumSize(*MIN_SIZE)
         self.resize(*self._initial_size())
         self.rescale(theme.scale_for(self.width(), self.height()))
+        self._ticks = 0
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.timer.start(POLL_MS)
 
     @staticmethod
@@ -230,8 +233,19 @@ class Dashboard(QMainWindow):
 
     # -- redraw ----------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Pull a snapshot from the engine and redraw (called every 50 ms)."""
+    def _tick(self) -> None:
+        self._ticks += 1
+        self.refresh(plots=self._ticks % PLOT_EVERY == 0)
+
+    def refresh(self, plots: bool = True) -> None:
+        """Pull a snapshot from the engine and redraw (called every 50 ms).
+
+        Parameters
+        ----------
+        plots : bool
+            Also redraw the sign plot and the trend (the timer does so every
+            ``PLOT_EVERY``-th time: 10 Hz moves a 60-s plot by about a pixel).
+        """
         state = self.engine.snapshot()
         self.state = state
         inp = present.input_view(state)
@@ -243,8 +257,9 @@ class Dashboard(QMainWindow):
         self.big.display(value, theme.MUTED if value == present.INVALID else theme.TEXT,
                          present.badge_text(first, state), present.action_text(first, state))
         self.actions.display(state.actions, valid=inp.live)
-        self.sign_plot.display(state.scorers, state)
-        self.trend_plot.display(state.trend_t, state.trend_p, state)
+        if plots:
+            self.sign_plot.display(state.scorers, state)
+            self.trend_plot.display(state.trend_t, state.trend_p, state)
         self.calibration.set_full_text(self._calibration_text(state))
         set_text(self.advisory, f"Advisory (not an alarm) - needs review: {state.advisory}"
                  if state.advisory else "")

@@ -63,6 +63,27 @@ class GapShading:
         return list(self._shown)
 
 
+def _array_key(t, p) -> tuple:
+    """What identifies a curve's data between two snapshots (length and last sample)."""
+    n = len(t)
+    if n == 0:
+        return (0,)
+    return (n, float(t[0]), float(t[-1]), repr(float(p[-1])))
+
+
+def _state_key(state, gaps) -> tuple:
+    if state is None:
+        return ()
+    live = getattr(state, "input_state", "live") == "live"
+    now = 0.0 if live else round(float(getattr(state, "elapsed_s", 0.0) or 0.0), 1)
+    return (live, now, tuple(tuple(g) for g in (gaps or ())))
+
+
+def _signature(views, state, gaps) -> tuple:
+    return (tuple((v.name, _array_key(v.t, v.p), len(v.crossings_t)) for v in views),
+            _state_key(state, gaps))
+
+
 def _style_axes(widget: pg.PlotWidget, scale: float) -> None:
     s = theme.sizes(scale)
     font = pixel_font(s.small)
@@ -96,6 +117,7 @@ class SignPlot(pg.PlotWidget):
         self.marks: dict[str, pg.ScatterPlotItem] = {}
         self.shading = GapShading(self.getPlotItem())
         self._range = None
+        self._key = None
         self._names: list[tuple[str, str]] = []
 
     def display(self, views, state=None) -> None:
@@ -109,8 +131,12 @@ class SignPlot(pg.PlotWidget):
             For the engine's gaps and whether the input is live (an outage still
             running is shaded up to now).
         """
-        gaps_all = []
         engine_gaps = getattr(state, "gaps", None) if state is not None else None
+        key = _signature(views, state, engine_gaps)
+        if key == self._key:
+            return  # nothing new: no setData, no repaint
+        self._key = key
+        gaps_all = []
         for i, v in enumerate(views):
             colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
             if v.name not in self.curves:
@@ -163,9 +189,14 @@ class TrendPlot(pg.PlotWidget):
         self.hideButtons()
         self.curve = self.plot([], [], pen=pg.mkPen(theme.SCORER_COLOURS[0], width=2))
         self.shading = GapShading(self.getPlotItem())
+        self._key = None
 
     def display(self, t: np.ndarray, p: np.ndarray, state=None) -> None:
         """Show the per-second trend, NaN and missing seconds as shaded gaps."""
+        key = (_array_key(t, p), _state_key(state, getattr(state, "trend_gaps", None)))
+        if key == self._key:
+            return
+        self._key = key
         if state is not None:
             t, p, gaps = plot_gaps(t, p, getattr(state, "trend_gaps", None), state,
                                    max_dt=1.5)
