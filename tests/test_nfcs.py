@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from synthetic import astronaut_animator, render
+from synthetic import astronaut_animator, neutral_animator, render
 
 from painsign.scoring.base import FaceFrame, Scorer
 from painsign.scoring.nfcs import ACTIONS, NfcsScorer, combine
@@ -94,24 +94,31 @@ def test_grimace_scores_pain_and_rest_does_not(detector, landmarker):
 
 
 def test_baseline_is_not_learned_from_a_grimace(detector, landmarker):
+    from painsign.scoring.default import DefaultPainScorer
+    from painsign.scoring.nfcs import CalibrationRefused
     from painsign.vision.tracker import FaceTracker
 
     segments = [Segment(0.0, 3.0, GRIMACE, ramp_s=0.0)]
-    truths, frames = render(segments, 5.5, FPS)
+    truths, frames = render(segments, 6.5, FPS, neutral_animator())
     tracker = FaceTracker(detector, landmarker)
-    scorer = NfcsScorer(calibration_s=2.0)
+    scorer = DefaultPainScorer(nfcs=NfcsScorer(calibration_s=2.0))
     faces = [tracker.process(f) for f in frames]
     grimace = [FaceFrame(to_rgb(f), face, tr.t) for f, face, tr in
                zip(frames, faces, truths, strict=True) if tr.t < 3.0]
-    with pytest.raises(ValueError, match="pain"):
-        NfcsScorer().calibrate(grimace)
+    with pytest.raises(CalibrationRefused, match="not calm"):
+        DefaultPainScorer().nfcs.calibrate(grimace)
     calibrated_at = None
     for frame, face, tr in zip(frames, faces, truths, strict=True):
         s = scorer.score(FaceFrame(to_rgb(frame), face, tr.t))
         if s.details["calibrated"] and calibrated_at is None:
             calibrated_at = tr.t
+            assert scorer.nfcs.baseline_status.startswith("own rest face")
+        if tr.t < 3.0:
+            assert "not calm" in scorer.nfcs.baseline_status or tr.t < 2.0
     # the grimace window is refused; the rest after it is learned
-    assert calibrated_at is not None and calibrated_at >= 4.0
+    assert calibrated_at is not None and calibrated_at >= 4.5
+    with pytest.raises(CalibrationRefused, match="no face"):
+        NfcsScorer().recalibrate()
 
 
 def test_explicit_calibration_and_reset(detector, landmarker):

@@ -304,7 +304,8 @@ class NfcsScorer:
         span = sample.t - self._window[0].t
         if span < self.calibration_s:
             return
-        reason = _not_calm(self._window) or _sparse(self._window)
+        calm = _not_calm(self._window)
+        reason = f"face not calm ({calm})" if calm else _sparse(self._window)
         if reason:
             # Not a calm, well-seen window: slide on by half a window and try later.
             half = self._window[0].t + self.calibration_s / 2
