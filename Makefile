@@ -50,6 +50,6 @@ models-check: $(VENV)-models/.ok
 clean:
 	rm -rf out build dist .pytest_cache .ruff_cache
 
-# Re-render the synthetic demo video from assets/astronaut.jpg.
+# Re-render the synthetic demo video from assets/grace_hopper.jpg.
 demo-video: $(STAMP)
 	$(BIN)/python scripts/make_demo_video.py

@@ -73,10 +73,16 @@ class FaceAnimator:
         (H, W, 3) BGR photo with one face at rest.
     rest_points : numpy.ndarray
         (468, 2+) Face Mesh of that face, in pixels.
+    clean : bool
+        Render with fewer warp artefacts: actions spread on their own
+        (``displacements(..., clean=True)``) and folds smoothed out
+        (:meth:`PiecewiseAffineWarp.untangle`). The demo video uses it; the tests keep the
+        default frames.
     """
 
-    def __init__(self, image: np.ndarray, rest_points: np.ndarray):
+    def __init__(self, image: np.ndarray, rest_points: np.ndarray, clean: bool = False):
         self.image = np.ascontiguousarray(image)
+        self.clean = clean
         self.rest = np.asarray(rest_points, dtype=np.float64)[:, :2]
         self._warp = PiecewiseAffineWarp(self.image, self.rest)
         lo, hi = self.rest.min(axis=0), self.rest.max(axis=0)
@@ -84,7 +90,10 @@ class FaceAnimator:
 
     def frame(self, truth: FrameTruth) -> np.ndarray:
         """Render one frame for ``truth``."""
-        moved = self.rest + displacements(self.rest, truth.intensities, truth.t)
+        moved = self.rest + displacements(self.rest, truth.intensities, truth.t,
+                                          clean=self.clean)
+        if self.clean:
+            moved = self._warp.untangle(moved)
         out = self._warp.warp(moved)
         if truth.occluded:
             x1, y1, x2, y2 = self.face_box

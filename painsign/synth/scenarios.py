@@ -25,19 +25,23 @@ def demo_scenario() -> tuple[list[Segment], float]:
     ], 30.0
 
 
-def animator_for(image_bgr: np.ndarray, tracker: FaceTracker | None = None) -> FaceAnimator:
+def animator_for(image_bgr: np.ndarray, tracker: FaceTracker | None = None,
+                 clean: bool = False) -> FaceAnimator:
     """Return an animator for the (single, resting) face of ``image_bgr``."""
     tracker = tracker or FaceTracker()
     faces = tracker.analyse_image(image_bgr)
     if not faces:
         raise ValueError("no face found in the base image")
-    return FaceAnimator(image_bgr, faces[0].landmarks.points)
+    return FaceAnimator(image_bgr, faces[0].landmarks.points, clean=clean)
 
 
 def make_demo_video(image_bgr: np.ndarray, path: str | Path, fps: float = 30.0,
                     tracker: FaceTracker | None = None) -> int:
-    """Render the demo scenario of ``image_bgr``'s face to ``path``; return frame count."""
-    animator = animator_for(image_bgr, tracker)
+    """Render the demo scenario of ``image_bgr``'s face to ``path``; return frame count.
+
+    Frames are rendered with ``clean=True`` (see :class:`FaceAnimator`).
+    """
+    animator = animator_for(image_bgr, tracker, clean=True)
     segments, duration = demo_scenario()
     h, w = image_bgr.shape[:2]
     frames = (frame for _, frame in animator.render(segments, fps, duration))

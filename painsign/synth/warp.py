@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
 from scipy.spatial import Delaunay
 
 
@@ -41,6 +42,48 @@ class PiecewiseAffineWarp:
         self.x1, self.y1 = min(w, hi[0] + 1), min(h, hi[1] + 1)
         ys, xs = np.mgrid[self.y0:self.y1, self.x0:self.x1]
         self._grid = np.c_[xs.ravel(), ys.ravel()].astype(np.float64)
+        self._near = None
+
+    def untangle(self, moved: np.ndarray, rounds: int = 50) -> np.ndarray:
+        """Return ``moved`` ((N, 2) pixels) with the folds of the warp smoothed out.
+
+        Where moved points cross each other (a lid sliding past the other lid, a lip past
+        the skin below it) a triangle turns over and the warp mirrors a sliver of the
+        picture into jagged teeth. Each round finds the points of turned-over triangles
+        and moves them, and their neighbours, half-way to their neighbours' average move,
+        until no triangle turns over or ``rounds`` is reached.
+        """
+        n = len(self.source) - len(self.ring)
+        move = np.zeros_like(self.source)
+        move[:n] = np.asarray(moved, dtype=np.float64)[:, :2] - self.source[:n]
+        if not move.any():
+            return self.source[:n] + move[:n]
+        near = self._neighbours()
+        for _ in range(rounds):
+            dest = self.source + move
+            simplices = Delaunay(dest).simplices
+            turned = (_signed_area(dest, simplices) * _signed_area(self.source, simplices)) < 0
+            if not turned.any():
+                break
+            pick = np.zeros(len(dest), dtype=bool)
+            pick[simplices[turned].ravel()] = True
+            pick |= (near @ pick.astype(np.float64)) > 0
+            pick[n:] = False  # the ring stays put
+            move[pick] = 0.5 * move[pick] + 0.5 * (near @ move)[pick]
+        return self.source[:n] + move[:n]
+
+    def _neighbours(self):
+        """Row-normalised adjacency of the control points (their rest triangulation)."""
+        if self._near is None:
+            tri = Delaunay(self.source).simplices
+            rows = np.repeat(tri, 3, axis=1).ravel()
+            cols = np.tile(tri, (1, 3)).ravel()
+            keep = rows != cols
+            m = len(self.source)
+            adj = coo_matrix((np.ones(keep.sum()), (rows[keep], cols[keep])), shape=(m, m))
+            adj = (adj.tocsr() > 0).astype(np.float64)
+            self._near = adj.multiply(1.0 / np.asarray(adj.sum(axis=1))).tocsr()
+        return self._near
 
     def warp(self, moved: np.ndarray) -> np.ndarray:
         """Return the base image with the landmarks moved to ``moved`` ((N, 2) pixels)."""
@@ -64,3 +107,9 @@ class PiecewiseAffineWarp:
             self.image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         return out
+
+
+def _signed_area(points: np.ndarray, simplices: np.ndarray) -> np.ndarray:
+    """Twice the signed area of each triangle (its sign is its orientation)."""
+    a, b, c = (points[simplices[:, i]] for i in range(3))
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
