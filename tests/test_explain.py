@@ -8,7 +8,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from synthetic import render, render_video
+from synthetic import neutral_animator, render, render_video
 
 from painsign.cli import explain_cmd
 from painsign.errors import InputError
@@ -154,13 +154,13 @@ def test_cli_explains_an_image(tmp_path, astronaut_bgr, capsys):
 
 def test_cli_explains_a_video_frame(tmp_path, capsys):
     video = tmp_path / "grimace.mp4"
-    render_video(video, [Segment(1.2, 3.0, GRIMACE, ramp_s=0.1)], 1.8, FPS)
+    render_video(video, [Segment(1.5, 3.0, GRIMACE, ramp_s=0.1)], 2.1, FPS, neutral_animator())
     out = tmp_path / "out"
-    args = _parse(video, "--t", "1.7", "--calibration", "1.0", "--out", out)
+    args = _parse(video, "--t", "2.0", "--calibration", "1.0", "--out", out)
     assert explain_cmd.run(args) == 0
     assert cv2.imread(str(out / "explain_nfcs.png")) is not None
     text = capsys.readouterr().out
-    assert "t=1.70 s" in text and "eye_squeeze" in text and "(pain at threshold 0.50)" in text
+    assert "t=2.00 s" in text and "eye_squeeze" in text and "(pain at threshold 0.50)" in text
     assert "not calibrated" not in text
     with pytest.raises(InputError, match="past the end"):
         explain_cmd.run(_parse(video, "--t", "9", "--out", out))
