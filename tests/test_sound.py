@@ -17,7 +17,7 @@ from monitor_fakes import (
 )
 
 from painsign.alarms import AlarmSettings, FakeClock, Priority
-from painsign.gui.sound import SWITCH_GAP_S, AlarmSound
+from painsign.gui.sound import STOP_MARGIN_S, SWITCH_GAP_S, AlarmSound
 from painsign.monitor.engine import MonitorEngine, MonitorSettings
 
 DEMO = Path(__file__).resolve().parent.parent / "assets" / "demo_grimace.mp4"
@@ -101,20 +101,52 @@ def test_the_real_back_end_here_either_plays_or_says_why():
         assert sound.problem is None or "no audio device" in sound.problem
 
 
-def test_a_new_priority_starts_after_the_old_burst_is_stopped():
+def test_a_new_priority_waits_for_silence_in_the_old_burst_then_stops_it():
+    """A stopped effect still plays ~30 ms of its buffer when the next sound starts
+    (measured through a PulseAudio null sink): stopping mid-pulse opened the new burst with
+    the old tone. So the old burst is stopped only well inside a silent gap."""
     clock = FakeClock()
     player = FakePlayer()
     sound = AlarmSound(clock=clock.now, backend=lambda: player)
-    sound.update(alarm(Priority.MEDIUM))
+    sound.update(alarm(Priority.MEDIUM))  # pulses at 0-0.18, 0.30-0.48, 0.60-0.78 s
     assert player.calls[-1] == ("play", Priority.MEDIUM)
-    clock.advance(0.2)
+    clock.set(0.35)  # inside the second pulse
     player.calls.clear()
     sound.update(alarm(Priority.HIGH))
-    assert player.calls == [("stop", None)]  # stopped at once, not started yet
+    assert player.calls == []  # the pulse plays to its end, and a margin after it
+    clock.set(0.48 + STOP_MARGIN_S - 0.01)
+    sound.update(alarm(Priority.HIGH))
+    assert player.calls == []
+    clock.set(0.48 + STOP_MARGIN_S + 1e-9)
+    sound.update(alarm(Priority.HIGH))
+    assert player.calls == [("stop", None)]  # stopped in the gap, not started yet
     clock.advance(SWITCH_GAP_S)
     sound.update(alarm(Priority.HIGH))
-    assert player.calls[-2:] == [("stop", None), ("play", Priority.HIGH)]
+    assert player.calls[-1] == ("play", Priority.HIGH)
     assert [p for _, p, _ in sound.scheduled] == [Priority.MEDIUM, Priority.HIGH]
+    # a high burst gives way only in the gap between its two groups (0.70-1.05 s)
+    high_start = clock.now()
+    clock.set(high_start + 0.12)
+    player.calls.clear()
+    sound.update(alarm(Priority.LOW))
+    assert player.calls == []
+    clock.set(high_start + 0.70 + STOP_MARGIN_S + 1e-9)
+    sound.update(alarm(Priority.LOW))
+    assert player.calls == [("stop", None)]
+
+
+def test_silence_is_also_reached_in_a_gap_before_muting():
+    clock = FakeClock()
+    player = FakePlayer()
+    sound = AlarmSound(clock=clock.now, backend=lambda: player)
+    sound.update(alarm(Priority.LOW))  # one 0.18-s pulse
+    clock.set(0.1)
+    player.calls.clear()
+    sound.update(None)  # acknowledged mid-pulse
+    assert player.calls == []
+    clock.set(0.18 + STOP_MARGIN_S + 1e-9)
+    sound.update(None)
+    assert player.calls == [("stop", None)]
 
 
 @pytest.mark.slow

@@ -14,19 +14,53 @@ The playing back end is pluggable (``backend``), so tests drive a fake one that 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
-from painsign.alarms import ALARM_WAV, Priority
+from painsign.alarms import ALARM_WAV, Priority, burst_pattern
 from painsign.assets import asset_path
 
 logger = logging.getLogger("painsign.sound")
 
 #: Seconds between bursts while an alarm keeps sounding (0: once), per priority.
 REPEAT_S = {Priority.HIGH: 5.0, Priority.MEDIUM: 15.0, Priority.LOW: 0.0}
-#: Silence between stopping one priority's burst and starting another's: sound servers
-#: keep ~30 ms of the stopped sound buffered, which would open the new burst.
+#: Silence between stopping one priority's burst and starting another's.
 SWITCH_GAP_S = 0.06
+#: A stopped sound effect still plays about 30 ms of what it had buffered, just before
+#: the next sound starts (measured through a PulseAudio null sink), and its output lags
+#: play() by 20-30 ms. So a burst that must give way is stopped STOP_MARGIN_S into a gap
+#: of at least MIN_GAP_S (medium: between pulses; high: between its two groups; or at its
+#: end): the leftover is silence, not a fragment of the old tone opening the next burst.
+STOP_MARGIN_S = 0.05
+MIN_GAP_S = 0.1
+
+
+#: Longest leftover of a stopped effect (s), with room to spare.
+LEFTOVER_S = 0.04
+
+
+def stop_point(priority: Priority, elapsed: float) -> float:
+    """Seconds into a burst of ``priority`` at which to stop it, at or after ``elapsed``:
+    ``STOP_MARGIN_S`` into a gap of at least ``MIN_GAP_S`` (or after the end), leaving
+    ``LEFTOVER_S`` of that gap for what the sound server still plays.
+
+    Examples
+    --------
+    >>> [round(stop_point(Priority.MEDIUM, e), 3) for e in (0.05, 0.24, 0.28)]
+    [0.23, 0.24, 0.53]
+    >>> round(stop_point(Priority.HIGH, 0.12), 3)  # its 50-ms gaps are too short
+    0.75
+    """
+    t = 0.0
+    for on, off in burst_pattern(priority):
+        last = off == 0.0
+        if last or off >= MIN_GAP_S:
+            latest = math.inf if last else t + on + off - LEFTOVER_S
+            if elapsed <= latest:
+                return max(t + on + STOP_MARGIN_S, elapsed)
+        t += on + off
+    return max(elapsed, t)
 
 
 class QtEffects:
@@ -104,6 +138,8 @@ class AlarmSound:
         self._player = None
         self._current: Priority | None = None
         self._next_at = 0.0
+        self._playing: tuple[Priority, float] | None = None  # burst playing, its start
+        self._stop_at: float | None = None
         self._reported = False
         if play:
             try:
@@ -144,30 +180,38 @@ class AlarmSound:
         self.check()
         now = self.clock()
         priority = sounding.priority if sounding is not None else None
-        if priority is None:
-            if self._current is not None:
-                self._stop()
-            self._current = None
-            return
         if priority != self._current:
-            # Stop the previous priority's burst at once; start the new one after a short
-            # silence so the old tone still buffered in the sound server does not open it.
-            switching = self._current is not None
-            if switching:
-                self._stop()
+            # The burst playing gives way at its next silent moment (see STOP_MARGIN_S);
+            # a new priority starts SWITCH_GAP_S after that.
+            stop_at = self._silence_from(now)
+            self._stop_at = stop_at
             self._current = priority
-            self._next_at = now + (SWITCH_GAP_S if switching else 0.0)
+            self._next_at = stop_at + SWITCH_GAP_S if stop_at > now else now
+        if self._stop_at is not None and now >= self._stop_at:
+            self._stop_at = None
+            self._stop()
+        if priority is None:
+            return
         if now >= self._next_at:
             self._burst(priority, now)
             repeat = REPEAT_S[priority]
             self._next_at = now + repeat if repeat > 0 else float("inf")
+
+    def _silence_from(self, now: float) -> float:
+        """When the burst playing is (next) silent: ``now`` if none plays or it is in a gap."""
+        if self._playing is None:
+            return now
+        priority, start = self._playing
+        return start + stop_point(priority, now - start)
 
     def _burst(self, priority: Priority, now: float) -> None:
         self.scheduled.append((now, priority, ALARM_WAV[priority]))
         if self._player is not None and self.problem is None:
             self._stop()
             self._player.play(priority)
+            self._playing = (priority, now)
 
     def _stop(self) -> None:
+        self._playing = None
         if self._player is not None:
             self._player.stop()
