@@ -171,6 +171,24 @@ def _count(db):
 
 
 @pytest.mark.slow
+def test_calibrate_is_refused_with_the_reason_when_the_face_is_gone(detector, landmarker):
+    from painsign.scoring.default import default_scorers
+
+    analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), default_scorers(2.0))
+    engine = MonitorEngine(FileSource(DEMO, speed=4.0), analyzer, MonitorSettings(bed="b"))
+    engine.start()
+    try:
+        # the face leaves the picture at 23-25 s of the demo
+        assert wait_for(lambda: 23.4 < engine.snapshot().elapsed_s < 24.4, timeout=60,
+                        interval=0.01)
+        engine.request_calibration()
+        assert wait_for(lambda: "refused" in engine.snapshot().baseline_status, timeout=5)
+        assert "no face" in engine.snapshot().baseline_status
+        assert engine.snapshot().scorers[0].name == "pain"
+    finally:
+        engine.stop()
+
+
 def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     db = tmp_path / "s.db"
     r = subprocess.run(
@@ -183,7 +201,10 @@ def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     bed, source, start, end = con.execute(
         "select bed, source, started_utc, ended_utc from sessions").fetchone()
     assert bed == "cli bed" and "demo_grimace" in source and start.endswith("Z") and end
-    assert con.execute("select count(*) from samples").fetchone()[0] == 900
+    # three scorers (the default first, then its expression and NFCS parts), every frame
+    assert con.execute("select count(*) from samples").fetchone()[0] == 3 * 900
+    assert con.execute("select count(*) from samples where scorer = 'pain'").fetchone()[0] \
+        == 900
     kinds = {k for (k,) in con.execute("select kind from alarms where state = 'active'")}
     assert "pain_surge" in kinds
     h = subprocess.run([sys.executable, "-m", "painsign", "history", "--db", str(db)],

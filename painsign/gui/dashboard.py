@@ -32,6 +32,7 @@ from painsign.gui.widgets import (
     BigValue,
     ElidedLabel,
     VideoPane,
+    WrappedLabel,
     pixel_font,
     set_text,
 )
@@ -143,9 +144,8 @@ class Dashboard(QMainWindow):
         buttons.addWidget(self.ack_button)
         buttons.addWidget(self.pause_button)
         right.addLayout(buttons)
-        self.advisory = QLabel("")
+        self.advisory = WrappedLabel(lines=2)
         self.advisory.setObjectName("advisory")
-        self.advisory.setWordWrap(True)
         right.addWidget(self.advisory)
         self.alarm_heading = QLabel("active alarms")
         self.alarm_heading.setObjectName("heading")
@@ -202,8 +202,7 @@ class Dashboard(QMainWindow):
         self.ack_button.setMinimumWidth(fm.horizontalAdvance("Acknowledge") + round(36 * scale))
         self.calibrate_button.setFixedHeight(round(s.button * 2.2))
         # Two lines of advisory always reserved: nothing moves when it appears.
-        self.advisory.setFixedHeight(round(QFontMetrics(pixel_font(s.title)).lineSpacing()
-                                           * 2.2))
+        self.advisory.rescale(s.title)
         self.big.value.setMinimumHeight(round(120 * scale))
         self.trend_plot.setMaximumHeight(round(170 * scale))
         self.trend_plot.setMinimumHeight(round(90 * scale))
@@ -261,8 +260,8 @@ class Dashboard(QMainWindow):
             self.sign_plot.display(state.scorers, state)
             self.trend_plot.display(state.trend_t, state.trend_p, state)
         self.calibration.set_full_text(self._calibration_text(state))
-        set_text(self.advisory, f"Advisory (not an alarm) - needs review: {state.advisory}"
-                 if state.advisory else "")
+        self.advisory.set_full_text(f"Review advised (not an alarm): {state.advisory}"
+                                    if state.advisory else "")
         self._show_alarms(state)
         self._show_replay(state, inp)
         self.sound.update(state.sounding)
@@ -275,7 +274,12 @@ class Dashboard(QMainWindow):
 
     @staticmethod
     def _calibration_text(state) -> str:
+        status = getattr(state, "baseline_status", "")
+        if status.startswith("calibration refused"):
+            return status
         if state.calibrating and not state.calibrated:
+            if status:
+                return f"baseline: {status}"
             return "baseline: calibrating on the rest face (population defaults until then)"
         if state.calibrating:
             return "baseline: re-calibrating (current baseline in use)"

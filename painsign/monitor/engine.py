@@ -42,7 +42,7 @@ from painsign.monitor.inputs import (
 from painsign.monitor.snapshot import build_state
 from painsign.monitor.state import AlarmLogRow, MonitorState
 from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
-from painsign.scoring.nfcs import ACTIONS, NfcsScorer
+from painsign.scoring.nfcs import ACTIONS, CalibrationRefused, NfcsScorer
 from painsign.signal import NearestCentroidSignTypes
 from painsign.signal.review import needs_review
 
@@ -140,6 +140,7 @@ class MonitorEngine:
         self._t0: float | None = None
         self._ended = False
         self._calibrate_requested = False
+        self._calibration_note = ""
         self._advisory: str | None = None
         self._source_status = "starting"
         self._frames_seen = False
@@ -301,10 +302,17 @@ class MonitorEngine:
     def _analyse(self, frame) -> Result:
         started = time.monotonic()
         if self._calibrate_requested:
-            for s in self.analyzer.scorers:
-                if isinstance(s, NfcsScorer):
-                    s.recalibrate()
             self._calibrate_requested = False
+            self._calibration_note = ""
+            try:
+                if not self._face:
+                    raise CalibrationRefused("no face: calibrate with the face in view")
+                for s in self.analyzer.scorers:
+                    if isinstance(s, NfcsScorer):
+                        s.recalibrate()
+            except CalibrationRefused as refused:
+                self._calibration_note = f"calibration refused: {refused}"
+                logger.info("%s", self._calibration_note)
         result = Result(frame, self._frame_time(frame), started=started)
         try:
             result.record, result.face = self.analyzer.process(frame.index, result.t,

@@ -38,6 +38,7 @@ def build_state(engine) -> MonitorState:
         actions=dict(e._actions) if live else dict.fromkeys(ACTIONS, np.nan),
         calibrated=bool(nfcs and nfcs[0].calibrated),
         calibrating=bool(nfcs and nfcs[0].calibrating),
+        baseline_status=e._calibration_note or (nfcs[0].baseline_status if nfcs else ""),
         alarms=e.alarms.active_alarms(),
         alarm_log=list(e._alarm_log),
         clock_now=e.clock.now(),

@@ -182,6 +182,8 @@ class MonitorState:
     session_id: int | None = None
     db_path: str | None = None
     ended: bool = False
+    #: The NFCS rest baseline in words, or why the last Calibrate was refused.
+    baseline_status: str = ""
     advisory: str | None = None
     replay: dict | None = None
     input_state: str = "starting"
