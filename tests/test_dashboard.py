@@ -147,12 +147,12 @@ def test_review_advisory_is_shown_and_recorded_but_is_not_an_alarm(make_window, 
     hovering = WindowMetrics(0.0, 20.0, 0.52, True, 1.2, 1, "stable", "act")
     engine._review(hovering, 0.5)
     window.refresh()
-    assert "needs review" in window.advisory.text()
+    assert "Review advised" in window.advisory.full_text
     assert engine.alarms.active_alarms() == []  # an advisory, not an alarm
     clear = WindowMetrics(1.0, 21.0, 0.1, False, 0.3, 0, "stable", "no action")
     engine._review(clear, 0.5)
     window.refresh()
-    assert window.advisory.text() == ""
+    assert window.advisory.full_text == ""
     engine.recorder.close()
     rows = sqlite3.connect(tmp_path / "s.db").execute(
         "select kind, priority, state from alarms order by rowid").fetchall()

@@ -215,6 +215,12 @@ def test_buttons_do_not_move_when_advisory_or_pause_text_appears(window, qtbot):
     after = [b.geometry() for b in (w.ack_button, w.pause_button, w.play_button)]
     assert w.play_button.text() == "Restart" and w.pause_button.text().startswith("Resume")
     assert before == after
+    # the long advisory is cut to its two-line slot, never drawn outside it
+    lines = w.advisory.text().split("\n")
+    fm = w.advisory.fontMetrics()
+    assert len(lines) <= 2 and lines[-1].endswith("\u2026")
+    assert all(fm.horizontalAdvance(line) <= w.advisory.width() for line in lines)
+    assert len(lines) * fm.lineSpacing() <= w.advisory.height()
 
 
 def test_slider_click_on_the_groove_seeks_there_and_a_drag_seeks_on_release(window, qtbot):
