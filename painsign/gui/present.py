@@ -111,7 +111,20 @@ def input_view(state) -> InputView:
 
 
 def value_text(state, view=None) -> str:
-    """The number to show: two decimals when live and measured, else ``-?-``."""
+    """The number to show: two decimals when live and measured, else ``-?-``.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+    view : ScorerView, optional
+        The scorer shown; the first one when omitted.
+
+    Returns
+    -------
+    str
+        ``"0.42"`` or :data:`INVALID`.
+    """
     scorer = view if view is not None else (state.scorers[0] if state.scorers else None)
     current = getattr(scorer, "current", None)
     if not input_view(state).live or current is None or not math.isfinite(current):
@@ -162,6 +175,11 @@ def banner_text(state) -> str | None:
     str or None
         E.g. ``"SUSTAINED PAIN  high"`` or ``"Audio paused 1:52 - HIGH alarm sounding:
         Sustained pain"``; None when there is no alarm and no pause.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
     """
     alarms = list(getattr(state, "alarms", []) or [])
     paused = float(getattr(state, "pause_remaining_s", 0.0) or 0.0)
@@ -187,6 +205,16 @@ def breakthrough(state):
     The engine's ``breakthrough`` field (the alarm's display name) when it has one, matched
     to the present alarm of that name; without the field, whatever alarm sounds during a
     pause sounds through it.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+
+    Returns
+    -------
+    AlarmState or None
+        Something with ``label`` and ``priority``.
     """
     if float(getattr(state, "pause_remaining_s", 0.0) or 0.0) <= 0:
         return None
@@ -211,7 +239,17 @@ class _Named:
 
 
 def physiological_alarm(state):
-    """The highest alarm about the patient (not a technical one), or None."""
+    """The highest alarm about the patient (not a technical one), or None.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+
+    Returns
+    -------
+    AlarmState or None
+    """
     for alarm in getattr(state, "alarms", []) or []:
         if not getattr(alarm, "technical", False):
             return alarm
@@ -224,6 +262,17 @@ def action_text(view, state) -> str:
     The action summarises the last 20-s window; it is advice, not an alarm. While a pain
     alarm (surge or sustained pain) is present the alarm is what to act on, so no action
     text is shown next to it: "no action" beside an active pain alarm would contradict it.
+
+    Parameters
+    ----------
+    view : ScorerView
+        The first scorer's view.
+    state : MonitorState
+        The snapshot (its alarms and input state).
+
+    Returns
+    -------
+    str
     """
     action = getattr(view, "action", None)
     if not action or getattr(view, "sign_type", None) is None:
@@ -236,7 +285,19 @@ def action_text(view, state) -> str:
 
 
 def badge_text(view, state=None) -> str:
-    """Sign type in capitals, "(so far)" while provisional, "last:" while not live."""
+    """Sign type in capitals, "(so far)" while provisional, "last:" while not live.
+
+    Parameters
+    ----------
+    view : ScorerView
+        The first scorer's view.
+    state : MonitorState, optional
+        The snapshot; while its input is not live the type is marked "last:".
+
+    Returns
+    -------
+    str
+    """
     sign_type = getattr(view, "sign_type", None)
     if sign_type is None:
         return "sign type: after 20 s"
@@ -247,7 +308,17 @@ def badge_text(view, state=None) -> str:
 
 
 def alarm_rows(state) -> list[str]:
-    """Rows of the active-alarm list: priority, name, state and for how long."""
+    """Rows of the active-alarm list: priority, name, state and for how long.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+
+    Returns
+    -------
+    list of str
+    """
     now = float(getattr(state, "clock_now", 0.0) or 0.0)
     rows = []
     for a in getattr(state, "alarms", []) or []:
@@ -260,7 +331,19 @@ def alarm_rows(state) -> list[str]:
 
 
 def log_fields(row):
-    """(t, kind, state, priority, text) of one alarm-log row in any of its shapes."""
+    """(t, kind, state, priority, text) of one alarm-log row in any of its shapes.
+
+    Parameters
+    ----------
+    row : AlarmLogRow, tuple, dict or str
+        A row of ``alarm_rows`` or ``alarm_log``.
+
+    Returns
+    -------
+    tuple
+        ``(t, kind, state, priority, text)``; ``text`` is None when the row is not in
+        words yet.
+    """
     if isinstance(row, str):
         return None, "", "", "", row
     if isinstance(row, dict):
@@ -281,6 +364,17 @@ def log_rows(state, limit: int = 30) -> list[str]:
     The engine's ``alarm_rows`` (already in words) when it gives them; otherwise built from
     ``alarm_log``: names instead of ids, one row per change that matters (``pending`` rows
     and conditions that ended before their delay are left out), audio pauses included.
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+    limit : int
+        Most rows.
+
+    Returns
+    -------
+    list of str
     """
     source = getattr(state, "alarm_rows", None)
     if source is None:
@@ -317,7 +411,19 @@ def _was_only_pending(state, kind) -> bool:
 
 
 def status_text(state, sound_problem: str | None = None) -> str:
-    """The status line (elided by the view to the window's width)."""
+    """The status line (elided by the view to the window's width).
+
+    Parameters
+    ----------
+    state : MonitorState
+        The snapshot.
+    sound_problem : str, optional
+        Why no alarm sound can be played.
+
+    Returns
+    -------
+    str
+    """
     s = state.stats
     latency = "-" if not np.isfinite(s.latency_ms) else f"{s.latency_ms:.0f} ms"
     text = (f"t = {mmss(state.elapsed_s)}   {s.source} [{s.source_status}]   input "
@@ -332,7 +438,19 @@ def status_text(state, sound_problem: str | None = None) -> str:
 
 def merge_intervals(intervals, min_len: float = 0.0) -> list[tuple[float, float]]:
     """Sort and merge overlapping ``(t0, t1)`` intervals; drop those shorter than
-    ``min_len`` and any with a non-finite end."""
+    ``min_len`` and any with a non-finite end.
+
+    Parameters
+    ----------
+    intervals : iterable of (float, float)
+        The intervals.
+    min_len : float
+        Shortest interval kept.
+
+    Returns
+    -------
+    list of (float, float)
+    """
     clean = sorted((float(a), float(b)) for a, b in intervals
                    if np.isfinite(a) and np.isfinite(b) and b > a)
     out: list[list[float]] = []
@@ -389,6 +507,21 @@ def plot_gaps(t: np.ndarray, p: np.ndarray, engine_gaps, state, max_dt: float):
     The engine's gaps (``MonitorState.gaps``) are joined with the NaN runs and outages
     found in the data and, while the input is not live, with the stretch from the last
     sample to now (an outage still running).
+
+    Parameters
+    ----------
+    t, p : numpy.ndarray
+        The curve.
+    engine_gaps : list of (float, float) or None
+        ``MonitorState.gaps`` or ``trend_gaps``.
+    state : MonitorState
+        The snapshot.
+    max_dt : float
+        Longest step in time drawn as connected.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, list of (float, float))
     """
     t2, p2, gaps = broken_line(t, p, max_dt)
     gaps.extend(tuple(g) for g in (engine_gaps or []))

@@ -105,14 +105,36 @@ def contrast_ratio(foreground: str, background: str) -> float:
 
 
 def text_on(background: str) -> str:
-    """Black or white, whichever contrasts more with ``background`` (banner text)."""
+    """Black or white, whichever contrasts more with ``background`` (banner text).
+
+    Parameters
+    ----------
+    background : str
+        ``"#rrggbb"``.
+
+    Returns
+    -------
+    str
+        ``"#000000"`` or ``"#ffffff"``.
+    """
     black = contrast_ratio("#000000", background)
     white = contrast_ratio("#ffffff", background)
     return "#000000" if black >= white else "#ffffff"
 
 
 def saturation(colour: str) -> float:
-    """HSV saturation of a ``"#rrggbb"`` colour (0 for greys), to tell neutral colours."""
+    """HSV saturation of a ``"#rrggbb"`` colour (0 for greys), to tell neutral colours.
+
+    Parameters
+    ----------
+    colour : str
+        ``"#rrggbb"``.
+
+    Returns
+    -------
+    float
+        0.0 to 1.0.
+    """
     c = colour.lstrip("#")
     r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
     hi, lo = max(r, g, b), min(r, g, b)
@@ -140,6 +162,15 @@ def scale_for(width: int, height: int) -> float:
     The smaller of the two ratios, so text never outgrows the window in either direction;
     clamped to 0.75-3.5 (a 3840x2160 screen gives 3.0).
 
+    Parameters
+    ----------
+    width, height : int
+        Window size in pixels.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> scale_for(1280, 720), scale_for(1920, 1080), scale_for(3840, 2160)
@@ -155,6 +186,15 @@ def sizes(scale: float) -> Sizes:
     At 1280x720 the banner and the bed label are 30 px, lists 17 px and the status line
     14 px; everything grows with the window (the value fits its own box, see
     :class:`~painsign.gui.widgets.ValueDisplay`).
+
+    Parameters
+    ----------
+    scale : float
+        Size factor.
+
+    Returns
+    -------
+    Sizes
     """
     def px(v: float) -> int:
         return max(9, round(v * scale))
@@ -164,7 +204,17 @@ def sizes(scale: float) -> Sizes:
 
 
 def style(scale: float = 1.0) -> str:
-    """The window's style sheet at ``scale``: colours, and font sizes by object name."""
+    """The window's style sheet at ``scale``: colours, and font sizes by object name.
+
+    Parameters
+    ----------
+    scale : float
+        Size factor (1.0 at 1280x720).
+
+    Returns
+    -------
+    str
+    """
     s = sizes(scale)
     pad = max(3, round(6 * scale))
     return f"""
