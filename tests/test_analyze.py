@@ -52,8 +52,8 @@ def test_report_files_columns_and_keys(procedure):
     assert {p.name for p in out.iterdir()} == {"frames.csv", "summary.json", "sign.png"}
     rows = read_frames(out)
     assert list(rows[0]) == ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS,
-                             "p_raw_pain", "p_pain", "p_raw_expression", "p_expression",
-                             "p_raw_nfcs", "p_nfcs"]
+                             "own_baseline", "p_raw_pain", "p_pain", "p_raw_expression",
+                             "p_expression", "p_raw_nfcs", "p_nfcs"]
     assert len(rows) == 180
     summary = json.loads((out / "summary.json").read_text())
     for key in ("video", "fps", "frames", "frames_with_face", "scorers"):
@@ -84,6 +84,10 @@ def test_grimace_is_a_peak_and_a_surge(procedure):
         surges = [e["t"] for e in events if e["kind"] == "surge"]
         assert surges and abs(surges[0] - 4.0) <= 1.0, name
         assert any(e["kind"] == "drop" and 7.0 <= e["t"] <= 8.5 for e in events), name
+        # the NFCS part learns its rest face before the grimace: no event of its own there
+        learned = min(float(r["t"]) for r in rows if r["own_baseline"] == "1")
+        assert 2.0 < learned < 3.8
+        assert not [e for e in events if e["t"] < 3.8], (name, events)
 
 
 def test_occlusion_gap_is_bridged(procedure):

@@ -20,7 +20,7 @@ def _num(x: float, digits: int = 4):
 
 def frames_columns(analysis: Analysis) -> list[str]:
     """Column names of frames.csv."""
-    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS]
+    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS, "own_baseline"]
     for name in analysis.signs:
         cols += [f"p_raw_{name}", f"p_{name}"]
     return cols
@@ -29,7 +29,9 @@ def frames_columns(analysis: Analysis) -> list[str]:
 def write_frames_csv(analysis: Analysis, path: Path) -> None:
     """Write one row per frame: time, face box, NFCS intensities, raw and smoothed P(pain).
 
-    Missing values (no face) are written as ``nan``.
+    Missing values (no face) are written as ``nan``. ``own_baseline`` is 1 where the NFCS
+    actions were measured against the patient's own rest face, 0 where against population
+    values.
     """
     signs = list(analysis.signs.values())
     with open(path, "w", newline="") as fh:
@@ -37,10 +39,17 @@ def write_frames_csv(analysis: Analysis, path: Path) -> None:
         w.writerow(frames_columns(analysis))
         for i, r in enumerate(analysis.records):
             row = [r.index, f"{r.t:.4f}", int(r.face), *(f"{v:.1f}" for v in r.box),
-                   *(f"{r.actions[a]:.4f}" for a in ACTIONS)]
+                   *(f"{r.actions[a]:.4f}" for a in ACTIONS), _own_baseline(r)]
             for s in signs:
                 row += [f"{s.p_raw[i]:.4f}", f"{s.p_smooth[i]:.4f}"]
             w.writerow(row)
+
+
+def _own_baseline(record) -> str:
+    for details in (record.details or {}).values():
+        if "calibrated" in details:
+            return str(int(details["calibrated"]))
+    return "nan"
 
 
 def _review(mean, threshold: float, sign_type) -> dict:
