@@ -197,6 +197,13 @@ def test_layout_fits_1280x720_and_grows_on_a_4k_screen(window, qtbot):
            w.alarm_list.font().pixelSize(), w.bed_label.font().pixelSize())
     assert all(b >= 2 * s for b, s in zip(big, small, strict=True)), (small, big)
     assert w.big.value.fits()
+    # moved back to a 1280x720 screen: the window follows, the text shrinks again
+    w.resize(1280, 720)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == (1280, 720))
+    w.refresh()
+    assert w.banner.banner_font().pixelSize() == small[1] and w.big.value.fits()
+    qtbot.wait(50)  # the layout takes in the new text sizes
+    assert w.centralWidget().minimumSizeHint().height() <= 720
 
 
 def test_buttons_do_not_move_when_advisory_or_pause_text_appears(window, qtbot):

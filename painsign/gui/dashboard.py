@@ -176,6 +176,10 @@ class Dashboard(QMainWindow):
         self.disclaimer = ElidedLabel(DISCLAIMER)
         self.disclaimer.setObjectName("status")
         outer.addWidget(self.disclaimer)
+        # The window's minimum is MIN_SIZE, not what the widgets need at the current text
+        # size: shrinking from a large screen rescales the text first (resizeEvent), and
+        # at any scale the layout needs less than the window it was scaled for.
+        root.setMinimumSize(1, 1)
         self.setCentralWidget(root)
 
     def rescale(self, scale: float) -> None:
