@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="painsign",
         description="A continuous pain sign for newborns from face video. Research "
-        "software: the default scorer is a transparent proxy, not a validated clinical tool.",
+        "software: the default score (an adult-trained expression network and an NFCS proxy) "
+        "is a research signal, not a validated clinical tool.",
     )
     parser.add_argument("--version", action="version", version=f"painsign {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")

@@ -38,8 +38,8 @@ from painsign.gui.widgets import (
 )
 from painsign.monitor.state import MonitorState
 
-DISCLAIMER = "Research software: the NFCS score is a transparent proxy, not a validated " \
-             "clinical tool."
+DISCLAIMER = "Research software: the pain score (an adult-trained expression network and an " \
+             "NFCS proxy) is not a validated clinical tool."
 POLL_MS = 50
 #: The plots are redrawn every PLOT_EVERY-th poll (10 Hz).
 PLOT_EVERY = 2
