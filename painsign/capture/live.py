@@ -4,7 +4,8 @@ A camera or network stream must never build up latency, and OpenCV cannot be tru
 report its death (it may block, repeat the last frame, or claim success after a
 disconnect). :class:`LiveSource` keeps one frame slot, watches arrival times and contents
 with :class:`~painsign.capture.watchdog.Watchdog` (from a second thread too, so a blocked
-driver is still noticed), and reopens the device after 0.5, 1, 2, 4, 8, 10, ... s.
+driver is still noticed), and reopens the device after 0.5, 1, 2, 2, ... s (so a camera
+that comes back is seen again within about 2 s: an outage is not lengthened by the backoff).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class LiveSource(FrameSource):
 
     On "lost" (no new frame for ``stall_s``, even while ``_grab`` is blocked: a second
     thread watches the clock), on a failed read or open, the device is closed and reopened
-    after 0.5, 1, 2, 4, 8, 10, 10, ... s (status "reconnecting"); the first frame afterwards
+    after 0.5, 1, 2, 2, ... s by default (status "reconnecting"); the first frame afterwards
     brings "ok" back, with a logged recovery message, and counts a reconnect.
 
     Parameters
@@ -46,7 +47,7 @@ class LiveSource(FrameSource):
     live = True
 
     def __init__(self, stall_s: float = 3.0, frozen_s: float = 5.0, backoff_initial: float = 0.5,
-                 backoff_max: float = 10.0, on_status=None):
+                 backoff_max: float = 2.0, on_status=None):
         super().__init__(on_status=on_status)
         self.watchdog = Watchdog(stall_s=stall_s, frozen_s=frozen_s)
         self._backoff = Backoff(backoff_initial, backoff_max)

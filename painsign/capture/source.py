@@ -93,7 +93,7 @@ class CameraSource(LiveSource):
 
     def __init__(self, index: int, width: int | None = None, height: int | None = None,
                  stall_s: float = 3.0, frozen_s: float = 5.0, backoff_initial: float = 0.5,
-                 backoff_max: float = 10.0, on_status=None):
+                 backoff_max: float = 2.0, on_status=None):
         super().__init__(stall_s, frozen_s, backoff_initial, backoff_max, on_status)
         self.index = int(index)
         self._device = _Cv2Device(self.index, width=width, height=height,
@@ -144,7 +144,7 @@ class UrlSource(LiveSource):
     """
 
     def __init__(self, url: str, open_timeout_s: float = 5.0, stall_s: float = 3.0,
-                 frozen_s: float = 5.0, backoff_initial: float = 0.5, backoff_max: float = 10.0,
+                 frozen_s: float = 5.0, backoff_initial: float = 0.5, backoff_max: float = 2.0,
                  on_status=None):
         super().__init__(stall_s, frozen_s, backoff_initial, backoff_max, on_status)
         self.url = check_url(url)
