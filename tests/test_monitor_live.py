@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,3 +328,23 @@ def test_monitor_model_option_runs_classifiers_in_the_background(tmp_path, short
     finally:
         engine.stop()
     assert not second._thread.is_alive()  # stopped with the engine
+
+
+@pytest.mark.slow
+def test_demo_run_shows_every_alarm_priority_and_says_how_to_stop(tmp_path):
+    """`make demo`'s monitor run: the demo video's pain lasts a few seconds, so --demo
+    shortens the delays (said on screen and in the output) and every priority appears."""
+    import subprocess
+    import sys
+
+    demo = Path(__file__).resolve().parent.parent / "assets" / "demo_grimace.mp4"
+    db = tmp_path / "demo.db"
+    r = subprocess.run([sys.executable, "-m", "painsign", "monitor", "--video", str(demo),
+                        "--headless", "--demo", "--db", str(db)],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "press Ctrl+C to stop" in r.stdout and "DEMO: alarm delays shortened" in r.stdout
+    raised = {p for (p,) in sqlite3.connect(db).execute(
+        "select distinct priority from alarms where state = 'active' and kind in "
+        "('sustained_pain', 'pain_surge', 'face_not_seen')")}
+    assert raised == {"high", "medium", "low"}
