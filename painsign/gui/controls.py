@@ -107,9 +107,7 @@ class ReplayBar(QWidget):
         """Ask the engine to jump to slider ``value`` (tenths of a second)."""
         t = value / STEPS_PER_S
         self.seeks.append(t)
-        if self.ended and hasattr(self.engine, "restart"):
-            self.engine.restart()
-        self.engine.seek(t)
+        self.engine.seek(t)  # after the end of the file this plays again from t
 
     def toggle(self) -> None:
         """Pause, resume, or after the end of the file restart the replay."""

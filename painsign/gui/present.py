@@ -323,7 +323,7 @@ def alarm_rows(state) -> list[str]:
     rows = []
     for a in getattr(state, "alarms", []) or []:
         since = getattr(a, "since", None)
-        age = f" {mmss(now - since)}" if since is not None else ""
+        age = f" for {mmss(now - since)}" if since is not None else ""
         st = str(a.state)
         word = {"latched": ", latched", "acknowledged": ", acknowledged"}.get(st, "")
         rows.append(f"{_priority_name(a.priority)}  {a.label}{word}  {age.strip()}")
