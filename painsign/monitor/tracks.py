@@ -144,6 +144,7 @@ class Trend:
         self.points: list[tuple[float, float]] = []
         self._second: int | None = None
         self._bucket: list[float] = []
+        self._cache = (0, np.empty(0), np.empty(0))
 
     def add(self, t: float, p: float) -> None:
         """Add a frame's live value (NaN when not measured)."""
@@ -168,9 +169,15 @@ class Trend:
         self._bucket = []
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(t, p)`` arrays of the points so far."""
-        a = np.array(self.points, dtype=np.float64).reshape(-1, 2)
-        return a[:, 0], a[:, 1]
+        """``(t, p)`` arrays of the points so far (read-only; rebuilt only when a point
+        was added, so a view polling at 20 Hz costs nothing on a 24-h trend)."""
+        n, t, p = self._cache
+        if n != len(self.points):
+            a = np.array(self.points, dtype=np.float64).reshape(-1, 2)
+            t, p = a[:, 0].copy(), a[:, 1].copy()
+            t.flags.writeable = p.flags.writeable = False
+            self._cache = (len(self.points), t, p)
+        return t, p
 
 
 class Gaps:
