@@ -59,7 +59,7 @@ def long_video(tmp_path_factory) -> Path:
 def test_dashboard_runs_two_minutes_of_replay_without_losing_none_refs(
         qtbot, detector, landmarker, long_video):
     analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
-    engine = MonitorEngine(FileSource(long_video, speed=12.0), analyzer,
+    engine = MonitorEngine(FileSource(long_video, speed=4.0), analyzer,
                            MonitorSettings(bed="soak"), AlarmSettings())
     window = Dashboard(engine, AlarmSound(play=False))
     qtbot.addWidget(window)
@@ -87,7 +87,7 @@ def test_dashboard_runs_two_minutes_of_replay_without_losing_none_refs(
     print(f"\nsoak: {window.state.elapsed_s:.0f} s of replay in {wall:.0f} s, {refreshes} "
           f"refreshes, getrefcount(None) {before} -> {after}")
     assert engine.error is None
-    assert refreshes >= 10 * wall  # the 50-ms timer kept refreshing (>= 10 per s)
+    assert refreshes >= 10 * wall and refreshes >= 300  # the 50-ms timer kept refreshing
     # The 6.12.0 bug removed ~80 references per refresh: thousands over this run.
     assert after >= before - 500, (before, after, refreshes)
     assert window.big.value.fits()
