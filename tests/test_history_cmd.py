@@ -177,3 +177,12 @@ def test_long_sources_and_durations_are_shown_whole(tmp_path, capsys):
     assert url in out and "0:01:06" in out
     assert history_cmd._fmt_duration(66.0) == "0:01:06"
     assert history_cmd._fmt_duration(3725.4) == "1:02:05"
+
+
+def test_summary_lists_replay_segments(tmp_path, capsys):
+    path = tmp_path / "seg.db"
+    with SessionRecorder(path, "bed 1", "file demo.mp4", SCORERS[:1], {}) as rec:
+        rec.add_sample(0.1, True, "nfcs", 0.2, 0.2)
+        rec.add_segment(1, 12.5, 3.0, "seek")
+    assert history("--db", path, "--session", 1) == 0
+    assert "segment 1: seek at t=12.50 s to media 3.0 s" in capsys.readouterr().out

@@ -77,6 +77,10 @@ def _print_summary(info: dict) -> None:
         print(f"  {name}: {st['samples']} samples, {st['with_face']} with a face, "
               f"mean p {_fmt(st['mean_p'])}, mean p_raw {_fmt(st['mean_p_raw'])}"
               + (f", threshold {thr:g}" if thr is not None else ""))
+    for seg in info.get("segments", []):
+        media = "-" if seg["media_t"] is None else f"{seg['media_t']:.1f} s"
+        print(f"  segment {seg['segment']}: {seg['reason']} at t={seg['t']:.2f} s to media "
+              f"{media}")
     print(f"  alarms: {len(info['alarms'])}")
     for a in info["alarms"]:
         note = f"  {a['note']}" if a["note"] else ""

@@ -99,7 +99,8 @@ def session_summary(path, session_id: int) -> dict:
         The ``sessions`` columns (``scorers`` and ``settings`` decoded from JSON),
         ``duration_s``, ``snapshots`` (count), ``per_scorer``: ``{name: {samples,
         with_face, mean_p_raw, mean_p}}`` (means over stored values; None when there are
-        none) and ``alarms``: list of ``{t, utc, kind, priority, state, note}``.
+        none), ``alarms``: list of ``{t, utc, kind, priority, state, note}`` and
+        ``segments``: the replay segments after seeks, ``{segment, t, media_t, reason, utc}``.
     """
     with closing(_open(path)) as conn:
         row = _session_row(conn, path, session_id)
@@ -120,6 +121,12 @@ def session_summary(path, session_id: int) -> dict:
             "ORDER BY t, rowid", (row["id"],))]
         info["snapshots"] = conn.execute(
             "SELECT count(*) FROM snapshots WHERE session_id = ?", (row["id"],)).fetchone()[0]
+        try:
+            info["segments"] = [dict(r) for r in conn.execute(
+                "SELECT segment, t, media_t, reason, utc FROM segments WHERE session_id = ? "
+                "ORDER BY t, rowid", (row["id"],))]
+        except sqlite3.OperationalError:  # a file from before replay segments
+            info["segments"] = []
     max_t = max([v["t_max"] for v in per.values()] + [a["t"] for a in alarms], default=None)
     info["duration_s"] = _duration(info["started_utc"], info["ended_utc"], max_t)
     info["per_scorer"] = per
