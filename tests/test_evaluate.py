@@ -24,7 +24,7 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
-from synthetic import astronaut_animator
+from synthetic import neutral_animator
 
 from painsign.cli import evaluate_cmd
 from painsign.errors import InputError
@@ -300,7 +300,7 @@ class CountingScorer:
 def frames_for(segments: list[Segment], duration: float) -> list[np.ndarray]:
     """Render a scenario at FPS, each distinct pose once (the same frames as ``render``
     without chin quiver, the one action that depends on time; keeps the tests fast)."""
-    animator, cache, frames = astronaut_animator(), {}, []
+    animator, cache, frames = neutral_animator(), {}, []
     for i in range(round(duration * FPS)):
         truth = truth_at(segments, i / FPS)
         key = tuple(sorted(truth.intensities.items()))
@@ -370,6 +370,7 @@ def test_grimace_clips_score_higher_than_rest(evaluated):
     assert result["items"] == 10 and result["pain"] == 4 and result["no_pain"] == 6
     assert result["groups_column"] == "baby" and result["subjects"] == 5
     assert result["problems"] == []
+    assert result["scorers"]["pain"]["auc"] == 1.0  # the default score
     nfcs = result["scorers"]["nfcs"]
     assert nfcs["n"] == 9 and nfcs["n_no_face"] == 1  # the coffee cup
     assert nfcs["auc"] == 1.0
@@ -390,7 +391,8 @@ def test_grimace_clips_score_higher_than_rest(evaluated):
 def test_scores_csv(evaluated, dataset):
     with open(evaluated / "scores.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["path", "label", "subject", "kind", "start", "end", "score_nfcs"]
+    assert list(rows[0]) == ["path", "label", "subject", "kind", "start", "end", "score_pain",
+                             "score_expression", "score_nfcs"]
     assert len(rows) == 10
     by = {(r["path"], r["start"]): r for r in rows}
     score = {k: float(r["score_nfcs"]) for k, r in by.items()}
@@ -431,7 +433,7 @@ def test_command_prints_a_table(dataset, tmp_path, capsys):
     assert args.run(args) == 0
     out = capsys.readouterr()
     assert "nfcs" in out.out and "AUC" in out.out and "1.000" in out.out
-    assert "[2/2] stills/rest.jpg: nfcs" in out.err
+    assert "[2/2] stills/rest.jpg: pain" in out.err
 
 
 def test_one_class_left_after_no_face_is_an_error(dataset, tmp_path):
