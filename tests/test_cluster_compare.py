@@ -189,7 +189,7 @@ def test_analyze_uses_the_sign_type_model(tmp_path, odd_model):
 
 def test_monitor_engine_types_windows_with_the_model(odd_model):
     model = load_sign_types(odd_model)
-    source = SimpleNamespace(info=SimpleNamespace(fps=10.0))
+    source = SimpleNamespace(info=SimpleNamespace(fps=10.0), live=True)
     analyzer = SimpleNamespace(scorers=[SimpleNamespace(name="nfcs", threshold=0.5)])
     engine = MonitorEngine(source, analyzer, classifier=model)
     stream = engine._tracks[0].stream
