@@ -118,6 +118,7 @@ class SignPlot(pg.PlotWidget):
         self.shading = GapShading(self.getPlotItem())
         self._range = None
         self._key = None
+        self.scale = 1.0
         self._names: list[tuple[str, str]] = []
 
     def display(self, views, state=None) -> None:
@@ -140,16 +141,17 @@ class SignPlot(pg.PlotWidget):
         for i, v in enumerate(views):
             colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
             if v.name not in self.curves:
-                self.curves[v.name] = self.plot([], [], pen=pg.mkPen(colour, width=3))
+                self.curves[v.name] = self.plot([], [], pen=self._pen(colour, 3))
                 self._names.append((v.display_name, colour))
                 self.key.setText("&nbsp;&nbsp;&nbsp;".join(
                     f"<span style='color:{c}'>\u2501\u2501 {html.escape(n)}</span>"
                     for n, c in self._names))
                 line = pg.InfiniteLine(v.threshold, angle=0,
-                                       pen=pg.mkPen(colour, style=Qt.PenStyle.DashLine))
+                                       pen=self._pen(colour, 1.5, Qt.PenStyle.DashLine))
                 self.addItem(line)
                 self.thresholds[v.name] = line
-                marks = pg.ScatterPlotItem(symbol="x", size=12, pen=pg.mkPen("w", width=2))
+                marks = pg.ScatterPlotItem(symbol="x", size=round(12 * self.scale),
+                                           pen=self._pen("w", 2))
                 self.addItem(marks)
                 self.marks[v.name] = marks
             if state is not None:
@@ -173,8 +175,18 @@ class SignPlot(pg.PlotWidget):
             self._range = rng
 
     def rescale(self, scale: float) -> None:
-        """Axis text for ``scale``."""
+        """Axis text, line widths and marker sizes for ``scale``."""
+        self.scale = scale
         _style_axes(self, scale)
+        for i, (name, curve) in enumerate(self.curves.items()):
+            colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
+            curve.setPen(self._pen(colour, 3))
+            self.thresholds[name].setPen(self._pen(colour, 1.5, Qt.PenStyle.DashLine))
+            self.marks[name].setSize(round(12 * scale))
+            self.marks[name].setPen(self._pen("w", 2))
+
+    def _pen(self, colour, width: float, style=Qt.PenStyle.SolidLine):
+        return pg.mkPen(colour, width=max(1.0, width * self.scale), style=style)
 
 
 class TrendPlot(pg.PlotWidget):
@@ -206,5 +218,6 @@ class TrendPlot(pg.PlotWidget):
         self.shading.set(gaps)
 
     def rescale(self, scale: float) -> None:
-        """Axis text and height for ``scale``."""
+        """Axis text and line width for ``scale``."""
         _style_axes(self, scale)
+        self.curve.setPen(pg.mkPen(theme.SCORER_COLOURS[0], width=max(1.0, 2 * scale)))
