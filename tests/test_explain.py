@@ -195,7 +195,7 @@ LONG_NOTE = ("not calibrated: population rest values (brow bulge needs a rest im
 
 def _edges_are_background(image, width=4):
     """Whether the outermost ``width`` pixels on the right and at the bottom are bare."""
-    from painsign.research.explain import BACKGROUND
+    from painsign.research.explain_legend import BACKGROUND
 
     bg = np.array(BACKGROUND, np.uint8)
     return bool((image[:, -width:] == bg).all() and (image[-width:, -300:] == bg).all())
@@ -207,7 +207,8 @@ def _edges_are_background(image, width=4):
     (LONG_TITLE, (LONG_NOTE, LONG_NOTE + " " + LONG_NOTE, "x" * 120)),
 ])
 def test_nfcs_legend_lies_inside_the_image(astronaut_rgb, title, notes):
-    from painsign.research.explain import nfcs_legend_layout, render_nfcs
+    from painsign.research.explain import render_nfcs
+    from painsign.research.explain_legend import nfcs_legend_layout
 
     levels = {a: 1.0 for a in ACTIONS}
     layout = nfcs_legend_layout(levels, 0.55, 0.5, title, notes)
