@@ -222,9 +222,8 @@ class Dashboard(QMainWindow):
 
     def toggle_pause(self) -> None:
         """Pause alarm audio for 2 minutes, or, while paused, cancel the pause."""
-        paused = self.state is not None and self.state.pause_remaining_s > 0
-        if not paused and hasattr(self.engine.alarms, "audio_paused"):
-            paused = self.engine.alarms.audio_paused()
+        state = self.state if self.state is not None else self.engine.snapshot()
+        paused = state.pause_remaining_s > 0 or bool(getattr(state, "audio_paused", False))
         if paused:
             cancel = (getattr(self.engine, "cancel_pause", None)
                       or getattr(self.engine, "resume_audio", None)
