@@ -289,3 +289,20 @@ def test_alarm_log_rows_are_readable():
     assert rows == ["1:10  MEDIUM Camera lost alarm on", "0:10  Audio paused",
                     "0:09  MEDIUM Pain surge ended", "0:05  MEDIUM Pain surge alarm on"]
     assert not any("_" in r or "pending" in r for r in rows)
+
+
+def test_paused_replay_shows_play_and_the_reason(window):
+    engine, w = window(make_state("paused", reason="replay paused at 0:12"))
+    assert w.play_button.text() == "Play" and w.big.value.text == present.INVALID
+    assert w.video.reason == "Replay paused" and not w.video.showing_picture
+    w.play_button.click()
+    assert engine.calls[-1] == "resume"
+
+
+def test_speed_box_shows_the_replay_speed(qtbot):
+    engine = FakeEngine()
+    engine.source.speed = 2.0
+    w = Dashboard(engine)
+    w.timer.stop()
+    qtbot.addWidget(w)
+    assert w.replay_bar.speed.currentText() == "2x"

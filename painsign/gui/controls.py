@@ -96,7 +96,11 @@ class ReplayBar(QWidget):
         self.speed = QComboBox()
         for s in ("0.5x", "1x", "2x", "4x"):
             self.speed.addItem(s)
-        self.speed.setCurrentText("1x")
+        speed = float(getattr(engine.source, "speed", 1.0) or 1.0)
+        label = f"{speed:g}x"
+        if self.speed.findText(label) < 0:
+            self.speed.addItem(label)
+        self.speed.setCurrentText(label)
         self.speed.currentTextChanged.connect(self._set_speed)
         row.addWidget(self.play_button)
         row.addWidget(self.slider, 1)
