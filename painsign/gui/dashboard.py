@@ -293,18 +293,17 @@ class Dashboard(QMainWindow):
     def _show_replay(self, state, inp: present.InputView) -> None:
         if not self.replay_bar.isVisible() and self.engine.replay_duration() is None:
             return
-        if inp.state == "ended":
-            self.replay_bar.set_mode("ended")
-        elif self.replay_bar.ended:
-            self.replay_bar.set_mode("playing")
-        elif inp.state == "paused":
-            self.replay_bar.set_mode("paused")
         replay = getattr(state, "replay", None)
+        replay = replay if isinstance(replay, dict) else {}
+        if inp.state == "ended" or replay.get("ended"):
+            self.replay_bar.set_mode("ended")
+        elif replay.get("paused", inp.state == "paused"):
+            self.replay_bar.set_mode("paused")  # the source's own flag: never lags a click
+        else:
+            self.replay_bar.set_mode("playing")
         position = getattr(state, "media_t", None)
-        if position is None and isinstance(replay, dict):
+        if position is None:
             position = replay.get("position_s")
-        if isinstance(replay, dict) and replay.get("paused") and inp.state != "ended":
-            self.replay_bar.set_mode("paused")
         self.replay_bar.show_position(float(state.elapsed_s if position is None else position))
 
     def _set_rows(self, name: str, widget: QListWidget, rows: list[str]) -> None:
