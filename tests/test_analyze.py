@@ -172,11 +172,17 @@ def test_bundled_demo_shows_its_grimaces(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = read_frames(tmp_path / "demo")
     t = np.array([float(x["t"]) for x in rows])
-    p = np.array([float(x["p_nfcs"]) for x in rows])
-    assert p[(t > 6.5) & (t < 9.0)].min() > 0.5  # grimace 5-9 s
-    assert p[(t > 19.5) & (t < 23.0)].min() > 0.5  # cry 18-23 s
-    assert p[(t > 10.5) & (t < 13.0)].max() < 0.5
-    assert p[t > 26.5].max() < 0.5
+    scorers = json.loads((tmp_path / "demo" / "summary.json").read_text())["scorers"]
+    for name in ("pain", "nfcs"):
+        p = np.array([float(x[f"p_{name}"]) for x in rows])
+        assert p[(t > 6.5) & (t < 9.0)].min() > 0.5, name  # grimace 5-9 s
+        assert p[(t > 19.5) & (t < 23.0)].min() > 0.5, name  # cry 18-23 s
+        assert p[(t > 10.5) & (t < 13.0)].max() < 0.5, name
+        assert p[t > 26.5].max() < 0.5, name
+        # a surge at the grimace and at the cry, none from the hand over the face
+        surges = [e["t"] for e in scorers[name]["events"] if e["kind"] == "surge"]
+        assert len(surges) == 2, (name, surges)
+        assert 5.0 <= surges[0] <= 6.5 and 18.0 <= surges[1] <= 19.5, (name, surges)
     face = np.array([x["face"] == "1" for x in rows])
     assert not face[(t > 23.2) & (t < 24.8)].any()  # the face left the picture
 

@@ -176,3 +176,27 @@ def test_recalibrate_learns_a_new_baseline(detector, landmarker):
     assert not scorer.calibrating
     assert scorer.rest["lip_gap"] > lips_at_rest  # the new rest has the lips parted
     assert s.details["open_lips"] < 0.2
+
+
+def test_a_covered_face_gets_no_score_not_a_pain_value(detector, landmarker):
+    """The tracker keeps a mesh on the face for a few frames after a hand covers it; the
+    hand must not read as squeezed eyes and a bulged brow."""
+    from painsign.vision.tracker import FaceTracker
+
+    truths, frames = render([Segment(2.0, 3.0, occluded=True, ramp_s=0.0)], 2.6, FPS,
+                            neutral_animator())
+    tracker = FaceTracker(detector, landmarker)
+    scorer = NfcsScorer(calibration_s=1.0)
+    covered = []
+    for f, tr in zip(frames, truths, strict=True):
+        face = tracker.process(f)
+        if not face.found:
+            continue
+        s = scorer.score(FaceFrame(to_rgb(f), face, tr.t))
+        if tr.t < 2.0:
+            assert np.isfinite(s.p) and s.details["occluded"] == 0.0
+        else:
+            covered.append(s)
+    assert scorer.calibrated
+    assert covered, "the tracker let go at once: nothing to check"
+    assert all(np.isnan(s.p) and s.details["occluded"] == 1.0 for s in covered)

@@ -70,6 +70,7 @@ class DefaultPainScorer:
         expr = self.expression.score(frame)
         nfcs = self.nfcs.score(frame)
         happy = expr.details["happy"]
+        # An NFCS part that cannot see the face (covered) leaves the frame unscored: NaN.
         p = (1.0 - happy) * (expr.p + nfcs.p) / 2.0
         details = dict(nfcs.details)
         details.update(p_expression=expr.p, p_nfcs=nfcs.p, happy=happy)
