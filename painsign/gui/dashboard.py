@@ -174,7 +174,7 @@ class Dashboard(QMainWindow):
         self.status.setObjectName("status")
         outer.addWidget(self.status)
         self.disclaimer = ElidedLabel(DISCLAIMER)
-        self.disclaimer.setObjectName("status")
+        self.disclaimer.setObjectName("disclaimer")
         outer.addWidget(self.disclaimer)
         # The window's minimum is MIN_SIZE, not what the widgets need at the current text
         # size: shrinking from a large screen rescales the text first (resizeEvent), and

@@ -147,6 +147,7 @@ class Sizes:
 
     base: int
     small: int
+    status: int
     list: int
     button: int
     banner: int
@@ -183,8 +184,8 @@ def scale_for(width: int, height: int) -> float:
 def sizes(scale: float) -> Sizes:
     """Text sizes in pixels at ``scale`` (from :func:`scale_for`).
 
-    At 1280x720 the banner and the bed label are 30 px, lists 17 px and the status line
-    14 px; everything grows with the window (the value fits its own box, see
+    At 1280x720 the banner and the bed label are 30 px, lists 18 px and the status line
+    16 px; everything grows with the window (the value fits its own box, see
     :class:`~painsign.gui.widgets.ValueDisplay`).
 
     Parameters
@@ -199,7 +200,7 @@ def sizes(scale: float) -> Sizes:
     def px(v: float) -> int:
         return max(9, round(v * scale))
 
-    return Sizes(base=px(15), small=px(14), list=px(17), button=px(17), banner=px(30),
+    return Sizes(base=px(15), small=px(14), status=px(16), list=px(18), button=px(17), banner=px(30),
                  bed=px(30), badge=px(20), title=px(17), reason=px(30))
 
 
@@ -228,7 +229,8 @@ QLabel#badge {{ background: {BADGE}; color: {TEXT}; font-size: {s.badge}px;
 QLabel#action {{ color: {TEXT}; font-size: {s.title}px; background: {PANEL}; }}
 QLabel#advisory {{ color: {TEXT}; font-size: {s.title}px; }}
 QLabel#legend {{ font-size: {s.base}px; }}
-QLabel#status {{ color: {MUTED}; font-size: {s.small}px; }}
+QLabel#status {{ color: {MUTED}; font-size: {s.status}px; }}
+QLabel#disclaimer {{ color: {MUTED}; font-size: {s.small}px; }}
 QLabel#calibration {{ font-size: {s.base}px; }}
 QLabel#action_name {{ font-size: {s.small}px; background: {PANEL}; }}
 QPushButton {{ background: {BUTTON}; border: 1px solid {BUTTON_BORDER};
