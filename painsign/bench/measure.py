@@ -81,6 +81,7 @@ def stage_times(video: Path, store: ModelStore, frames: int = 120) -> dict:
     from painsign.signal import SignStream
     from painsign.video.reader import VideoReader
     from painsign.vision.detector import FaceDetector
+    from painsign.vision.expression import ExpressionModel
     from painsign.vision.image import to_rgb
     from painsign.vision.landmarks import (
         FaceLandmarker,
@@ -117,6 +118,11 @@ def stage_times(video: Path, store: ModelStore, frames: int = 120) -> dict:
     ps = [scorer.score(FaceFrame(r, f, i / 30)).p for i, (r, f) in enumerate(zip(rgbs, faces,
                                                                                   strict=True))]
     nfcs = 1000 * (time.perf_counter() - t0) / len(rgbs)
+    model = ExpressionModel(store)
+    t0 = time.perf_counter()
+    for r, f in zip(rgbs, faces, strict=True):
+        model.infer(r, f.box, f.landmarks.points)
+    expression = 1000 * (time.perf_counter() - t0) / len(rgbs)
     stream = SignStream(fps=30.0)
     t0 = time.perf_counter()
     for i, p in enumerate(ps):
@@ -125,7 +131,7 @@ def stage_times(video: Path, store: ModelStore, frames: int = 120) -> dict:
     signal = 1000 * (time.perf_counter() - t0) / len(ps)
     return {"decode_ms": round(decode, 3), "detect_ms": round(detect, 3),
             "landmarks_ms": round(landmarks, 3), "nfcs_ms": round(nfcs, 3),
-            "signal_ms": round(signal, 4)}
+            "expression_ms": round(expression, 3), "signal_ms": round(signal, 4)}
 
 
 def replay_speed(video: Path, seconds: float) -> dict:
@@ -147,10 +153,10 @@ def live_run(video: Path, seconds: float, store: ModelStore, heavy_model: Path |
     from painsign.analysis.frames import FrameAnalyzer
     from painsign.bench.camera import VideoCamera
     from painsign.monitor.engine import MonitorEngine
-    from painsign.scoring.nfcs import NfcsScorer
+    from painsign.scoring.default import default_scorers
     from painsign.vision.tracker import FaceTracker
 
-    scorers = [NfcsScorer()]
+    scorers = default_scorers(store=store)
     if heavy_model is not None:
         from painsign.scoring.background import BackgroundScorer
         from painsign.scoring.onnx_scorer import OnnxClassifierScorer
@@ -223,12 +229,13 @@ def soak(video: Path, minutes: float, store: ModelStore) -> dict:
     from painsign.analysis.frames import FrameAnalyzer
     from painsign.bench.camera import VideoCamera
     from painsign.monitor.engine import MonitorEngine
-    from painsign.scoring.nfcs import NfcsScorer
+    from painsign.scoring.default import default_scorers
     from painsign.vision.tracker import FaceTracker
 
     frames = round(minutes * 60 * 30)
     camera = VideoCamera(video, fps=100_000.0)  # as fast as the engine takes frames
-    engine = MonitorEngine(camera, FrameAnalyzer(FaceTracker(store=store), [NfcsScorer()]))
+    engine = MonitorEngine(camera, FrameAnalyzer(FaceTracker(store=store),
+                                                 default_scorers(store=store)))
     engine.start()
     t0 = time.perf_counter()
     early = None
