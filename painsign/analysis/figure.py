@@ -43,7 +43,7 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
         thumbs = [thumbs[i] for i in keep]
     fig_w, fig_h = 12.0, 5.6
     fig = plt.figure(figsize=(fig_w, fig_h), dpi=110)
-    ax = fig.add_axes((0.06, 0.3, 0.92, 0.6))
+    ax = fig.add_axes((0.06, 0.3, 0.92, 0.5))
     t_end = float(t[-1]) if len(t) else 1.0
     no_face = np.array([not r.face for r in analysis.records])
     for k, (start, stop) in enumerate(_runs(no_face)):
@@ -65,9 +65,12 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
     ax.set_ylabel("P(pain), 1-s moving average")
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    ax.set_title(title or f"pain sign: {analysis.info.path.name}  (research proxy, not a "
-                 "validated clinical tool)", fontsize=10)
+    # Above the plot, never over the data.
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=8, frameon=False,
+              ncol=1 if entries <= 4 else 2, borderaxespad=0.0)
+    fig.suptitle(title or f"pain sign: {analysis.info.path.name}  (research software, not a "
+                 "validated clinical tool)", fontsize=10, y=0.985)
     if thumbs:
         n = len(thumbs)
         width = 0.92 / n
