@@ -252,7 +252,7 @@ class Dashboard(QMainWindow):
         self.state = state
         inp = present.input_view(state)
         self.video.show_input(state.frame, inp)
-        first = state.scorers[0]
+        first = state.scorers[0] if state.scorers else None
         value = present.value_text(state, first)
         alarm = present.physiological_alarm(state)
         self.big.value.border = alarm.priority.colour if alarm is not None else None

@@ -200,8 +200,8 @@ def sizes(scale: float) -> Sizes:
     def px(v: float) -> int:
         return max(9, round(v * scale))
 
-    return Sizes(base=px(15), small=px(14), status=px(16), list=px(18), button=px(17), banner=px(30),
-                 bed=px(30), badge=px(20), title=px(17), reason=px(30))
+    return Sizes(base=px(15), small=px(14), status=px(16), list=px(18), button=px(17),
+                 banner=px(30), bed=px(30), badge=px(20), title=px(17), reason=px(30))
 
 
 def style(scale: float = 1.0) -> str:
