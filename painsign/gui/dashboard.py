@@ -151,7 +151,7 @@ class Dashboard(QMainWindow):
         self.alarm_heading.setObjectName("heading")
         right.addWidget(self.alarm_heading)
         self.alarm_list = QListWidget()
-        right.addWidget(self.alarm_list, 2)
+        right.addWidget(self.alarm_list, 1)
         self.log_heading = QLabel("alarm log")
         self.log_heading.setObjectName("heading")
         right.addWidget(self.log_heading)
@@ -205,6 +205,9 @@ class Dashboard(QMainWindow):
         self.ack_button.setFixedHeight(button_h)
         self.ack_button.setMinimumWidth(fm.horizontalAdvance("Acknowledge") + round(36 * scale))
         self.calibrate_button.setFixedHeight(round(s.button * 2.2))
+        rows = QFontMetrics(pixel_font(s.list)).lineSpacing()
+        self.alarm_list.setMinimumHeight(round(rows * 3.4))  # three alarms without scrolling
+        self.alarm_log.setMinimumHeight(round(rows * 3.4))
         # Two lines of advisory always reserved: nothing moves when it appears.
         self.advisory.rescale(s.title)
         self.big.value.setMinimumHeight(round(120 * scale))
