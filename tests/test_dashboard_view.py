@@ -306,3 +306,12 @@ def test_speed_box_shows_the_replay_speed(qtbot):
     w.timer.stop()
     qtbot.addWidget(w)
     assert w.replay_bar.speed.currentText() == "2x"
+
+
+def test_time_axes_read_minutes_and_hours():
+    from painsign.gui.plots import TimeAxis
+
+    axis = TimeAxis("bottom")
+    assert axis.tickStrings([0, 75, 3725], 1, 15) == ["0:00", "1:15", "1:02:05"]
+    (major, _), *_ = axis.tickSpacing(0, 3600, 540)  # an hour over 540 px
+    assert major in (600, 900)

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from painsign.gui import theme
-from painsign.gui.present import plot_gaps
+from painsign.gui.present import mmss, plot_gaps
 from painsign.gui.widgets import pixel_font
 
 #: Most shaded stretches drawn per plot (the oldest beyond it are left unshaded).
@@ -63,6 +63,27 @@ class GapShading:
         return list(self._shown)
 
 
+class TimeAxis(pg.AxisItem):
+    """A time axis labelled ``m:ss`` (``h:mm:ss`` from an hour) instead of seconds."""
+
+    STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+    def tickSpacing(self, minVal, maxVal, size):
+        """Ticks at whole seconds, minutes or hours, about one label per 90 px."""
+        target = (maxVal - minVal) / max(2.0, size / 90.0)
+        if not target >= 1.0:
+            return super().tickSpacing(minVal, maxVal, size)
+        major = next((s for s in self.STEPS if s >= target), self.STEPS[-1])
+        minors = [s for s in self.STEPS if s < major and major % s == 0]
+        return [(major, 0)] + ([(minors[-1], 0)] if minors else [])
+
+    def tickStrings(self, values, scale, spacing):
+        """Tick labels for ``values`` in seconds (plain seconds below 1-s spacing)."""
+        if spacing < 1.0:
+            return [f"{v:.1f}" if v >= 0 else "" for v in values]
+        return [mmss(v) if v >= 0 else "" for v in values]
+
+
 def _array_key(t, p) -> tuple:
     """What identifies a curve's data between two snapshots (length and last sample)."""
     n = len(t)
@@ -98,12 +119,12 @@ class SignPlot(pg.PlotWidget):
     """Each scorer's sign over the last minute, thresholds and crossing markers."""
 
     def __init__(self, span_s: float):
-        super().__init__()
+        super().__init__(axisItems={"bottom": TimeAxis("bottom")})
         self.span_s = span_s
         self.setBackground(theme.PANEL)
         self.setYRange(0, 1, padding=0.02)
         self.setLabel("left", "P(pain)")
-        self.setLabel("bottom", "time (s)")
+        self.setLabel("bottom", "session time")
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -193,13 +214,16 @@ class TrendPlot(pg.PlotWidget):
     """The whole session's sign, one point per second, peak-downsampled for hours."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__(axisItems={"bottom": TimeAxis("bottom")})
         self.setBackground(theme.PANEL)
         self.setYRange(0, 1, padding=0.02)
         self.setLabel("left", "trend")
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.curve = self.plot([], [], pen=pg.mkPen(theme.SCORER_COLOURS[0], width=2))
+        # Hours of trend: peak downsampling to the pixels (a bucket with a gap stays a gap).
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.curve.setClipToView(True)
         self.shading = GapShading(self.getPlotItem())
         self._key = None
 
