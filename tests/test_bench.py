@@ -107,3 +107,14 @@ def test_bench_without_onnx_skips_the_heavy_run_with_a_clear_message(monkeypatch
     assert not any(k.startswith("heavy") for k in result["checks"])
     bench_cmd.print_table(result)
     assert "live + heavy classifier: skipped" in capsys.readouterr().out
+
+
+def test_live_run_with_a_heavy_classifier_reports_its_rate(tmp_path, store):
+    from painsign.bench.measure import live_run
+    from painsign.synth.animator import write_video
+
+    frame = np.zeros((240, 320, 3), np.uint8)
+    video = tmp_path / "blank.mp4"
+    write_video(video, [frame] * 30, 30.0, (320, 240))
+    out = live_run(video, 1.0, store, heavy_model=heavy_classifier(tmp_path))
+    assert out["heavy_scorer_fps"] >= 0 and out["processed_fps"] > 0

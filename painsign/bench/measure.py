@@ -199,7 +199,7 @@ def live_run(video: Path, seconds: float, store: ModelStore, heavy_model: Path |
         "rss_peak_mb": round(peak_rss_mb(), 1),
     }
     if heavy_model is not None:
-        heavy = scorers[1]
+        heavy = scorers[-1]
         out["heavy_scorer_fps"] = round(heavy.completed / wall, 1)
     return out
 
