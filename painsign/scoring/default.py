@@ -23,7 +23,8 @@ Per frame with a face::
   smile from a lower lip dropped with the corners left in place, so it only masks.
 
 The two parts stay available as scorers of their own (``expression``, ``nfcs``), and the
-NFCS rest baseline is only learned from a window the CNN also calls neutral.
+NFCS rest baseline is only learned from a window the CNN calls neither pain-like nor a
+smile.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class DefaultPainScorer:
         return [self.expression, self.nfcs]
 
     def score(self, frame: FaceFrame) -> Score:
-        """Return the default P(pain); both parts' values and the smile in the details."""
+        """Return the default P(pain); both parts' values and P(happy) in the details."""
         expr = self.expression.score(frame)
         nfcs = self.nfcs.score(frame)
         happy = expr.details["happy"]
