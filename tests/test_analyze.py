@@ -272,3 +272,17 @@ def test_variable_frame_rate_averages_over_one_second_of_mean_rate(tmp_path):
         np.testing.assert_allclose(p, moving_average(p_raw, 27), atol=2e-4)
         differs.append(np.abs(p - moving_average(p_raw, 24)).max() > 1e-3)  # 0.9-s window
     assert any(differs)  # the grimace moves at least one scorer's sign
+
+
+def test_reports_are_private_files(tmp_path, no_face_bgr):
+    """Face boxes, thumbnails and pain signs identify a patient: 0600 files, 0700 folder."""
+    video = tmp_path / "v.mp4"
+    write_video(video, [no_face_bgr] * 10, 10.0, no_face_bgr.shape[1::-1])
+    out = tmp_path / "report"
+    r = subprocess.run(["/bin/sh", "-c", f"umask 022; exec {sys.executable} -m painsign "
+                        f"analyze {video} --out {out} --quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_mode & 0o777 == 0o700
+    files = list(out.iterdir())
+    assert {p.name for p in files} == {"frames.csv", "summary.json", "sign.png"}
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in files)

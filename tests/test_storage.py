@@ -501,3 +501,20 @@ def test_replay_segments_are_recorded_and_old_files_gain_the_table(tmp_path):
     open_db(path).close()
     assert "segments" in {r[0] for r in sqlite3.connect(path).execute(
         "select name from sqlite_master where type = 'table'")}
+
+
+def test_a_new_database_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        db = tmp_path / "private.db"
+        conn = open_db(db)
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        conn.execute("COMMIT")
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("private.db")]
+        assert {p.name for p in files} >= {"private.db", "private.db-wal"}
+        for p in files:
+            assert p.stat().st_mode & 0o777 == 0o600, p.name
+        conn.close()
+    finally:
+        os.umask(old)

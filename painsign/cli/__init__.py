@@ -57,6 +57,10 @@ def quiet_opencv() -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
+#: The umask of a painsign process: no access for group and others.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status.
 
@@ -65,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Everything painsign writes can identify a patient (face boxes and images, pain
+    # signs, sessions, alarms): files are created 0600 and folders 0700, whatever the
+    # user's umask (the session database's WAL files follow the database's mode).
+    os.umask(PRIVATE_UMASK)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="painsign: %(levelname)s: %(message)s",

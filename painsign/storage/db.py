@@ -219,6 +219,9 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
                          "or give the right --db PATH")
     if not readonly and create:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Patient data: the file is made 0600 before SQLite opens it, and SQLite gives
+        # its -wal and -shm files the database's mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     mode = "ro" if readonly else ("rwc" if create else "rw")
     uri = f"{path.resolve().as_uri()}?mode={mode}"
     conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
