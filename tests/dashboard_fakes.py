@@ -24,7 +24,7 @@ def scorer_view(t=None, p=None, current=0.42, sign_type="stable", action="no act
 
 
 def make_state(input_state="live", reason="", view=None, frame=True, alarms=None, **extra):
-    """A MonitorState as the engine would give it, with the newer fields set."""
+    """A MonitorState as the engine would give it."""
     view = view if view is not None else scorer_view()
     image = np.zeros((240, 320, 3), np.uint8)
     image[60:180, 100:220] = (40, 200, 40)  # a green "face box" area
@@ -48,13 +48,7 @@ def make_state(input_state="live", reason="", view=None, frame=True, alarms=None
 def _row(entry):
     """An engine-style readable log row of an AlarmLogEntry."""
     from painsign.alarms.model import KINDS
-
-    try:
-        from painsign.monitor.state import AlarmLogRow
-    except ImportError:  # an engine before readable rows
-        from collections import namedtuple
-
-        AlarmLogRow = namedtuple("AlarmLogRow", "t kind name priority change text")
+    from painsign.monitor.state import AlarmLogRow
 
     if entry.kind == "audio_pause":
         name, change = "Audio pause", entry.state

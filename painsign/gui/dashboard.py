@@ -66,8 +66,6 @@ class Dashboard(QMainWindow):
         self.state: MonitorState | None = None
         self.scale = 0.0
         self._rows: dict[str, list[str]] = {}
-        self._pause_rows: list[tuple] = []
-        self._was_paused = False
         self.setWindowTitle(f"painsign - {engine.settings.bed}")
         self._build()
         self.setMinimumSize(*MIN_SIZE)
@@ -226,7 +224,7 @@ class Dashboard(QMainWindow):
     def toggle_pause(self) -> None:
         """Pause alarm audio for 2 minutes, or, while paused, cancel the pause."""
         state = self.state if self.state is not None else self.engine.snapshot()
-        paused = state.pause_remaining_s > 0 or bool(getattr(state, "audio_paused", False))
+        paused = state.pause_remaining_s > 0 or state.audio_paused
         if paused:
             cancel = (getattr(self.engine, "cancel_pause", None)
                       or getattr(self.engine, "resume_audio", None)
@@ -273,14 +271,14 @@ class Dashboard(QMainWindow):
         self.sound.update(state.sounding)
         self.status.set_full_text(present.status_text(
             state, None if self.sound.available else (self.sound.problem or "off")))
-        note = getattr(state, "demo_note", None)
+        note = state.demo_note
         self.note.set_full_text(note or "")
         if self.note.isVisible() != bool(note):
             self.note.setVisible(bool(note))
 
     @staticmethod
     def _calibration_text(state) -> str:
-        status = getattr(state, "baseline_status", "")
+        status = state.baseline_status
         if status.startswith("calibration refused"):
             return status
         if state.calibrating and not state.calibrated:
@@ -296,7 +294,7 @@ class Dashboard(QMainWindow):
     def _show_replay(self, state, inp: present.InputView) -> None:
         if not self.replay_bar.isVisible() and self.engine.replay_duration() is None:
             return
-        replay = getattr(state, "replay", None)
+        replay = state.replay
         replay = replay if isinstance(replay, dict) else {}
         if inp.state == "ended" or replay.get("ended"):
             self.replay_bar.set_mode("ended")
@@ -304,7 +302,7 @@ class Dashboard(QMainWindow):
             self.replay_bar.set_mode("paused")  # the source's own flag: never lags a click
         else:
             self.replay_bar.set_mode("playing")
-        position = getattr(state, "media_t", None)
+        position = state.media_t
         if position is None:
             position = replay.get("position_s")
         self.replay_bar.show_position(float(state.elapsed_s if position is None else position))
@@ -316,44 +314,11 @@ class Dashboard(QMainWindow):
             widget.addItems(rows)
 
     def _show_alarms(self, state: MonitorState) -> None:
-        paused = state.pause_remaining_s > 0
-        if paused != self._was_paused:
-            self._pause_rows.append((state.elapsed_s, present.AUDIO_PAUSE,
-                                     "paused" if paused else "resumed", None))
-            self._pause_rows = self._pause_rows[-20:]
-            self._was_paused = paused
-        log = getattr(state, "alarm_rows", None)
-        if log is None:
-            # An engine without readable rows does not pass pauses on: add those seen here.
-            log = _merge_by_time(list(state.alarm_log), self._pause_rows)
         self._set_rows("alarms", self.alarm_list, present.alarm_rows(state))
-        self._set_rows("log", self.alarm_log, present.log_rows(_with_log(state, log)))
+        self._set_rows("log", self.alarm_log, present.log_rows(state))
         self.banner.show_alarm(present.banner_text(state), state.visual)
         remaining = state.pause_remaining_s
         set_text(self.pause_button, f"Resume audio {present.mmss(remaining, countdown=True)}"
                  if remaining > 0 else PAUSE_LABEL)
 
 
-class _LogView:
-    """A state whose alarm log is replaced (for :func:`present.log_rows`)."""
-
-    def __init__(self, state, log):
-        self._state, self.alarm_log, self.alarm_rows = state, log, log
-
-    def __getattr__(self, name):
-        return getattr(self._state, name)
-
-
-def _with_log(state, log):
-    return _LogView(state, log)
-
-
-def _merge_by_time(log: list, extra: list) -> list:
-    if not extra:
-        return log
-
-    def t_of(row):
-        t = present.log_fields(row)[0]
-        return float(t) if t is not None else float("inf")
-
-    return sorted(log + extra, key=t_of)

@@ -95,8 +95,8 @@ def _array_key(t, p) -> tuple:
 def _state_key(state, gaps) -> tuple:
     if state is None:
         return ()
-    live = getattr(state, "input_state", "live") == "live"
-    now = 0.0 if live else round(float(getattr(state, "elapsed_s", 0.0) or 0.0), 1)
+    live = state.input_state == "live"
+    now = 0.0 if live else round(float(state.elapsed_s), 1)
     return (live, now, tuple(tuple(g) for g in (gaps or ())))
 
 
@@ -153,7 +153,7 @@ class SignPlot(pg.PlotWidget):
             For the engine's gaps and whether the input is live (an outage still
             running is shaded up to now).
         """
-        engine_gaps = getattr(state, "gaps", None) if state is not None else None
+        engine_gaps = state.gaps if state is not None else None
         key = _signature(views, state, engine_gaps)
         if key == self._key:
             return  # nothing new: no setData, no repaint
@@ -188,7 +188,7 @@ class SignPlot(pg.PlotWidget):
         self.shading.set(gaps_all)
         end = max((float(v.t[-1]) for v in views if len(v.t)), default=0.0)
         if state is not None:
-            end = max(end, float(getattr(state, "elapsed_s", 0.0) or 0.0))
+            end = max(end, float(state.elapsed_s))
         end = max(end, self.span_s)
         rng = (end - self.span_s, end)
         if rng != self._range:
@@ -229,13 +229,13 @@ class TrendPlot(pg.PlotWidget):
 
     def display(self, t: np.ndarray, p: np.ndarray, state=None) -> None:
         """Show the per-second trend, NaN and missing seconds as shaded gaps."""
-        key = (_array_key(t, p), _state_key(state, getattr(state, "trend_gaps", None)))
+        trend_gaps = state.trend_gaps if state is not None else None
+        key = (_array_key(t, p), _state_key(state, trend_gaps))
         if key == self._key:
             return
         self._key = key
         if state is not None:
-            t, p, gaps = plot_gaps(t, p, getattr(state, "trend_gaps", None), state,
-                                   max_dt=1.5)
+            t, p, gaps = plot_gaps(t, p, trend_gaps, state, max_dt=1.5)
         else:
             t, p, gaps = np.asarray(t, float), np.asarray(p, float), []
         self.curve.setData(t, p, connect="finite")

@@ -36,21 +36,6 @@ HEADLINES = {
     "stale": "No new frame",
 }
 
-#: Words for the alarm log's states.
-STATE_WORDS = {
-    "active": "alarm on",
-    "latched": "latched (condition ended)",
-    "acknowledged": "acknowledged",
-    "inactive": "ended",
-    "cleared": "ended",
-    "paused": "paused",
-    "resumed": "resumed",
-}
-
-AUDIO_PAUSE = "audio_pause"
-_LOST = ("lost", "reconnecting", "failed")
-
-
 @dataclass(frozen=True)
 class InputView:
     """How the input is shown: its state, the headline and the detail for the grey frame.
@@ -76,35 +61,19 @@ class InputView:
 
 
 def input_view(state) -> InputView:
-    """Decide the input state of ``state`` (engine field, else derived).
+    """How the snapshot's input state is shown: headline and detail for the grey frame.
 
     Parameters
     ----------
     state : MonitorState
-        The snapshot; ``input_state``, ``input_reason`` and ``frame_stale`` are optional.
+        The snapshot (``input_state``, ``input_reason``, ``frame_stale``).
 
     Returns
     -------
     InputView
     """
-    name = getattr(state, "input_state", None)
-    detail = getattr(state, "input_reason", "") or ""
-    if not name:
-        stats = getattr(state, "stats", None)
-        src = getattr(stats, "source_status", "ok")
-        if getattr(state, "ended", False) or src == "ended":
-            name = "ended"
-        elif src in _LOST:
-            name = "camera_lost"
-        elif src == "frozen":
-            name = "camera_frozen"
-        elif src == "starting" or getattr(state, "frame", None) is None:
-            name = "starting"
-        elif not getattr(state, "face", False):
-            name = "no_face"
-        else:
-            name = "live"
-    if name == "live" and getattr(state, "frame_stale", False):
+    name, detail = state.input_state, state.input_reason
+    if name == "live" and state.frame_stale:
         return InputView("stale", HEADLINES["stale"], detail)
     return InputView(name, "" if name == "live" else HEADLINES.get(name, name.replace("_", " ")),
                      detail)
@@ -155,13 +124,6 @@ def mmss(seconds: float, countdown: bool = False) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
-def _label(kind: str) -> str:
-    from painsign.alarms.model import KINDS
-
-    k = KINDS.get(kind)
-    return k.label if k is not None else kind.replace("_", " ").capitalize()
-
-
 def _priority_name(priority) -> str:
     name = getattr(priority, "name", priority)
     return str(name).upper() if name else ""
@@ -181,8 +143,8 @@ def banner_text(state) -> str | None:
     state : MonitorState
         The snapshot.
     """
-    alarms = list(getattr(state, "alarms", []) or [])
-    paused = float(getattr(state, "pause_remaining_s", 0.0) or 0.0)
+    alarms = list(state.alarms)
+    paused = float(state.pause_remaining_s)
     through = breakthrough(state) if paused > 0 else None
     parts = []
     if alarms and (through is None or alarms[0].label != through.label):
@@ -200,11 +162,7 @@ def banner_text(state) -> str | None:
 
 
 def breakthrough(state):
-    """The alarm sounding through an audio pause, or None.
-
-    The engine's ``breakthrough`` field (the alarm's display name) when it has one, matched
-    to the present alarm of that name; without the field, whatever alarm sounds during a
-    pause sounds through it.
+    """The alarm sounding through an audio pause (the engine's ``breakthrough``), or None.
 
     Parameters
     ----------
@@ -214,20 +172,13 @@ def breakthrough(state):
     Returns
     -------
     AlarmState or None
-        Something with ``label`` and ``priority``.
+        Something with ``label`` and ``priority``: the present alarm of that name.
     """
-    if float(getattr(state, "pause_remaining_s", 0.0) or 0.0) <= 0:
-        return None
-    sounding = getattr(state, "sounding", None)
-    if not hasattr(state, "breakthrough"):
-        return sounding
     through = state.breakthrough
-    if through is None or through is False:
+    if state.pause_remaining_s <= 0 or not through:
         return None
-    if not isinstance(through, str):
-        return through
-    for alarm in [sounding, *(getattr(state, "alarms", []) or [])]:
-        if alarm is not None and getattr(alarm, "label", None) == through:
+    for alarm in [state.sounding, *state.alarms]:
+        if alarm is not None and alarm.label == through:
             return alarm
     return _Named(through)
 
@@ -250,7 +201,7 @@ def physiological_alarm(state):
     -------
     AlarmState or None
     """
-    for alarm in getattr(state, "alarms", []) or []:
+    for alarm in state.alarms:
         if not getattr(alarm, "technical", False):
             return alarm
     return None
@@ -319,9 +270,9 @@ def alarm_rows(state) -> list[str]:
     -------
     list of str
     """
-    now = float(getattr(state, "clock_now", 0.0) or 0.0)
+    now = float(state.clock_now)
     rows = []
-    for a in getattr(state, "alarms", []) or []:
+    for a in state.alarms:
         since = getattr(a, "since", None)
         age = f" for {mmss(now - since)}" if since is not None else ""
         st = str(a.state)
@@ -330,40 +281,9 @@ def alarm_rows(state) -> list[str]:
     return rows
 
 
-def log_fields(row):
-    """(t, kind, state, priority, text) of one alarm-log row in any of its shapes.
-
-    Parameters
-    ----------
-    row : AlarmLogRow, tuple, dict or str
-        A row of ``alarm_rows`` or ``alarm_log``.
-
-    Returns
-    -------
-    tuple
-        ``(t, kind, state, priority, text)``; ``text`` is None when the row is not in
-        words yet.
-    """
-    if isinstance(row, str):
-        return None, "", "", "", row
-    if isinstance(row, dict):
-        get = row.get
-    elif isinstance(row, tuple) and not hasattr(row, "_fields"):
-        t, kind, st, pr = (tuple(row) + (None,) * 4)[:4]
-        return t, kind or "", str(st or ""), pr, None
-    else:
-        def get(name, default=None):
-            return getattr(row, name, default)
-    return (get("t"), get("kind", "") or "", str(get("state", "") or ""), get("priority"),
-            get("text", None))
-
-
 def log_rows(state, limit: int = 30) -> list[str]:
-    """Readable rows of the alarm log, newest first.
-
-    The engine's ``alarm_rows`` (already in words) when it gives them; otherwise built from
-    ``alarm_log``: names instead of ids, one row per change that matters (``pending`` rows
-    and conditions that ended before their delay are left out), audio pauses included.
+    """The engine's readable alarm-log rows (``alarm_rows``), newest first, with their time
+    and priority.
 
     Parameters
     ----------
@@ -376,38 +296,12 @@ def log_rows(state, limit: int = 30) -> list[str]:
     -------
     list of str
     """
-    source = getattr(state, "alarm_rows", None)
-    if source is None:
-        source = getattr(state, "alarm_log", []) or []
     rows = []
-    for row in source:
-        t, kind, st, priority, text = log_fields(row)
-        if text is None:
-            if st == "pending" or (st == "inactive" and kind and _was_only_pending(state, kind)):
-                continue
-            if kind == AUDIO_PAUSE:
-                text = "Audio paused" if st == "paused" else "Audio resumed"
-            else:
-                pr = _priority_name(priority)
-                text = f"{pr + ' ' if pr else ''}{_label(kind)} {STATE_WORDS.get(st, st)}"
-        elif priority and not str(text).upper().startswith(_priority_name(priority)):
-            text = f"{_priority_name(priority)} {text}"
-        stamp = f"{mmss(float(t))}  " if t is not None and math.isfinite(float(t)) else ""
-        rows.append(stamp + text)
-    return list(reversed(rows[-limit:]))
-
-
-def _was_only_pending(state, kind) -> bool:
-    # An "inactive" right after "pending" (a condition shorter than its delay) is noise.
-    last = None
-    for row in getattr(state, "alarm_log", []) or []:
-        _t, k, st, _p, _x = log_fields(row)
-        if k == kind:
-            if st == "inactive":
-                if last == "pending":
-                    return True
-            last = st
-    return False
+    for row in state.alarm_rows[-limit:]:
+        pr = _priority_name(row.priority)
+        text = row.text if not pr or row.text.upper().startswith(pr) else f"{pr} {row.text}"
+        rows.append(f"{mmss(float(row.t))}  {text}" if math.isfinite(float(row.t)) else text)
+    return rows[::-1]
 
 
 def status_text(state, sound_problem: str | None = None) -> str:
@@ -431,7 +325,7 @@ def status_text(state, sound_problem: str | None = None) -> str:
             f"   dropped {s.dropped}   {s.provider}")
     if sound_problem:
         text += f"   SOUND: {sound_problem}"
-    if getattr(state, "session_id", None):
+    if state.session_id:
         text += f"   session {state.session_id} in {state.db_path}"
     return text + f"   models: {s.models}"
 
@@ -525,7 +419,7 @@ def plot_gaps(t: np.ndarray, p: np.ndarray, engine_gaps, state, max_dt: float):
     """
     t2, p2, gaps = broken_line(t, p, max_dt)
     gaps.extend(tuple(g) for g in (engine_gaps or []))
-    now = float(getattr(state, "elapsed_s", 0.0) or 0.0)
+    now = float(state.elapsed_s)
     if not input_view(state).live and len(t2) and now > t2[-1] + 1e-6:
         gaps.append((float(t2[-1]), now))
     return t2, p2, merge_intervals(gaps)
