@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 import onnxruntime as ort
 
+from painsign import ORT_IMPORTED_FIRST
 from painsign.errors import ModelFileError
+
+logger = logging.getLogger(__name__)
+
+if ORT_IMPORTED_FIRST:
+    # Too late for ORT_DISABLE_TELEMETRY (see painsign/__init__.py); switch off what can
+    # still be switched off and say so.
+    ort.disable_telemetry_events()
+    logger.warning(
+        "onnxruntime was imported before painsign, so its telemetry could not be switched "
+        "off; import painsign first or set ORT_DISABLE_TELEMETRY=1 in the environment"
+    )
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"

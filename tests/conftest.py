@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Test modules may import onnxruntime before painsign: no telemetry in tests either.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import cv2
 import numpy as np

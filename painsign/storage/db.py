@@ -218,8 +218,8 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
         raise InputError(f"no painsign database at {path}: run a monitoring session first, "
                          "or give the right --db PATH")
     if not readonly and create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Patient data: the file is made 0600 before SQLite opens it, and SQLite gives
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Patient data: the folder it creates is 0700, the file is made 0600 before SQLite opens it, and SQLite gives
         # its -wal and -shm files the database's mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     mode = "ro" if readonly else ("rwc" if create else "rw")
