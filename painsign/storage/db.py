@@ -219,8 +219,8 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
                          "or give the right --db PATH")
     if not readonly and create:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Patient data: the folder it creates is 0700, the file is made 0600 before SQLite opens it, and SQLite gives
-        # its -wal and -shm files the database's mode.
+        # Patient data: a new folder is 0700 and the file is made 0600 before SQLite
+        # opens it; SQLite gives its -wal and -shm files the database's mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     mode = "ro" if readonly else ("rwc" if create else "rw")
     uri = f"{path.resolve().as_uri()}?mode={mode}"
