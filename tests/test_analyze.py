@@ -52,7 +52,7 @@ def test_report_files_columns_and_keys(procedure):
     assert {p.name for p in out.iterdir()} == {"frames.csv", "summary.json", "sign.png"}
     rows = read_frames(out)
     assert list(rows[0]) == ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS,
-                             "own_baseline", "p_raw_pain", "p_pain", "p_raw_expression",
+                             "own_baseline", "decoded", "p_raw_pain", "p_pain", "p_raw_expression",
                              "p_expression", "p_raw_nfcs", "p_nfcs"]
     assert len(rows) == 180
     summary = json.loads((out / "summary.json").read_text())

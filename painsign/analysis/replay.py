@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from painsign.analysis.frames import FrameAnalyzer, FrameRecord, face_thumbnail
-from painsign.errors import InputError
+from painsign.scoring.nfcs import ACTIONS
 from painsign.signal import (
     Event,
     NearestCentroidSignTypes,
@@ -69,6 +69,22 @@ class Analysis:
     thumbnails: list[tuple[float, np.ndarray]]
     signs: dict[str, ScorerSign] = field(default_factory=dict)
     problem: str | None = None
+    #: Frames decoded, and frames skipped because they did not decode (each has a record
+    #: without a face, at a time stamp interpolated between its neighbours).
+    frames_decoded: int = 0
+    frames_skipped: int = 0
+    #: Stream indices of the skipped frames.
+    skipped_frames: list[int] = field(default_factory=list)
+
+    @property
+    def frames_expected(self) -> int | None:
+        """The container's frame count; None when it does not say."""
+        return self.info.frames_expected
+
+    @property
+    def damage(self) -> str | None:
+        """How the file is damaged (skipped or missing frames), in one line; else None."""
+        return self.problem
 
     @property
     def t(self) -> np.ndarray:
@@ -139,8 +155,10 @@ def analyze_video(
     Returns
     -------
     Analysis
-        Records, thumbnails and signs. A truncated file gives the frames decoded and a
-        ``problem`` message; an unreadable or empty file raises.
+        Records, thumbnails and signs. A frame that does not decode is skipped: it gets a
+        record without a face (so its stretch is interpolated like a face gap). A damaged
+        file (skipped frames, or fewer frames than the container announces) gives the
+        frames decoded and a ``problem`` message; an unreadable or empty file raises.
 
     Raises
     ------
@@ -153,7 +171,12 @@ def analyze_video(
     records: list[FrameRecord] = []
     thumbs: list[tuple[float, np.ndarray]] = []
     next_thumb = 0.0
+    skipped: list[int] = []
     for frame, rgb, face in _located(reader, analyzer, pipelined):
+        before = records[-1] if records else None
+        for stand_in in _undecoded(before, frame, reader.info.fps, analyzer.scorers):
+            records.append(stand_in)
+            skipped.append(stand_in.index)
         record = analyzer.score(frame.index, frame.t, rgb, face)
         records.append(record)
         if frame.t >= next_thumb:
@@ -161,16 +184,30 @@ def analyze_video(
             next_thumb = frame.t + thumb_every_s
         if progress is not None:
             progress(len(records), reader.info.frame_count)
-    analysis = Analysis(reader.info, records, thumbs)
-    try:
-        reader.check_complete()
-    except InputError as exc:
-        if not records:
-            raise
-        analysis.problem = str(exc)
+    analysis = Analysis(reader.info, records, thumbs, problem=reader.damage(),
+                        frames_decoded=reader.frames_read,
+                        frames_skipped=reader.frames_skipped, skipped_frames=skipped)
     for scorer in analyzer.scorers:
         analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
     return analysis
+
+
+def _undecoded(before: FrameRecord | None, frame, fps: float, scorers) -> list[FrameRecord]:
+    """Records without a face for the frames between ``before`` and ``frame`` that did not
+    decode, at times interpolated between theirs (from ``frame`` back at ``fps`` for
+    frames before the first one decoded)."""
+    first = 0 if before is None else before.index + 1
+    n = frame.index - first
+    if n <= 0:
+        return []
+    if before is None:
+        times = [max(0.0, frame.t - (n - k) / fps) for k in range(n)]
+    else:
+        step = (frame.t - before.t) / (n + 1)
+        times = [before.t + (k + 1) * step for k in range(n)]
+    nan = float("nan")
+    return [FrameRecord(first + k, t, False, (nan, nan, nan, nan), dict.fromkeys(ACTIONS, nan),
+                        {s.name: nan for s in scorers}) for k, t in enumerate(times)]
 
 
 def _located(reader, analyzer: FrameAnalyzer, pipelined: bool):

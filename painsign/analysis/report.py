@@ -20,7 +20,7 @@ def _num(x: float, digits: int = 4):
 
 def frames_columns(analysis: Analysis) -> list[str]:
     """Column names of frames.csv."""
-    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS, "own_baseline"]
+    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS, "own_baseline", "decoded"]
     for name in analysis.signs:
         cols += [f"p_raw_{name}", f"p_{name}"]
     return cols
@@ -31,15 +31,18 @@ def write_frames_csv(analysis: Analysis, path: Path) -> None:
 
     Missing values (no face) are written as ``nan``. ``own_baseline`` is 1 where the NFCS
     actions were measured against the patient's own rest face, 0 where against population
-    values.
+    values. ``decoded`` is 0 for a frame of the file that did not decode (no face, its
+    time stamp interpolated), 1 otherwise.
     """
     signs = list(analysis.signs.values())
+    skipped = set(analysis.skipped_frames)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(frames_columns(analysis))
         for i, r in enumerate(analysis.records):
             row = [r.index, f"{r.t:.4f}", int(r.face), *(f"{v:.1f}" for v in r.box),
-                   *(f"{r.actions[a]:.4f}" for a in ACTIONS), _own_baseline(r)]
+                   *(f"{r.actions[a]:.4f}" for a in ACTIONS), _own_baseline(r),
+                   int(r.index not in skipped)]
             for s in signs:
                 row += [f"{s.p_raw[i]:.4f}", f"{s.p_smooth[i]:.4f}"]
             w.writerow(row)
@@ -67,6 +70,10 @@ def summary(analysis: Analysis) -> dict:
         "mean_fps": round(analysis.mean_fps, 3),
         "smoothing_samples": analysis.smoothing_samples,
         "frames": len(analysis.records),
+        "frames_decoded": analysis.frames_decoded,
+        "frames_skipped": analysis.frames_skipped,
+        "frames_expected": analysis.frames_expected,
+        "damage": analysis.damage,
         "frames_with_face": analysis.frames_with_face,
         "frames_face_unconfirmed": analysis.frames_unconfirmed,
         "duration_s": round(float(analysis.t[-1]) if analysis.records else 0.0, 3),

@@ -1,8 +1,12 @@
 """Replay a recorded video file as a frame source: no frame lost, paced to real time.
 
 The decoder thread fills a bounded queue and waits when it is full, so a slow consumer
-loses nothing. Pacing happens on the reading side: :meth:`FileSource.read` hands a frame
-over when its time stamp is due (real time × ``speed``), so :meth:`~FileSource.pause`,
+loses nothing. A frame that does not decode is skipped and counted (the next one keeps its
+own time stamp); :meth:`FileSource.damage` says whether frames were skipped or the file
+ended before the frames its container announces.
+
+Pacing happens on the reading side: :meth:`FileSource.read` hands a frame over when its
+time stamp is due (real time × ``speed``), so :meth:`~FileSource.pause`,
 :meth:`~FileSource.set_speed` and :meth:`~FileSource.seek` take effect at once, whatever
 the decoder has queued. A consumer slower than real time gets frames as fast as it reads.
 """
@@ -20,7 +24,15 @@ import numpy as np
 
 from painsign.capture.base import FrameSource, logger
 from painsign.errors import InputError
-from painsign.video.reader import VideoFrame, VideoInfo, probe
+from painsign.video.reader import (
+    VideoFrame,
+    VideoInfo,
+    damage_details,
+    missing_frames,
+    probe,
+    queue_frames,
+    read_decodable,
+)
 
 _END = object()
 
@@ -59,7 +71,9 @@ class FileSource(FrameSource):
     Raises
     ------
     InputError
-        When the file is missing, empty or cannot be opened, or ``speed`` is not positive.
+        When the file is missing, not a regular file, empty, cannot be opened or has
+        frames that are too large (see :func:`~painsign.video.reader.probe`), or
+        ``speed`` is not positive.
 
     Examples
     --------
@@ -77,7 +91,7 @@ class FileSource(FrameSource):
         self.path = self.info.path
         self.realtime = bool(realtime)
         self._speed = _check_speed(speed)
-        self._queue_size = max(1, int(queue_size))
+        self._queue_size = queue_frames(self.info, max(1, int(queue_size)))
         self._buf: deque = deque()
         self._generation = 0
         self._seek_to: float | None = None
@@ -88,6 +102,8 @@ class FileSource(FrameSource):
         self._position = math.nan
         self._timeline: list[float] = []  # time stamps of frames 0, 1, ... decoded in order
         self._time_stamps: bool | None = None  # whether the container has any
+        self._skipped: set[int] = set()  # indices of the frames that did not decode
+        self._end: tuple[int, float] | None = None  # (frames counted, reached s) at the end
 
     def describe(self) -> str:
         """E.g. "file demo.mp4"."""
@@ -102,6 +118,41 @@ class FileSource(FrameSource):
     def paused(self) -> bool:
         """Whether :meth:`pause` holds frames back."""
         return self._paused
+
+    @property
+    def frames_skipped(self) -> int:
+        """Frames that did not decode so far (each counted once, whatever the seeks)."""
+        with self._cond:
+            return len(self._skipped)
+
+    @property
+    def end_position(self) -> float | None:
+        """Where the decoder met the end of the file (s); None before it did."""
+        with self._cond:
+            return None if self._end is None else self._end[1]
+
+    def damage(self) -> str | None:
+        """How the file is damaged, e.g. "30 frames could not be decoded, 0 of 900
+        expected frames missing"; None while no frame was skipped and the decoder has
+        not met an early end (fewer frames than the container announces, see
+        :func:`~painsign.video.reader.missing_frames`)."""
+        with self._cond:
+            skipped, end = len(self._skipped), self._end
+        missing = 0
+        if end is not None:
+            counted, reached = end
+            missing = missing_frames(self.info, counted - skipped, skipped, reached)
+        if not skipped and not missing:
+            return None
+        return damage_details(self.info, skipped, missing)
+
+    @property
+    def ended_early(self) -> bool:
+        """Whether the decoder met the end of the file before the frames it announces."""
+        with self._cond:
+            end, skipped = self._end, len(self._skipped)
+        return end is not None and missing_frames(self.info, end[0] - skipped, skipped,
+                                                  end[1]) > 0
 
     @property
     def position(self) -> float:
@@ -314,6 +365,28 @@ class FileSource(FrameSource):
             return bisect.bisect_left(timeline, t - 1e-6), True
         return round(t * self.info.fps), False
 
+    def _note_skipped(self, index: int, skipped: int, last_t: float | None, t: float,
+                      exact: bool) -> None:
+        """Count frames ``index`` .. ``index + skipped - 1`` that did not decode; give them
+        time stamps between their neighbours' in the timeline (for seeking)."""
+        with self._cond:
+            new = set(range(index, index + skipped)) - self._skipped
+            self._skipped.update(new)
+        if new:
+            logger.info("%s: %d frame(s) from frame %d did not decode, skipped",
+                        self.describe(), skipped, index)
+        if exact and index == len(self._timeline):
+            before = t - skipped / self.info.fps if last_t is None else last_t
+            step = (t - before) / (skipped + 1)
+            self._timeline.extend(max(0.0, before + (k + 1) * step) for k in range(skipped))
+
+    def _note_end(self, index: int, last_t: float | None) -> None:
+        """The decoder met the end of the stream after frame ``index - 1`` at ``last_t``."""
+        reached = 0.0 if last_t is None else last_t + 1.0 / self.info.fps
+        with self._cond:
+            if self._end is None or reached > self._end[1]:
+                self._end = (index, reached)
+
     def _run(self) -> None:
         cap = cv2.VideoCapture(str(self.path))
         try:
@@ -341,12 +414,16 @@ class FileSource(FrameSource):
                 elif lookahead is not None:
                     (bgr, t), lookahead = lookahead, None
                 else:
-                    ok, bgr = cap.read()
-                    if not ok or bgr is None:
+                    found = read_decodable(cap, self.info.fps, index, last_t)
+                    if found is None:
                         at_end = True
+                        self._note_end(index, last_t)
                         self._put(generation, _END)
                         continue
-                    t = self._timestamp(cap, index, last_t)
+                    bgr, t, skipped = found
+                    if skipped:
+                        self._note_skipped(index, skipped, last_t, t, exact)
+                        index += skipped
                     if exact and index == 1 and self._time_stamps is None:
                         self._time_stamps = cap.get(cv2.CAP_PROP_POS_MSEC) > 0
                 if exact and index == len(self._timeline):

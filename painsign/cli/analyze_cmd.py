@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse the video; return 0, or 2 when the file was truncated (partial report)."""
+    """Analyse the video; return 0, or 2 when the file was damaged (the report covers the
+    frames decoded; see the README's exit codes)."""
     for option in ("window", "step", "surge_within"):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
@@ -85,6 +86,6 @@ def run(args: argparse.Namespace) -> int:
               f"{s['action']}; {len(s['events'])} events")
     print(f"written to {out}/ (frames.csv, summary.json"
           f"{'' if args.no_figure else ', sign.png'})")
-    if analysis.problem:
-        raise InputError(f"{analysis.problem}; the report covers the frames decoded")
+    if analysis.damage:  # skipped or missing frames: after the reports are written
+        raise InputError(analysis.damage)
     return 0

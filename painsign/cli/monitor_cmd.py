@@ -168,4 +168,23 @@ def run(args: argparse.Namespace) -> int:
     if recorder is not None:
         print(f"session {recorder.session_id} recorded in {recorder.path} "
               f"(painsign history --db {recorder.path} --session {recorder.session_id})")
+    damage = replay_damage_line(engine)
+    if damage is not None and code < 2:  # a damaged file (2) outranks a failed worker (1)
+        raise InputError(damage)
     return code
+
+
+def replay_damage_line(engine) -> str | None:
+    """The one error line for a replayed file found damaged; None when it was not.
+
+    Skipped frames count even when the replay was stopped before the end of the file.
+    """
+    damage = getattr(engine.source, "damage", None)
+    text = engine.replay_damage or (damage() if callable(damage) else None)
+    if text is None:
+        return None
+    line = f"video {engine.source.path} is damaged: {text}"
+    end = getattr(engine.source, "end_position", None)
+    if engine.replay_ended_early and end is not None:
+        line += f"; the replay ended early at {end:.1f} s of {engine.replay_duration():.1f} s"
+    return line

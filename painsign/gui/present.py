@@ -31,6 +31,7 @@ HEADLINES = {
     "camera_lost": "Camera lost",
     "camera_frozen": "Camera frozen",
     "ended": "Recording ended",
+    "damaged": "Recording damaged",
     "refused": "Source refused",
     "paused": "Replay paused",
     "stale": "No new frame",
@@ -75,6 +76,8 @@ def input_view(state) -> InputView:
     name, detail = state.input_state, state.input_reason
     if name == "live" and state.frame_stale:
         return InputView("stale", HEADLINES["stale"], detail)
+    if name == "ended" and getattr(state, "damage", None):
+        return InputView(name, HEADLINES["damaged"], detail)
     return InputView(name, "" if name == "live" else HEADLINES.get(name, name.replace("_", " ")),
                      detail)
 
@@ -322,7 +325,9 @@ def status_text(state, sound_problem: str | None = None) -> str:
     latency = "-" if not np.isfinite(s.latency_ms) else f"{s.latency_ms:.0f} ms"
     text = (f"t = {mmss(state.elapsed_s)}   {s.source} [{s.source_status}]   input "
             f"{s.input_fps:.1f} fps   processed {s.processed_fps:.1f} fps   latency {latency}"
-            f"   dropped {s.dropped}   {s.provider}")
+            f"   dropped {s.dropped}"
+            + (f"   undecodable {s.skipped}" if getattr(s, "skipped", 0) else "")
+            + f"   {s.provider}")
     if sound_problem:
         text += f"   SOUND: {sound_problem}"
     if state.session_id:

@@ -153,6 +153,7 @@ class MonitorEngine:
         self._media_t: float | None = None if source.live else 0.0
         self._seek_request: tuple[float, str] | None = None
         self._audio_problem: str | None = None
+        self._damage: str | None = None  # a replayed file found damaged at its end
         self.frames_processed = 0
         #: Capture-to-sample latency of recent frames (ms), for the bench and the status.
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
@@ -225,6 +226,18 @@ class MonitorEngine:
             return None
         return float(info.duration_s)
 
+    @property
+    def replay_damage(self) -> str | None:
+        """How the replayed file was damaged, once its end was reached (skipped frames,
+        or fewer frames than announced); None otherwise and for a live source."""
+        with self._lock:
+            return self._damage
+
+    @property
+    def replay_ended_early(self) -> bool:
+        """Whether the replayed file ended before the frames its container announces."""
+        return bool(self._damage) and bool(getattr(self.source, "ended_early", False))
+
     def seek(self, t: float, reason: str = "seek") -> None:
         """Jump a replayed file to ``t`` seconds (media time): a new segment starts.
 
@@ -275,6 +288,8 @@ class MonitorEngine:
                     if result is not None and self._seek_request is None:
                         self._publish(result)
                     elif self.source.status == "ended":
+                        if not self._ended:
+                            self._note_replay_end()
                         self._ended = True
                     self._update_input()
                     self.alarms.update()
@@ -408,6 +423,15 @@ class MonitorEngine:
             self._face = False
             self.alarms.set_condition("sustained_pain", False)
             self.alarms.set_condition("pain_surge", False)
+
+    def _note_replay_end(self) -> None:
+        """At the end of a replay: say once, at WARNING, if the file was damaged."""
+        damage = getattr(self.source, "damage", None)
+        text = damage() if callable(damage) else None
+        if text is not None and text != self._damage:
+            logger.warning("%s %s: %s", self.source.describe(),
+                           "ended early" if self.source.ended_early else "is damaged", text)
+        self._damage = text
 
     def _do_seek(self, target: float, reason: str) -> None:
         """In the worker: move the file, start a new segment, reset signs and plots."""

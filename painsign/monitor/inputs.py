@@ -79,8 +79,13 @@ def _short(message: str) -> str:
 
 
 def input_reason(state: str, *, for_s: float, message: str, source: str,
-                 media_t: float | None, live: bool) -> str:
+                 media_t: float | None, live: bool, damage: str | None = None,
+                 ended_early: bool = False, duration: float | None = None) -> str:
     """Why the input is in ``state``, for the screen ("" when live).
+
+    ``damage`` (how a replayed file is damaged), ``ended_early`` (it ended before the
+    frames it announces) and ``duration`` (its announced length, s) complete the reason
+    of an ended replay.
 
     Examples
     --------
@@ -90,6 +95,10 @@ def input_reason(state: str, *, for_s: float, message: str, source: str,
     >>> input_reason("ended", for_s=0, message="", source="file a.mp4", media_t=30.0,
     ...              live=False)
     'recording ended at 0:30'
+    >>> input_reason("ended", for_s=0, message="", source="file a.mp4", media_t=15.8,
+    ...              live=False, damage="427 of 900 expected frames missing",
+    ...              ended_early=True, duration=30.0)
+    'replay ended early at 15.8 s of 30.0 s: file damaged (427 of 900 expected frames missing)'
     """
     d = f"{max(0.0, for_s):.0f} s"
     msg = _short(message).replace(f"cannot open {source}: ", "")
@@ -107,6 +116,11 @@ def input_reason(state: str, *, for_s: float, message: str, source: str,
         return f"{source} refused: {msg}" if msg else f"{source} refused"
     if state == "paused":
         return f"replay paused at {clock_text(media_t)}"
+    if state == "ended" and damage and not live:
+        if ended_early and media_t is not None and duration is not None:
+            return (f"replay ended early at {media_t:.1f} s of {duration:.1f} s: file "
+                    f"damaged ({damage})")
+        return f"recording ended at {clock_text(media_t)}: file damaged ({damage})"
     if state == "ended":
         return (f"recording ended at {clock_text(media_t)}" if not live
                 else f"input ended: {msg}" if msg else "input ended")

@@ -54,7 +54,9 @@ def build_state(engine) -> MonitorState:
         input_state=e._input,
         input_reason=input_reason(
             e._input, for_s=now - e._input_since, message=e.source.status_message,
-            source=e.source.describe(), media_t=e._media_t, live=e.source.live),
+            source=e.source.describe(), media_t=e._media_t, live=e.source.live,
+            damage=e._damage, ended_early=e.replay_ended_early,
+            duration=e.replay_duration()),
         frame_stale=e._frame is None or e._input in STALE_INPUT,
         gaps=e._gaps.within(now - e.settings.span_s, now),
         trend_gaps=e._gaps.all(now),
@@ -64,6 +66,7 @@ def build_state(engine) -> MonitorState:
         breakthrough=sounding.label if paused and sounding is not None else None,
         demo_note=e.demo_note,
         alarm_rows=list(e._alarm_rows),
+        damage=e._damage,
     )
 
 
@@ -96,6 +99,7 @@ def stats(engine) -> MonitorStats:
         processed_fps=len(recent) / 2.0 if len(recent) > 1 else 0.0,
         latency_ms=float(engine._latency),
         dropped=int(getattr(src_stats, "frames_dropped", 0)),
+        skipped=int(getattr(engine.source, "frames_skipped", 0)),
         provider=engine.analyzer.tracker.detector.provider,
         source=engine.source.describe(),
         source_status=engine.source.status,

@@ -75,6 +75,8 @@ class MonitorStats:
     processed_fps: float = 0.0
     latency_ms: float = float("nan")
     dropped: int = 0
+    #: Replay: frames of the file that did not decode and were skipped.
+    skipped: int = 0
     provider: str = ""
     source: str = ""
     source_status: str = "starting"
@@ -160,6 +162,11 @@ class MonitorState:
         no "pending" rows; prefer ``alarm_rows``.
     alarm_rows : list of AlarmLogRow
         The on-screen alarm log, oldest first, one row per change that matters.
+    damage : str or None
+        Replay: how the file was damaged, known once its end was reached ("30 frames
+        could not be decoded, 0 of 900 expected frames missing"); ``input_reason`` of
+        the "ended" state then says so, e.g. "replay ended early at 15.8 s of 30.0 s:
+        file damaged (...)". None otherwise.
     """
 
     bed: str
@@ -197,3 +204,4 @@ class MonitorState:
     breakthrough: str | None = None
     demo_note: str | None = None
     alarm_rows: list[AlarmLogRow] = field(default_factory=list)
+    damage: str | None = None

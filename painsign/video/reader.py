@@ -1,11 +1,14 @@
-"""Read a recorded video file frame by frame with time stamps, failing clearly.
+"""Read a recorded video file frame by frame with time stamps, past damaged frames.
 
 A decoding thread fills a bounded queue so decoding overlaps inference and no frame is
-dropped (a file is not a live camera: the reader waits for the consumer).
+dropped (a file is not a live camera: the reader waits for the consumer). A frame the
+decoder refuses is skipped and counted, and reading goes on: the next good frame keeps
+its own time stamp, so the damaged stretch shows as a gap in time.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -16,11 +19,33 @@ import cv2
 import numpy as np
 
 from painsign.errors import InputError
+from painsign.limits import check_frame_size, require_regular_file
+
+#: Undecodable frames in a row after which reading stops. OpenCV's ``read()`` returns
+#: False both for a packet its decoder refuses and at the real end of the stream, and
+#: nothing tells the two apart (``CAP_PROP_POS_FRAMES`` stops moving in both cases). Each
+#: failed read consumes one packet mid-file and returns at once at the end (~0.02 ms), so
+#: this bound costs ~20 ms at the end of every file, and a damaged stretch is crossed
+#: unless it is longer than 1000 frames (33 s at 30 fps); beyond that, the rest of the
+#: file counts as missing.
+MAX_UNDECODABLE_RUN = 1000
+#: Frames short of the container's count, and frame intervals short of its duration,
+#: that do not count as missing. The count is exact where the container stores it (MP4,
+#: AVI) and otherwise OpenCV's estimate from duration x rate, rounded, which may be off by
+#: a frame or two. A variable-rate file can announce many more frames than it has; it
+#: still reaches its duration, hence both conditions (short in frames and in time).
+MISSING_TOLERANCE_FRAMES = 2
+#: Memory the decoded-ahead frames of one reader may take: 16 frames of 1080p (100 MB)
+#: fit; an 8K video gets 2 frames ahead.
+QUEUE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about a video file."""
+    """What the container says about a video file.
+
+    ``frame_count`` is 0 when the container does not say.
+    """
 
     path: Path
     fps: float
@@ -33,10 +58,18 @@ class VideoInfo:
         """Nominal duration from the frame count and rate."""
         return self.frame_count / self.fps if self.fps > 0 else float("nan")
 
+    @property
+    def frames_expected(self) -> int | None:
+        """The container's frame count; None when unknown."""
+        return self.frame_count or None
+
 
 @dataclass(frozen=True)
 class VideoFrame:
-    """One decoded frame: its index, time stamp in seconds and BGR pixels."""
+    """One decoded frame: its index in the stream, time stamp in seconds and BGR pixels.
+
+    The index counts undecodable frames too, so it is the frame's place in the file.
+    """
 
     index: int
     t: float
@@ -44,17 +77,17 @@ class VideoFrame:
 
 
 def probe(path: str | Path) -> VideoInfo:
-    """Open ``path`` and return its properties.
+    """Open ``path`` and return its properties, refusing unusable files before decoding.
 
     Raises
     ------
     InputError
-        When the file is missing, empty, or no decoder can open it (a plain MP4 cut off
-        mid-recording has no index and cannot be opened).
+        When the file is missing, not a regular file (folder, named pipe, socket, device:
+        refused without opening it), empty, cannot be opened by any decoder (a plain MP4
+        cut off mid-recording has no index), or announces frames of more than
+        :data:`~painsign.limits.MAX_FRAME_PIXELS` pixels.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"video {path} does not exist")
+    path = require_regular_file(path, "video")
     if path.stat().st_size == 0:
         raise InputError(f"video {path} is empty (0 bytes)")
     cap = cv2.VideoCapture(str(path))
@@ -72,37 +105,97 @@ def probe(path: str | Path) -> VideoInfo:
             width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
+        check_frame_size(info.width, info.height, f"video {path}")
     finally:
         cap.release()
     return info
+
+
+def queue_frames(info: VideoInfo, wanted: int) -> int:
+    """How many decoded frames may wait in a queue: ``wanted``, fewer for huge frames."""
+    frame_bytes = max(1, info.width * info.height * 3)
+    return max(2, min(int(wanted), QUEUE_BYTES // frame_bytes))
+
+
+def read_decodable(cap: cv2.VideoCapture, fps: float, index: int, last_t: float | None
+                   ) -> tuple[np.ndarray, float, int] | None:
+    """Read the next frame that decodes, skipping at most :data:`MAX_UNDECODABLE_RUN`.
+
+    Parameters
+    ----------
+    cap : cv2.VideoCapture
+        An open capture.
+    fps : float
+        The nominal rate, for time stamps where the container has none.
+    index : int
+        The stream index of the frame that ``cap`` reads next.
+    last_t : float or None
+        The previous frame's time stamp; None before the first frame.
+
+    Returns
+    -------
+    tuple or None
+        ``(bgr, t, skipped)``: the frame, its time stamp (the container's; where it has
+        none or it does not advance, the previous one plus a frame interval for the frame
+        and each skipped one, so a skipped stretch stays a gap) and how many frames before
+        it did not decode (the frame's index is ``index + skipped``). None at the end of
+        the stream, or after too many undecodable frames in a row.
+    """
+    for skipped in range(MAX_UNDECODABLE_RUN):
+        ok, bgr = cap.read()
+        if not ok or bgr is None:
+            continue
+        t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if last_t is None:
+            if not math.isfinite(t) or (t <= 0 and index + skipped > 0):
+                t = (index + skipped) / fps
+        elif not math.isfinite(t) or t <= last_t:
+            t = last_t + (1 + skipped) / fps
+        return bgr, t, skipped
+    return None
 
 
 _END = object()
 
 
 class VideoReader:
-    """Iterate over the frames of a video file, decoded in a background thread.
+    """Iterate over the decodable frames of a video file, decoded in a background thread.
+
+    Frames the decoder refuses are skipped and counted (:attr:`frames_skipped`); reading
+    stops at the end of the stream or after :data:`MAX_UNDECODABLE_RUN` undecodable
+    frames in a row. After iterating, :meth:`damage` says whether the file was damaged.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The video file.
     queue_size : int
-        Frames decoded ahead of the consumer.
+        Frames decoded ahead of the consumer (fewer for frames so large that this many
+        would take more than :data:`QUEUE_BYTES`).
 
     Attributes
     ----------
     info : VideoInfo
         Container properties.
     frames_read : int
-        Frames delivered so far.
+        Frames decoded and delivered so far.
+    frames_skipped : int
+        Undecodable frames skipped so far (each followed by a decodable one).
+    last_t : float
+        Time stamp of the last frame delivered (NaN before the first).
+
+    Raises
+    ------
+    InputError
+        See :func:`probe`.
     """
 
     def __init__(self, path: str | Path, queue_size: int = 16):
         self.info = probe(path)
         self.frames_read = 0
+        self.frames_skipped = 0
         self.last_t = float("nan")
-        self._queue_size = queue_size
+        self._queue_size = queue_frames(self.info, queue_size)
 
     def __iter__(self) -> Iterator[VideoFrame]:
         q: queue.Queue = queue.Queue(maxsize=self._queue_size)
@@ -111,19 +204,14 @@ class VideoReader:
         def decode() -> None:
             cap = cv2.VideoCapture(str(self.info.path))
             try:
-                index = 0
-                last_t = -np.inf
+                index, last_t = 0, None
                 while not stop.is_set():
-                    ok, frame = cap.read()
-                    if not ok or frame is None:
+                    found = read_decodable(cap, self.info.fps, index, last_t)
+                    if found is None:
                         break
-                    t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                    # Some containers report no time stamps (0 throughout): fall back to the
-                    # nominal rate, and never let time go backwards.
-                    if not np.isfinite(t) or (index > 0 and t <= last_t):
-                        t = last_t + 1.0 / self.info.fps if index > 0 else 0.0
-                    last_t = t
-                    q.put(VideoFrame(index, t, frame))
+                    bgr, last_t, skipped = found
+                    index += skipped
+                    q.put((skipped, VideoFrame(index, last_t, bgr)))
                     index += 1
             except Exception as exc:  # reported to the consumer, not lost in the thread
                 q.put(exc)
@@ -140,9 +228,11 @@ class VideoReader:
                     break
                 if isinstance(item, Exception):
                     raise InputError(f"decoding {self.info.path} failed: {item}") from item
+                skipped, frame = item
+                self.frames_skipped += skipped
                 self.frames_read += 1
-                self.last_t = item.t
-                yield item
+                self.last_t = frame.t
+                yield frame
         finally:
             stop.set()
             while worker.is_alive():
@@ -151,21 +241,84 @@ class VideoReader:
                 except queue.Empty:
                     worker.join(0.05)
 
-    def check_complete(self) -> None:
-        """Raise :class:`InputError` when fewer frames decoded than the file announced.
+    @property
+    def frames_missing(self) -> int:
+        """Frames the container announced beyond those decoded or skipped (0 if unknown)."""
+        expected = self.info.frames_expected
+        return max(0, expected - self.frames_read - self.frames_skipped) if expected else 0
 
-        Call after iterating. No frame at all means an empty file; fewer than 90 % of the
-        announced frames that also end before 90 % of the announced duration mean a
-        truncated one (a variable-rate file may announce a frame count estimated from its
-        duration, so the count alone would cry wolf).
+    def damage(self) -> str | None:
+        """Say how the file is damaged, after iterating; None when it is not.
+
+        A file is damaged when frames could not be decoded, or when it ended more than
+        :data:`MISSING_TOLERANCE_FRAMES` frames short of the container's count and as
+        many frame intervals short of its duration (see the constant for why both).
+
+        Raises
+        ------
+        InputError
+            When not a single frame decoded (an unusable file, not a damaged one).
         """
         if self.frames_read == 0:
             raise InputError(f"video {self.info.path} has no decodable frame")
-        expected = self.info.frame_count
-        reached = self.last_t + 1.0 / self.info.fps
-        if (expected > 0 and self.frames_read < 0.9 * expected
-                and reached < 0.9 * self.info.duration_s):
-            raise InputError(
-                f"video {self.info.path} is truncated: decoded {self.frames_read} of "
-                f"{expected} frames"
-            )
+        return damage_text(self.info, self.frames_read, self.frames_skipped,
+                           self.last_t + 1.0 / self.info.fps)
+
+
+def damage_text(info: VideoInfo, decoded: int, skipped: int, reached_s: float) -> str | None:
+    """The one-line description of a damaged file, or None when it is not damaged.
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The container's properties.
+    decoded, skipped : int
+        Frames decoded, and frames that did not decode but were followed by one that did.
+    reached_s : float
+        Where the decoded stream ended: the last frame's time stamp plus one interval.
+
+    Returns
+    -------
+    str or None
+        E.g. "video a.mp4 is damaged: 30 frames could not be decoded, 0 of 900 expected
+        frames missing; the report covers the 870 frames decoded".
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> info = VideoInfo(Path("a.avi"), 30.0, 90, 480, 480)
+    >>> damage_text(info, 80, 0, 80 / 30.0).split("; ")[0]
+    'video a.avi is damaged: 0 frames could not be decoded, 10 of 90 expected frames missing'
+    >>> damage_text(info, 89, 0, 89 / 30.0) is None
+    True
+    """
+    missing = missing_frames(info, decoded, skipped, reached_s)
+    if not skipped and not missing:
+        return None
+    return (f"video {info.path} is damaged: {damage_details(info, skipped, missing)}; "
+            f"the report covers the {_frames(decoded)} decoded")
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame" if n == 1 else f"{n} frames"
+
+
+def damage_details(info: VideoInfo, skipped: int, missing: int) -> str:
+    """E.g. "30 frames could not be decoded, 0 of 900 expected frames missing"."""
+    expected = info.frames_expected
+    lost = (f"{missing} of {expected} expected frames missing" if expected
+            else "the container does not say how many frames to expect")
+    return f"{_frames(skipped)} could not be decoded, {lost}"
+
+
+def missing_frames(info: VideoInfo, decoded: int, skipped: int, reached_s: float) -> int:
+    """Frames missing from the end of the stream beyond the tolerance; else 0."""
+    expected = info.frames_expected
+    if not expected:
+        return 0
+    missing = expected - decoded - skipped
+    short_s = info.duration_s - reached_s
+    tolerance = MISSING_TOLERANCE_FRAMES
+    if missing > tolerance and short_s > tolerance / info.fps:
+        return missing
+    return 0
