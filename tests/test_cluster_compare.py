@@ -24,7 +24,7 @@ from painsign.research.cluster import (
     load_sign_types,
 )
 from painsign.research.compare import compare_scorers
-from painsign.signal import NearestCentroidSignTypes, SignTypeModel
+from painsign.signal import LearnedSignTypes, NearestCentroidSignTypes
 
 #: Three well-separated (entropy, crossings per 20 s) groups, near the paper's Table 3.
 GROUPS = {"stable": (0.4, 0.2), "irregular": (2.0, 2.6), "unstable": (2.8, 8.5)}
@@ -117,7 +117,7 @@ def test_cluster_finds_three_named_types_and_writes_a_model(grouped_summaries, t
     for name in GROUPS:
         assert f"  {name}: {truth.count(name)} windows" in printed
     loaded = load_sign_types(tmp_path / "c" / "sign_types.json")
-    assert isinstance(loaded, SignTypeModel) and loaded.k_ == 3
+    assert isinstance(loaded, LearnedSignTypes) and loaded.k_ == 3
     np.testing.assert_allclose(loaded.centroids_, model.centroids_)
     assert [str(n) for n in loaded.names_[loaded.predict(x)]] == truth
     png = tmp_path / "c" / "clusters.png"

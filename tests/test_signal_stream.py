@@ -9,9 +9,9 @@ from dataclasses import astuple
 import numpy as np
 import pytest
 
+from painsign.research.signtype_model import SignTypeModel
 from painsign.signal import (
     SignStream,
-    SignTypeModel,
     moving_average,
     sliding_windows,
     smooth_sign,

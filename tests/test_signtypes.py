@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from painsign.research.signtype_model import SignTypeModel
 from painsign.signal import (
     MODEL_THRESHOLDS,
     PAPER_CENTROIDS,
+    LearnedSignTypes,
     NearestCentroidSignTypes,
     SignType,
-    SignTypeModel,
     decision_action,
     feature_scale,
     normalise_crossings,
@@ -359,3 +360,34 @@ def test_model_is_a_scikit_learn_estimator():
     a = SignTypeModel(random_state=1).fit(_paper_like_windows(np.random.default_rng(15))[0])
     b = SignTypeModel(random_state=1).fit(_paper_like_windows(np.random.default_rng(15))[0])
     np.testing.assert_array_equal(a.centroids_, b.centroids_)
+
+
+def test_learned_sign_types_load_what_the_learner_saved(tmp_path):
+    # The run-time reader (numpy only) classifies exactly as the fitted learner, and
+    # ignores the learner's own parameters (k range, seed) that it has no use for.
+    rng = np.random.default_rng(18)
+    model = SignTypeModel(random_state=2, k_max=5, high_crossings=5.0)
+    model.fit(_paper_like_windows(rng)[0])
+    path = tmp_path / "m.json"
+    model.save(path)
+    loaded = LearnedSignTypes.load(path)
+    assert type(loaded) is LearnedSignTypes and not hasattr(loaded, "k_max")
+    assert loaded.high_crossings == 5.0 and loaded.k_ == model.k_
+    probe = [*rng.uniform((0, 0), (3.3, 12), size=(300, 2)), (1.0, 4.5), (1.0, 5.0)]
+    assert [loaded.classify(e, c) for e, c in probe] == [model.classify(e, c) for e, c in probe]
+    # high_crossings=5 came through: 4.5 crossings is not "many", 5 is.
+    assert loaded.classify(1.0, 5.0) == "indeterminate" != loaded.classify(1.0, 4.5)
+    assert loaded.classify(1.0, 6.0, duration_s=2.0) == "indeterminate"
+
+
+def test_learned_sign_types_refuse_bad_rules_and_unfitted_use(tmp_path):
+    rng = np.random.default_rng(19)
+    path = tmp_path / "m.json"
+    SignTypeModel(random_state=0).fit(_paper_like_windows(rng)[0]).save(path)
+    doc = json.loads(path.read_text())
+    doc["params"]["min_duration_s"] = 0
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="min_duration_s must be > 0"):
+        LearnedSignTypes.load(path)
+    with pytest.raises(RuntimeError, match="LearnedSignTypes is not fitted"):
+        LearnedSignTypes().classify(0.1, 0)

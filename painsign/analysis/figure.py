@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from painsign.analysis.replay import Analysis
+from painsign.colours import FIGURE_COLOURS as COLOURS
 from painsign.signal import crossing_indices
 
 MAX_THUMBS = 40
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
 def legend_label(sign) -> str:

@@ -13,7 +13,7 @@ from painsign.cli.progress import Progress
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
-from painsign.research.cluster import load_sign_types
+from painsign.signal.learned import load_sign_types
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker

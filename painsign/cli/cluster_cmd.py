@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from painsign.research.cluster import draw_cluster_figure, fit_sign_types, gather_windows
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``cluster`` subcommand."""
@@ -29,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save and draw the sign types; print k, silhouette and the clusters."""
+    # Imported here: the learner needs scikit-learn, which no other command loads.
+    from painsign.research.cluster import draw_cluster_figure, fit_sign_types, gather_windows
+
     features, meta = gather_windows(args.summaries, scorer=args.scorer,
                                     non_overlapping=getattr(args, "non_overlapping", False))
     model = fit_sign_types(features)

@@ -6,8 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from painsign.research.compare import compare_scorers, draw_overlay
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare`` subcommand."""
@@ -29,6 +27,9 @@ def _fmt(x, spec: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compare the scorers; print the table and write compare.json and compare.png."""
+    # Imported here, like the other research commands, so that painsign starts fast.
+    from painsign.research.compare import compare_scorers, draw_overlay
+
     result = compare_scorers(args.summary)
     out = args.out or args.summary.parent
     out.mkdir(parents=True, exist_ok=True)

@@ -91,8 +91,8 @@ def build_engine(args: argparse.Namespace):
     from painsign.capture import open_source
     from painsign.model_store import ModelStore
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
-    from painsign.research.cluster import load_sign_types
     from painsign.scoring.background import BackgroundScorer
+    from painsign.signal.learned import load_sign_types
     from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
     from painsign.vision.tracker import FaceTracker
 

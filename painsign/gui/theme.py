@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from painsign.alarms.model import Priority
+
 BACKGROUND = "#101418"
 PANEL = "#1a2027"
 TEXT = "#e8eef2"
@@ -34,7 +36,7 @@ BAR = "#90a4ae"
 ACCENT = "#4fc3f7"
 SCORER_COLOURS = ("#4fc3f7", "#ffb74d", "#ba68c8", "#aed581", "#f06292")
 #: The alarm colours (``Priority.colour``): reserved for alarms.
-ALARM_COLOURS = ("#e53935", "#fdd835", "#00bcd4")
+ALARM_COLOURS = tuple(p.colour for p in sorted(Priority, reverse=True))
 
 #: (foreground, background) of every text drawn by the dashboard, for the contrast test.
 TEXT_PAIRS: tuple[tuple[str, str], ...] = (

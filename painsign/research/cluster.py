@@ -4,9 +4,11 @@ The paper clustered (entropy, threshold crossings) per 20-s clip with k-means, k
 chosen by the highest silhouette score, and named the clusters stable, irregular and
 unstable. Here the windows come from any number of ``summary.json`` files written by
 ``painsign analyze``; :func:`fit_sign_types` fits a
-:class:`~painsign.signal.signtypes.SignTypeModel` on them and :func:`draw_cluster_figure`
-shows the result beside the paper's centroids and the decision matrix. The model, saved as
-JSON, replaces the default classifier with ``painsign analyze/monitor --sign-types``.
+:class:`~painsign.research.signtype_model.SignTypeModel` on them and
+:func:`draw_cluster_figure` shows the result beside the paper's centroids and the decision
+matrix. The model, saved as JSON, replaces the default classifier with ``painsign
+analyze/monitor --sign-types`` (read back by :func:`painsign.signal.learned.load_sign_types`,
+re-exported here, without scikit-learn).
 """
 
 from __future__ import annotations
@@ -18,29 +20,31 @@ from pathlib import Path
 
 import numpy as np
 
+from painsign.colours import ACTION_COLOURS, SIGN_TYPE_COLOURS
 from painsign.errors import InputError
+from painsign.research.signtype_model import SignTypeModel
+from painsign.signal.learned import LearnedSignTypes, load_sign_types
 from painsign.signal.signtypes import (
     MAX_ENTROPY_BITS,
     PAPER_CENTROIDS,
     REFERENCE_WINDOW_S,
     SignType,
-    SignTypeModel,
     decision_action,
     normalise_crossings,
 )
 
+__all__ = [
+    "MIN_WINDOW_S",
+    "draw_cluster_figure",
+    "fit_sign_types",
+    "gather_windows",
+    "load_sign_types",
+    "read_summary",
+]
+
 #: Windows shorter than this are left out: their crossings would be extrapolated to 20 s
 #: (the classifiers call them indeterminate for the same reason).
 MIN_WINDOW_S = 5.0
-
-#: One colour per sign type (as on the dashboard) and per decision-matrix action.
-SIGN_TYPE_COLOURS = {
-    "stable": "#43a047",
-    "irregular": "#fb8c00",
-    "unstable": "#e53935",
-    "indeterminate": "#8e24aa",
-}
-ACTION_COLOURS = {"act": "#ef9a9a", "human review": "#fff59d", "no action": "#cfd8dc"}
 
 
 def read_summary(path: str | Path) -> dict:
@@ -167,7 +171,7 @@ def fit_sign_types(features, random_state: int | None = 0) -> SignTypeModel:
     A thin wrapper around :meth:`SignTypeModel.fit` that turns its complaints about the
     data into :class:`~painsign.errors.InputError`. Clusters are named stable, irregular,
     unstable (and indeterminate) from their centroids; see
-    :class:`~painsign.signal.signtypes.SignTypeModel`.
+    :class:`~painsign.research.signtype_model.SignTypeModel`.
 
     Parameters
     ----------
@@ -203,40 +207,6 @@ def fit_sign_types(features, random_state: int | None = 0) -> SignTypeModel:
         raise InputError(f"cannot fit sign types: {exc}") from None
 
 
-def load_sign_types(path: str | Path) -> SignTypeModel:
-    """Load a sign-type model saved by ``painsign cluster`` (:meth:`SignTypeModel.save`).
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-
-    Returns
-    -------
-    SignTypeModel
-        Fitted, ready for ``classify``.
-
-    Raises
-    ------
-    InputError
-        The file is missing, unreadable, or not a valid sign-type model (it is named).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"sign-type model {path} not found; make one with painsign cluster")
-    try:
-        model = SignTypeModel.load(path)
-    except OSError as exc:
-        raise InputError(f"cannot read sign-type model {path}: {exc.strerror or exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        why = exc if isinstance(exc, ValueError) else f"missing or bad field {exc}"
-        raise InputError(f"bad sign-type model {path}: {why}; make one with painsign "
-                         "cluster") from None
-    if len(model.centroids_) != len(model.names_) or len(model.centroids_) < 2:
-        raise InputError(f"bad sign-type model {path}: {len(model.centroids_)} centroids for "
-                         f"{len(model.names_)} names; make one with painsign cluster")
-    return model
-
-
 def _decision_table(ax) -> None:
     """The decision matrix (seed 002, Fig. 5) as a small table."""
     kinds = [str(k) for k in SignType]
@@ -255,7 +225,7 @@ def _decision_table(ax) -> None:
     ax.set_title("decision matrix (type x prediction)", fontsize=9)
 
 
-def draw_cluster_figure(model: SignTypeModel, features, path: str | Path) -> None:
+def draw_cluster_figure(model: LearnedSignTypes, features, path: str | Path) -> None:
     """Write the entropy-crossings scatter of the windows, coloured by named cluster.
 
     Fitted centroids are large crosses labelled with their names; the paper's Table 3
@@ -266,8 +236,8 @@ def draw_cluster_figure(model: SignTypeModel, features, path: str | Path) -> Non
 
     Parameters
     ----------
-    model : SignTypeModel
-        Fitted (or loaded) model.
+    model : LearnedSignTypes
+        Fitted (a SignTypeModel) or loaded model.
     features : array-like, shape (n, 2)
         The windows (entropy in bits, crossings per 20 s), usually those it was fitted on.
     path : str or pathlib.Path

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from painsign.colours import FIGURE_COLOURS as COLOURS
+from painsign.colours import SIGN_TYPE_COLOURS
 from painsign.errors import InputError
-from painsign.research.cluster import SIGN_TYPE_COLOURS, read_summary
-
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+from painsign.research.cluster import read_summary
 
 
 @dataclass

@@ -35,6 +35,7 @@ import numpy as np
 from painsign import __version__
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
+from painsign.colours import FIGURE_COLOURS as COLOURS
 from painsign.errors import InputError
 from painsign.research.labels import LabelledItem, read_labels
 from painsign.research.metrics import (
@@ -51,7 +52,6 @@ from painsign.scoring.base import FaceFrame
 from painsign.vision.image import to_rgb
 from painsign.vision.tracker import FaceTracker
 
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 NOTE = ("research evaluation: painsign is research software, not a medical device; the "
         "NFCS scorer is a transparent proxy, not a validated clinical tool")
 

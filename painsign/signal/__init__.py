@@ -1,17 +1,20 @@
 """The pain sign as a signal: smoothing, window metrics, sign types, live stream, events.
 
-Pure numpy/scipy/scikit-learn; no camera, no Qt, no model runtime. Definitions follow
+Pure numpy/scipy; no camera, no Qt, no model runtime, no scikit-learn (the k-means
+learner of sign types is :mod:`painsign.research.signtype_model`). Definitions follow
 Ferreira et al. (seed 002) and ``shared/reference/method.md``:
 
 * :mod:`~painsign.signal.smoothing` — gap filling and the 1-s trailing moving average.
 * :mod:`~painsign.signal.metrics` — mean, prediction, entropy, crossings per window.
 * :mod:`~painsign.signal.signtypes` — stable / irregular / unstable / indeterminate and the
   decision matrix.
+* :mod:`~painsign.signal.learned` — sign types learnt by ``painsign cluster``, read back.
 * :mod:`~painsign.signal.stream` — the same numbers live, one sample at a time.
 * :mod:`~painsign.signal.events` — surge and drop triggers.
 """
 
 from painsign.signal.events import DROP, SURGE, Event, EventDetector, detect_events
+from painsign.signal.learned import LearnedSignTypes, load_sign_types
 from painsign.signal.metrics import (
     ENTROPY_BINS,
     WindowMetrics,
@@ -33,7 +36,6 @@ from painsign.signal.signtypes import (
     NearestCentroidSignTypes,
     SignType,
     SignTypeClassifier,
-    SignTypeModel,
     decision_action,
     feature_scale,
     normalise_crossings,
@@ -58,12 +60,12 @@ __all__ = [
     "Centroid",
     "Event",
     "EventDetector",
+    "LearnedSignTypes",
     "NearestCentroidSignTypes",
     "SignSample",
     "SignStream",
     "SignType",
     "SignTypeClassifier",
-    "SignTypeModel",
     "WindowMetrics",
     "crossing_indices",
     "decision_action",
@@ -71,6 +73,7 @@ __all__ = [
     "entropy_shannon",
     "feature_scale",
     "interpolate_gaps",
+    "load_sign_types",
     "moving_average",
     "normalise_crossings",
     "sliding_windows",

@@ -9,7 +9,9 @@ entropy with many crossings, a sign hovering on the threshold.
 Two classifiers share one interface, ``classify(entropy, crossings, duration_s=20.0)``:
 
 * :class:`NearestCentroidSignTypes` (default): nearest Table 3 centroid, no fitting.
-* :class:`SignTypeModel`: k-means fitted on the user's own windows, as in the paper.
+* :class:`~painsign.signal.learned.LearnedSignTypes`: named centres learnt by k-means on
+  the user's own windows, as in the paper (the learner,
+  :class:`~painsign.research.signtype_model.SignTypeModel`, is research code).
 
 Both measure distance in "pooled-sd units" (see :func:`feature_scale`) and both apply the
 same indeterminate rule before looking at centroids.
@@ -17,20 +19,14 @@ same indeterminate rule before looking at centroids.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 
 #: Length of the paper's clips (iCOPEvid), the unit in which crossings are counted.
 REFERENCE_WINDOW_S = 20.0
@@ -40,10 +36,6 @@ MAX_ENTROPY_BITS = math.log2(10)
 
 #: Decision thresholds from Youden's index on training folds (seed 002).
 MODEL_THRESHOLDS = MappingProxyType({"VGG-Face": 0.494, "N-CNN": 0.542, "ViT-B/16": 0.431})
-
-#: Format tag and version written by :meth:`SignTypeModel.save`.
-MODEL_FORMAT = "painsign.signtypes.SignTypeModel"
-MODEL_FORMAT_VERSION = 1
 
 
 class SignType(StrEnum):
@@ -372,308 +364,3 @@ class NearestCentroidSignTypes:
             if d2 < best_d2:
                 best, best_d2 = kind, d2
         return best
-
-
-def _as_features(windows, reference_s: float) -> np.ndarray:
-    """(n, 2) float array of (entropy, crossings per reference_s) from arrays or windows."""
-    if isinstance(windows, Sequence) and windows and hasattr(windows[0], "entropy"):
-        rows = [
-            (w.entropy, normalise_crossings(w.crossings, w.t1 - w.t0, reference_s)) for w in windows
-        ]
-        x = np.array(rows, dtype=float)
-    else:
-        x = np.asarray(windows, dtype=float)
-    if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(
-            "windows must be an (n, 2) array of (entropy, crossings per 20 s) or a list of "
-            f"WindowMetrics; got an array of shape {x.shape}"
-        )
-    bad = ~np.isfinite(x).all(axis=1)
-    if bad.any():
-        raise ValueError(
-            f"{int(bad.sum())} window(s) have NaN or infinite entropy/crossings (windows with "
-            "no samples); drop them before fitting or predicting"
-        )
-    return x
-
-
-def _name_clusters(
-    centers: np.ndarray,
-    table: Mapping[SignType, Centroid],
-    scale: np.ndarray,
-    low_entropy_bits: float,
-    high_crossings: float,
-) -> list[SignType]:
-    k = len(centers)
-    z = centers / scale
-    paper = {kind: np.array([c.entropy, c.crossings]) / scale for kind, c in table.items()}
-
-    def nearest(i: int, kinds) -> SignType:
-        return min(kinds, key=lambda kind: float(np.sum((z[i] - paper[kind]) ** 2)))
-
-    names: list[SignType | None] = [None] * k
-    rest = []
-    for i, (e, c) in enumerate(centers):
-        if e < low_entropy_bits and c >= high_crossings:
-            names[i] = SignType.INDETERMINATE
-        else:
-            rest.append(i)
-    if rest:
-        stable = min(rest, key=lambda i: z[i].sum())
-        names[stable] = SignType.STABLE
-        rest.remove(stable)
-    if len(rest) == 1:
-        names[rest[0]] = nearest(rest[0], (SignType.IRREGULAR, SignType.UNSTABLE))
-    elif rest:
-        unstable = max(rest, key=lambda i: centers[i, 1])
-        names[unstable] = SignType.UNSTABLE
-        rest.remove(unstable)
-        irregular = min(rest, key=lambda i: float(np.sum((z[i] - paper[SignType.IRREGULAR]) ** 2)))
-        names[irregular] = SignType.IRREGULAR
-        rest.remove(irregular)
-        for i in rest:
-            names[i] = nearest(i, _PAPER_TYPES)
-    return names
-
-
-class SignTypeModel(BaseEstimator):
-    """Sign types learnt by k-means on (entropy, crossings) windows, as in the paper.
-
-    ``fit`` runs k-means (scikit-learn, ``n_init`` restarts) for every k from ``k_min`` to
-    ``k_max`` (capped at n_windows - 1 and at the number of distinct windows) and keeps the
-    k with the highest silhouette score. Features are divided by :func:`feature_scale` of
-    ``centroids`` first (pooled-sd units), so entropy and crossings weigh alike.
-
-    Clusters are named from their centroids:
-
-    * a centroid with entropy < ``low_entropy_bits`` and crossings >= ``high_crossings``
-      is indeterminate;
-    * of the others, the lowest entropy + crossings (pooled-sd units) is stable;
-    * if one cluster is left (k = 2), it takes the nearer of the irregular and unstable
-      paper centroids;
-    * otherwise the highest-crossing one is unstable, the one nearest the paper's
-      irregular centroid is irregular, and any further clusters (k > 3) take the name of
-      their nearest paper centroid, so several clusters may share a name.
-
-    :meth:`classify` applies the same NaN / short-window / indeterminate rules as
-    :class:`NearestCentroidSignTypes`, then names the nearest fitted cluster.
-
-    Parameters
-    ----------
-    k_min, k_max : int, default 2, 10
-        Range of cluster counts tried (the paper's 2..10).
-    n_init : int, default 10
-        k-means restarts per k.
-    random_state : int, RandomState or None
-        Seed for k-means.
-    centroids : str, default "DEFAULT"
-        Key of :data:`PAPER_CENTROIDS` giving the scale and the names.
-    low_entropy_bits, high_crossings, min_duration_s, reference_s
-        As in :class:`NearestCentroidSignTypes`.
-
-    Attributes
-    ----------
-    k_ : int
-        Chosen number of clusters.
-    silhouette_ : float
-        Its silhouette score (in pooled-sd units).
-    silhouettes_ : dict of int to float
-        Score of every k tried.
-    centroids_ : numpy.ndarray
-        (k_, 2) cluster centres, entropy in bits and crossings per 20 s.
-    names_ : numpy.ndarray of SignType
-        Name of each cluster (object array, so ``names_[model.predict(X)]`` works).
-    scale_ : numpy.ndarray
-        The (entropy, crossings) divisors used.
-    n_windows_ : int
-        Windows the model was fitted on.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> centres = [(0.5, 0.2), (2.2, 2.6), (2.6, 7.5)]
-    >>> X = np.vstack([rng.normal(c, (0.2, 0.4), size=(20, 2)) for c in centres])
-    >>> model = SignTypeModel(random_state=0).fit(X)
-    >>> model.k_, [str(n) for n in model.names_[model.predict([(0.4, 0.0)])]]
-    (3, ['stable'])
-    """
-
-    def __init__(
-        self,
-        k_min: int = 2,
-        k_max: int = 10,
-        n_init: int = 10,
-        random_state=None,
-        centroids: str = "DEFAULT",
-        low_entropy_bits: float = 1.5,
-        high_crossings: float = 4.0,
-        min_duration_s: float = 5.0,
-        reference_s: float = REFERENCE_WINDOW_S,
-    ):
-        self.k_min = k_min
-        self.k_max = k_max
-        self.n_init = n_init
-        self.random_state = random_state
-        self.centroids = centroids
-        self.low_entropy_bits = low_entropy_bits
-        self.high_crossings = high_crossings
-        self.min_duration_s = min_duration_s
-        self.reference_s = reference_s
-
-    def fit(self, windows) -> SignTypeModel:
-        """Cluster windows and name the clusters.
-
-        Parameters
-        ----------
-        windows : array-like of shape (n, 2) or list of WindowMetrics
-            (entropy in bits, crossings per 20 s) per window. WindowMetrics crossings are
-            rescaled by their own duration ``t1 - t0``.
-
-        Returns
-        -------
-        SignTypeModel
-            self, fitted.
-
-        Raises
-        ------
-        ValueError
-            Fewer than 3 windows, fewer than 2 distinct windows, NaN features, or a bad
-            k range.
-        """
-        if not isinstance(self.centroids, str):
-            raise ValueError("SignTypeModel needs centroids as a key of PAPER_CENTROIDS")
-        _check_rule_params(
-            self.low_entropy_bits, self.high_crossings, self.min_duration_s, self.reference_s
-        )
-        if not 2 <= self.k_min <= self.k_max:
-            raise ValueError(
-                f"need 2 <= k_min <= k_max, got k_min={self.k_min!r}, k_max={self.k_max!r}"
-            )
-        x = _as_features(windows, self.reference_s) if len(windows) else np.empty((0, 2))
-        n = len(x)
-        n_distinct = len(np.unique(x, axis=0))
-        k_hi = min(self.k_max, n - 1, n_distinct)
-        if k_hi < self.k_min:
-            raise ValueError(
-                f"too few windows to cluster: {n} window(s), {n_distinct} distinct; k-means "
-                f"with silhouette needs at least {self.k_min + 1} windows and {self.k_min} "
-                "distinct ones. Record longer or use NearestCentroidSignTypes."
-            )
-        table = _resolve_centroids(self.centroids)
-        scale = np.array(feature_scale(table))
-        z = x / scale
-        best = None
-        scores = {}
-        # A few thousand 2-D points: OpenMP threads cost more than they save, and they
-        # stall badly when the capture and inference threads keep a core busy.
-        with threadpool_limits(limits=1):
-            for k in range(self.k_min, k_hi + 1):
-                km = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.random_state)
-                labels = km.fit_predict(z)
-                if len(np.unique(labels)) < 2:
-                    continue
-                scores[k] = float(silhouette_score(z, labels))
-                if best is None or scores[k] > scores[best[0]]:
-                    best = (k, labels)
-        if best is None:
-            raise ValueError("k-means found no two distinct clusters in these windows")
-        k, labels = best
-        centers = np.array([x[labels == j].mean(axis=0) for j in range(k)])
-        self.k_ = k
-        self.silhouette_ = scores[k]
-        self.silhouettes_ = scores
-        self.centroids_ = centers
-        self.names_ = np.array(
-            _name_clusters(centers, table, scale, self.low_entropy_bits, self.high_crossings),
-            dtype=object,
-        )
-        self.scale_ = scale
-        self.n_windows_ = n
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "centroids_"):
-            raise RuntimeError("this SignTypeModel is not fitted yet; call fit() or load()")
-
-    def predict(self, windows) -> np.ndarray:
-        """Return the index of the nearest fitted cluster for each window.
-
-        Parameters
-        ----------
-        windows : array-like of shape (n, 2) or list of WindowMetrics
-
-        Returns
-        -------
-        numpy.ndarray of int
-            Cluster indices; ``names_[labels]`` gives their sign types.
-        """
-        self._check_fitted()
-        z = _as_features(windows, self.reference_s) / self.scale_
-        d2 = ((z[:, None, :] - (self.centroids_ / self.scale_)[None]) ** 2).sum(axis=2)
-        return d2.argmin(axis=1)
-
-    def predict_sign_types(self, windows) -> list[SignType]:
-        """Return the name of the nearest fitted cluster for each window (no extra rules)."""
-        return [SignType(self.names_[i]) for i in self.predict(windows)]
-
-    def classify(
-        self, entropy: float, crossings: float, duration_s: float = REFERENCE_WINDOW_S
-    ) -> SignType:
-        """Return the sign type of one window, same interface as the default classifier.
-
-        NaN entropy, windows shorter than ``min_duration_s`` and low-entropy/many-crossing
-        windows are indeterminate; otherwise the name of the nearest fitted cluster.
-        """
-        self._check_fitted()
-        entropy = float(entropy)
-        c_ref = _screen(self, entropy, crossings, duration_s)
-        if c_ref is None:
-            return SignType.INDETERMINATE
-        return SignType(self.names_[self.predict([(entropy, c_ref)])[0]])
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model to a JSON file (with format name and version)."""
-        self._check_fitted()
-        params = self.get_params()
-        if not isinstance(params["random_state"], int | None):
-            params["random_state"] = None
-        doc = {
-            "format": MODEL_FORMAT,
-            "version": MODEL_FORMAT_VERSION,
-            "params": params,
-            "k": self.k_,
-            "silhouette": self.silhouette_,
-            "silhouettes": {str(k): v for k, v in self.silhouettes_.items()},
-            "centroids": self.centroids_.tolist(),
-            "names": [str(n) for n in self.names_],
-            "scale": self.scale_.tolist(),
-            "n_windows": self.n_windows_,
-        }
-        Path(path).write_text(json.dumps(doc, indent=2), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> SignTypeModel:
-        """Read a model written by :meth:`save`.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a painsign sign-type model or has another format version.
-        """
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{path} is not a painsign sign-type model (no {MODEL_FORMAT!r})")
-        if doc.get("version") != MODEL_FORMAT_VERSION:
-            raise ValueError(
-                f"{path} has sign-type model format version {doc.get('version')!r}; this "
-                f"painsign reads version {MODEL_FORMAT_VERSION}. Refit and save again."
-            )
-        model = cls(**doc["params"])
-        model.k_ = int(doc["k"])
-        model.silhouette_ = float(doc["silhouette"])
-        model.silhouettes_ = {int(k): float(v) for k, v in doc["silhouettes"].items()}
-        model.centroids_ = np.array(doc["centroids"], dtype=float).reshape(-1, 2)
-        model.names_ = np.array([SignType(n) for n in doc["names"]], dtype=object)
-        model.scale_ = np.array(doc["scale"], dtype=float)
-        model.n_windows_ = int(doc["n_windows"])
-        return model
