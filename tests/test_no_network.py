@@ -65,7 +65,7 @@ def outbound(trace: str) -> list[str]:
             continue
         if not re.search(r"\b(connect|sendto|sendmsg|sendmmsg)\(", line):
             continue
-        for family, v4, v6 in _ADDRESS.findall(line):
+        for _family, v4, v6 in _ADDRESS.findall(line):
             address = v4 or v6
             if not address.startswith(_LOOPBACK):
                 bad.append(line)
