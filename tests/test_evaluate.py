@@ -1,5 +1,6 @@
-"""`painsign evaluate`: metrics against scikit-learn, leave-subjects-out folds, LABELS.csv
-checks, and the command end to end on synthetic clips and images of a real face."""
+"""`painsign evaluate`: metrics on hand-counted cases, Youden and confusion counts against
+brute force and scikit-learn, leave-subjects-out folds, LABELS.csv checks, and the command
+end to end on synthetic clips and images of a real face."""
 
 from __future__ import annotations
 
@@ -12,17 +13,12 @@ import cv2
 import numpy as np
 import pytest
 from skimage import data
-from sklearn.calibration import calibration_curve as sk_calibration_curve
 from sklearn.metrics import (
     accuracy_score,
-    brier_score_loss,
     confusion_matrix,
     f1_score,
-    precision_recall_curve,
     precision_score,
     recall_score,
-    roc_auc_score,
-    roc_curve,
 )
 from synthetic import neutral_animator
 
@@ -58,36 +54,54 @@ def random_case(seed: int, n: int = 60):
     return y, np.round(s * 20) / 20
 
 
-# --- metrics against scikit-learn ----------------------------------------------------
+# --- metrics ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_roc_auc_pr_brier_match_sklearn(seed):
-    y, s = random_case(seed)
-    assert len(np.unique(s)) < len(s)  # ties present
-    fpr, tpr, thr = roc_curve_points(y, s)
-    sk_fpr, sk_tpr, sk_thr = roc_curve(y, s, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, sk_fpr)
-    np.testing.assert_allclose(tpr, sk_tpr)
-    np.testing.assert_array_equal(thr, sk_thr)
-    assert auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    p, r, t = precision_recall_points(y, s)
-    sk_p, sk_r, sk_t = precision_recall_curve(y, s)
-    np.testing.assert_allclose(p, sk_p)
-    np.testing.assert_allclose(r, sk_r)
-    np.testing.assert_array_equal(t, sk_t)
-    assert brier_score(y, s) == pytest.approx(brier_score_loss(y, s), abs=1e-12)
+#: Six items counted by hand: pain scores 0.35, 0.8, 0.5; no-pain scores 0.1, 0.4, 0.8.
+HAND_Y = [0, 0, 1, 1, 0, 1]
+HAND_S = [0.1, 0.4, 0.35, 0.8, 0.8, 0.5]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_calibration_curve_matches_sklearn_with_values_on_bin_edges(seed):
-    y, s = random_case(seed)
-    s[:6] = (0.0, 0.1, 0.2, 0.5, 0.9, 1.0)  # values exactly on edges go to the lower bin
-    true, pred, count = calibration_curve(y, s, bins=10)
-    sk_true, sk_pred = sk_calibration_curve(y, s, n_bins=10)
-    np.testing.assert_allclose(true, sk_true)
-    np.testing.assert_allclose(pred, sk_pred)
-    assert count.sum() == len(y) and (count > 0).all()
+def test_roc_curve_and_auc_on_a_hand_counted_case():
+    fpr, tpr, thr = roc_curve_points(HAND_Y, HAND_S)
+    # score >= 0.8: 1 of 3 pain, 1 of 3 no pain; >= 0.5: 2, 1; >= 0.4: 2, 2; >= 0.35: 3, 2
+    np.testing.assert_array_equal(thr, [np.inf, 0.8, 0.5, 0.4, 0.35, 0.1])
+    np.testing.assert_allclose(tpr * 3, [0, 1, 2, 2, 3, 3])
+    np.testing.assert_allclose(fpr * 3, [0, 1, 1, 2, 2, 3])
+    # Pairs pain > no pain: 0.35 beats 1, 0.8 beats 2 and ties 1, 0.5 beats 2 -> 5.5 of 9.
+    assert auc(HAND_Y, HAND_S) == pytest.approx(5.5 / 9, abs=1e-12)
+    # Every threshold is kept, even one on a straight stretch of the curve.
+    fpr, tpr, thr = roc_curve_points([1, 1, 0], [0.9, 0.8, 0.1])
+    assert thr.tolist() == [np.inf, 0.9, 0.8, 0.1] and tpr.tolist() == [0, 0.5, 1, 1]
+
+
+def test_precision_recall_on_a_hand_counted_case():
+    p, r, t = precision_recall_points(HAND_Y, HAND_S)
+    np.testing.assert_array_equal(t, [0.1, 0.35, 0.4, 0.5, 0.8])
+    np.testing.assert_allclose(p, [3 / 6, 3 / 5, 2 / 4, 2 / 3, 1 / 2, 1.0])
+    np.testing.assert_allclose(r, [1, 1, 2 / 3, 2 / 3, 1 / 3, 0])
+    with pytest.raises(ValueError, match="at least one pain item"):
+        precision_recall_points([0, 0], [0.1, 0.2])
+
+
+def test_brier_score_by_hand():
+    assert brier_score([0, 1, 1], [0.2, 0.6, 1.0]) == pytest.approx((0.04 + 0.16) / 3)
+    assert brier_score([1, 1], [0.5, 1.0]) == pytest.approx(0.125)  # one class is fine
+    with pytest.raises(ValueError, match="at least one item"):
+        brier_score([], [])
+
+
+def test_calibration_bins_values_on_edges_low_and_counts_each_bin():
+    # Five bins, edges 0, .2, .4, .6, .8, 1: 0.2 and 0.6 lie on inner edges and go to the
+    # lower bin, so bin 1 holds {0, .2, .2}, bin 3 {.5, .6}, bin 5 {1}; bins 2 and 4 empty.
+    y = [0, 0, 1, 1, 1, 1]
+    p = [0.0, 0.2, 0.2, 0.5, 0.6, 1.0]
+    true, pred, count = calibration_curve(y, p, bins=5)
+    np.testing.assert_allclose(true, [1 / 3, 1.0, 1.0])
+    np.testing.assert_allclose(pred, [0.4 / 3, 0.55, 1.0])
+    assert count.tolist() == [3, 2, 1]
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        calibration_curve([0, 1], [0.5, 1.5])
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -157,6 +171,27 @@ def test_grouped_folds_never_split_a_subject(k):
         assert np.array_equal(np.sort(np.r_[train, test]), np.arange(groups.size))
 
 
+def test_grouped_folds_are_seeded():
+    _, _, groups = subjects_case()
+    tests = {seed: [t.tolist() for _, t in grouped_folds(groups, 3, seed=seed)]
+             for seed in range(6)}
+    assert tests[4] == [t.tolist() for _, t in grouped_folds(groups, 3, seed=4)]
+    assert len({json.dumps(sorted(v)) for v in tests.values()}) > 1  # the seed matters
+
+
+def test_grouped_folds_with_labels_balance_pain_subjects():
+    # Three subjects only in pain and three never: with labels each of 3 folds tests one
+    # of each, so every training fold keeps both classes.
+    groups = np.repeat(["p1", "p2", "p3", "n1", "n2", "n3"], 4)
+    y = np.repeat([1, 1, 1, 0, 0, 0], 4)
+    for seed in range(5):
+        for train, test in grouped_folds(groups, 3, seed=seed, y=y):
+            assert sorted(set(y[test])) == [0, 1]
+            assert not set(groups[train]) & set(groups[test])
+    cv = cross_validated(y, np.where(y == 1, 0.7, 0.3), groups, 3)
+    assert cv["pooled"]["accuracy"] == 1.0
+
+
 def test_grouped_folds_check_k():
     with pytest.raises(ValueError, match="at least 4 subjects, found 3"):
         grouped_folds(["a", "b", "c", "c"], 4)
@@ -168,7 +203,7 @@ def test_fold_thresholds_ignore_the_test_subjects():
     y, s, groups = subjects_case(seed=1)
     k = 3
     before = cross_validated(y, s, groups, k)
-    folds = grouped_folds(groups, k)
+    folds = grouped_folds(groups, k, y=y)
     for i, (train, test) in enumerate(folds):
         assert before["folds"][i]["threshold"] == youden_threshold(y[train], s[train])[0]
         assert before["folds"][i]["test_groups"] == sorted(set(groups[test]))

@@ -1,17 +1,22 @@
-"""Classification metrics for evaluating pain scorers; pure numpy.
+"""Classification metrics for evaluating pain scorers, on scikit-learn.
 
 Conventions (as in the paper, Ferreira et al.): label 1 is pain, 0 no pain; a score is a
-probability of pain; the prediction at threshold ``thr`` is ``score >= thr``. Curves follow
-scikit-learn's conventions so the two can be checked against each other (the tests do).
-The decision threshold is chosen by Youden's index, J = sensitivity + specificity - 1 =
-TPR - FPR, and with folds it is chosen on the training folds only.
+probability of pain; the prediction at threshold ``thr`` is ``score >= thr``. The curves,
+AUC, Brier score, reliability bins and subject-wise folds are scikit-learn's; this module
+checks the inputs (one clear message instead of a warning or a NaN) and adds the decision
+threshold, chosen by Youden's index, J = sensitivity + specificity - 1 = TPR - FPR, on
+the training folds only when there are folds.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
+from sklearn import metrics
+from sklearn.calibration import calibration_curve as _sk_calibration_curve
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 
 def _check(y, score) -> tuple[np.ndarray, np.ndarray]:
@@ -33,16 +38,6 @@ def _check_both(y: np.ndarray) -> None:
                          f"{y.size - n1} no pain")
 
 
-def _counts(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thresholds (unique scores, descending) and tp, fp at ``score >= threshold``."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s_sorted)), s_sorted.size - 1]  # end of each tie
-    tp = np.cumsum(y_sorted)[last]
-    fp = (last + 1) - tp
-    return s_sorted[last], tp, fp
-
-
 def roc_curve_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the ROC curve: false and true positive rates at every distinct threshold.
 
@@ -57,8 +52,8 @@ def roc_curve_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     -------
     fpr, tpr, thresholds : numpy.ndarray
         ``thresholds`` are ``inf`` followed by the unique scores in decreasing order;
-        ``fpr[i]``, ``tpr[i]`` are the rates of ``score >= thresholds[i]`` (as
-        ``sklearn.metrics.roc_curve(..., drop_intermediate=False)``).
+        ``fpr[i]``, ``tpr[i]`` are the rates of ``score >= thresholds[i]``
+        (``sklearn.metrics.roc_curve(..., drop_intermediate=False)``).
 
     Examples
     --------
@@ -68,10 +63,7 @@ def roc_curve_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     y, s = _check(y, score)
     _check_both(y)
-    thr, tp, fp = _counts(y, s)
-    n1, n0 = int(y.sum()), int(y.size - y.sum())
-    return (np.r_[0.0, fp / n0], np.r_[0.0, tp / n1], np.r_[np.inf, thr])
-
+    return metrics.roc_curve(y, s, drop_intermediate=False)
 
 def auc(y, score) -> float:
     """Return the area under the ROC curve (ties count one half).
@@ -96,9 +88,9 @@ def auc(y, score) -> float:
     >>> auc([0, 1], [0.5, 0.5])
     0.5
     """
-    fpr, tpr, _ = roc_curve_points(y, score)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
-
+    y, s = _check(y, score)
+    _check_both(y)
+    return float(metrics.roc_auc_score(y, s))
 
 def youden_threshold(y, score) -> tuple[float, float, float]:
     """Return the threshold that maximises Youden's J = TPR - FPR, with its TPR and FPR.
@@ -123,13 +115,12 @@ def youden_threshold(y, score) -> tuple[float, float, float]:
     (0.8, 0.5, 0.0)
     """
     y, s = _check(y, score)
-    _check_both(y)
-    thr, tp, fp = _counts(y, s)
+    fpr, tpr, thr = roc_curve_points(y, s)
     n1, n0 = int(y.sum()), int(y.size - y.sum())
-    j = tp * n0 - fp * n1
-    best = int(np.argmax(j))  # thresholds decrease: the first maximum is the highest
-    return float(thr[best]), float(tp[best] / n1), float(fp[best] / n0)
-
+    # Back to whole counts (the rates are k / n exactly rounded), without the inf point.
+    tp, fp = np.rint(tpr[1:] * n1).astype(np.int64), np.rint(fpr[1:] * n0).astype(np.int64)
+    best = int(np.argmax(tp * n0 - fp * n1))  # thresholds decrease: the highest optimum
+    return float(thr[best + 1]), float(tp[best] / n1), float(fp[best] / n0)
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else math.nan
@@ -188,7 +179,7 @@ def precision_recall_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarra
     precision, recall, thresholds : numpy.ndarray
         ``thresholds`` are the unique scores in increasing order; ``precision[i]`` and
         ``recall[i]`` belong to ``score >= thresholds[i]`` and a last point (1, 0) ends the
-        curve (as ``sklearn.metrics.precision_recall_curve``).
+        curve (``sklearn.metrics.precision_recall_curve``).
 
     Examples
     --------
@@ -199,18 +190,14 @@ def precision_recall_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarra
     y, s = _check(y, score)
     if y.sum() == 0:
         raise ValueError("a precision-recall curve needs at least one pain item")
-    thr, tp, fp = _counts(y, s)
-    precision = tp / (tp + fp)
-    recall = tp / tp[-1]
-    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thr[::-1]
-
+    return metrics.precision_recall_curve(y, s)
 
 def calibration_curve(y, p, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return reliability-diagram data: observed pain rate against mean P(pain) per bin.
 
-    The interval [0, 1] is cut into ``bins`` equal bins (a value on an inner edge falls
-    in the lower bin, as ``sklearn.calibration.calibration_curve``); empty bins are left
-    out.
+    ``sklearn.calibration.calibration_curve`` with ``bins`` equal bins on [0, 1] (a value
+    on an inner edge falls in the lower bin), plus the number of items in each bin. Empty
+    bins are left out.
 
     Parameters
     ----------
@@ -234,16 +221,15 @@ def calibration_curve(y, p, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.
     y, p = _check(y, p)
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
-    if p.size and (p.min() < 0 or p.max() > 1):
+    if p.size == 0:
+        raise ValueError("a reliability diagram needs at least one item")
+    if p.min() < 0 or p.max() > 1:
         raise ValueError("probabilities must lie in [0, 1]")
+    prob_true, prob_pred = _sk_calibration_curve(y, p, n_bins=bins, pos_label=1)
+    # scikit-learn does not return the counts; bin as it does (left edges, lower bin).
     edges = np.linspace(0.0, 1.0, bins + 1)
-    ids = np.searchsorted(edges[1:-1], p)
-    total = np.bincount(ids, minlength=bins)
-    sums = np.bincount(ids, weights=p, minlength=bins)
-    true = np.bincount(ids, weights=y, minlength=bins)
-    keep = total > 0
-    return true[keep] / total[keep], sums[keep] / total[keep], total[keep]
-
+    count = np.bincount(np.searchsorted(edges[1:-1], p), minlength=bins)
+    return prob_true, prob_pred, count[count > 0]
 
 def brier_score(y, p) -> float:
     """Return the Brier score, the mean squared difference between P(pain) and the label.
@@ -256,14 +242,15 @@ def brier_score(y, p) -> float:
     y, p = _check(y, p)
     if y.size == 0:
         raise ValueError("the Brier score needs at least one item")
-    return float(np.mean((p - y) ** 2))
+    return float(metrics.brier_score_loss(y, p, pos_label=1))
 
-
-def grouped_folds(groups, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def grouped_folds(groups, k: int, seed: int = 0, y=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split items into ``k`` folds with every group (subject) in exactly one fold.
 
-    Groups are shuffled with ``seed``, then taken from the largest to the smallest and each
-    put in the fold with the fewest items so far (so folds hold similar numbers of items).
+    Without labels, ``sklearn.model_selection.GroupKFold`` (groups shuffled with
+    ``seed``, folds of similar numbers of items); with labels ``y``,
+    ``StratifiedGroupKFold``, which also keeps the share of pain items alike across the
+    folds, so that fewer training folds lack a class.
 
     Parameters
     ----------
@@ -272,7 +259,9 @@ def grouped_folds(groups, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
     k : int
         Number of folds, from 2 to the number of groups (k = groups: leave one subject out).
     seed : int
-        Seed of the shuffle that breaks ties between groups of equal size.
+        Seed of the shuffle of the groups.
+    y : array-like of int, shape (n,), optional
+        Labels to stratify on.
 
     Returns
     -------
@@ -291,24 +280,23 @@ def grouped_folds(groups, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
     [[0, 1], [2], [3]]
     """
     groups = np.asarray(groups).ravel()
-    names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    n_groups = np.unique(groups).size
     if k < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, got {k}")
-    if k > names.size:
-        raise ValueError(f"{k} folds need at least {k} subjects, found {names.size}")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(names.size)
-    order = order[np.argsort(-sizes[order], kind="mergesort")]
-    load = np.zeros(k, dtype=np.int64)
-    fold_of = np.empty(names.size, dtype=np.int64)
-    for g in order:
-        f = int(np.argmin(load))
-        fold_of[g] = f
-        load[f] += sizes[g]
-    item_fold = fold_of[inverse]
-    idx = np.arange(groups.size)
-    return [(idx[item_fold != f], idx[item_fold == f]) for f in range(k)]
-
+    if k > n_groups:
+        raise ValueError(f"{k} folds need at least {k} subjects, found {n_groups}")
+    if y is None:
+        splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        labels = np.zeros(groups.size, dtype=np.int64)
+    else:
+        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        labels = np.asarray(y).ravel()
+    with warnings.catch_warnings():
+        # "The least populated class in y has only n members": the folds are still
+        # subject-wise; a training fold left with one class is reported by the caller.
+        warnings.simplefilter("ignore", UserWarning)
+        splits = list(splitter.split(np.zeros(groups.size), labels, groups))
+    return [(np.sort(train), np.sort(test)) for train, test in splits]
 
 def cross_validated(y, score, groups, k: int, seed: int = 0) -> dict:
     """Leave-subjects-out evaluation of a Youden threshold.
@@ -346,7 +334,7 @@ def cross_validated(y, score, groups, k: int, seed: int = 0) -> dict:
     groups = np.asarray(groups).ravel()
     if groups.size != y.size:
         raise ValueError(f"groups and labels differ in length: {groups.size} vs {y.size}")
-    folds = grouped_folds(groups, k, seed)
+    folds = grouped_folds(groups, k, seed, y=y)
     pred = np.zeros(y.size, dtype=bool)
     out_folds, thresholds = [], []
     for i, (train, test) in enumerate(folds):
