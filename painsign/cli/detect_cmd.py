@@ -13,6 +13,7 @@ from painsign.errors import InputError
 from painsign.model_store import ModelStore
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.draw import draw_faces
+from painsign.vision.image import read_image  # explain_cmd imports it from here too
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
 
@@ -30,18 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "model and, for a large image, full range on tiles look for the faces "
                    "it missed")
     p.set_defaults(run=run)
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Read an image file as BGR, or raise :class:`InputError` naming the file."""
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise InputError(f"cannot read image {path}: {exc.strerror}") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise InputError(f"{path} is not a readable image (empty, truncated or not an image)")
-    return image
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ from painsign.research.metrics import (
     youden_threshold,
 )
 from painsign.scoring.base import FaceFrame
-from painsign.vision.image import to_rgb
+from painsign.vision.image import read_image, to_rgb
 from painsign.vision.tracker import FaceTracker
 
 NOTE = ("research evaluation: painsign is research software, not a medical device; the "
@@ -137,8 +137,6 @@ def score_items(
 
 
 def _score_image(item: LabelledItem, scorers: list, tracker: FaceTracker) -> ItemScore:
-    from painsign.cli.detect_cmd import read_image
-
     for scorer in scorers:
         scorer.reset()
     bgr = read_image(item.path)

@@ -1,6 +1,9 @@
-"""Turn whatever image a caller has into the contiguous RGB uint8 array the models need."""
+"""Read image files, and turn whatever image a caller has into the contiguous RGB uint8
+array the models need."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -69,3 +72,31 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
         finite = np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0)
         return (np.clip(finite, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     raise InputError(f"image dtype {image.dtype} is not supported (use uint8, uint16, float)")
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Read an image file as BGR, or raise :class:`InputError` naming the file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Image file (PNG, JPEG, BMP, TIFF, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) BGR uint8, as ``cv2.imread``.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read or is not a decodable image.
+    """
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"cannot read image {path}: {exc.strerror}") from exc
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise InputError(f"{path} is not a readable image (empty, truncated or not an image)")
+    return image
