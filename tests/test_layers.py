@@ -96,3 +96,23 @@ def test_an_import_across_the_layers_breaks_a_contract(tmp_path, line, contract,
     broken = [ln for ln in out.splitlines() if ln.endswith("BROKEN")]
     assert len(broken) == 1 and broken[0].startswith(contract), out
     assert chain in out, out
+
+
+def test_each_colour_is_written_once():
+    # Figure colours live in painsign/colours.py and alarm colours in alarms/model.py
+    # (gui/theme.py derives its list from Priority); nobody keeps a copy of either.
+    from painsign.alarms.model import Priority
+    from painsign.colours import ACTION_COLOURS, FIGURE_COLOURS, SIGN_TYPE_COLOURS
+    from painsign.gui import theme
+
+    assert theme.ALARM_COLOURS == tuple(p.colour for p in (Priority.HIGH, Priority.MEDIUM,
+                                                           Priority.LOW))
+    figure = {*FIGURE_COLOURS, *SIGN_TYPE_COLOURS.values(), *ACTION_COLOURS.values()}
+    alarm = {p.colour for p in Priority}
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8").lower()
+               for p in (ROOT / "painsign").rglob("*.py")}
+    for colour in figure | alarm:
+        homes = {"painsign/colours.py"} if colour in figure else set()
+        homes |= {"painsign/alarms/model.py"} if colour in alarm else set()
+        found = {path for path, text in sources.items() if f'"{colour.lower()}"' in text}
+        assert found == homes, colour
