@@ -25,12 +25,11 @@ from painsign.signal.learned import (
     as_features,
 )
 from painsign.signal.signtypes import (
-    _PAPER_TYPES,
+    PAPER_CENTROIDS,
     REFERENCE_WINDOW_S,
     Centroid,
+    NearestCentroidSignTypes,
     SignType,
-    _check_rule_params,
-    _resolve_centroids,
     feature_scale,
 )
 
@@ -70,7 +69,7 @@ def _name_clusters(
         names[irregular] = SignType.IRREGULAR
         rest.remove(irregular)
         for i in rest:
-            names[i] = nearest(i, _PAPER_TYPES)
+            names[i] = nearest(i, tuple(table))
     return names
 
 
@@ -184,9 +183,9 @@ class SignTypeModel(LearnedSignTypes, BaseEstimator):
         """
         if not isinstance(self.centroids, str):
             raise ValueError("SignTypeModel needs centroids as a key of PAPER_CENTROIDS")
-        _check_rule_params(
-            self.low_entropy_bits, self.high_crossings, self.min_duration_s, self.reference_s
-        )
+        # The run-time classifier checks the rules and the centroid set name alike.
+        NearestCentroidSignTypes(self.centroids, self.low_entropy_bits, self.high_crossings,
+                                 self.min_duration_s, self.reference_s)
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(
                 f"need 2 <= k_min <= k_max, got k_min={self.k_min!r}, k_max={self.k_max!r}"
@@ -201,7 +200,7 @@ class SignTypeModel(LearnedSignTypes, BaseEstimator):
                 f"with silhouette needs at least {self.k_min + 1} windows and {self.k_min} "
                 "distinct ones. Record longer or use NearestCentroidSignTypes."
             )
-        table = _resolve_centroids(self.centroids)
+        table = PAPER_CENTROIDS[self.centroids]
         scale = np.array(feature_scale(table))
         z = x / scale
         best = None
