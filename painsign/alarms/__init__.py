@@ -10,7 +10,7 @@ test with :class:`FakeClock`:
   acknowledgement, reminders, audio pause with breakthrough, and a log of every transition.
 * :mod:`~painsign.alarms.sounds` -- burst patterns, WAV synthesis and pulse analysis.
 
-Behaviour imitates monitors that follow IEC 60601-1-8 (``shared/reference/alarms.md``).
+Behaviour imitates monitors that follow IEC 60601-1-8.
 """
 
 from painsign.alarms.clock import Clock, FakeClock, MonotonicClock

@@ -1,7 +1,6 @@
 """Alarm priorities, alarm kinds and settings: what each alarm is and how it is signalled.
 
-The signals imitate monitors that follow IEC 60601-1-8 (see
-``shared/reference/alarms.md``):
+The signals imitate monitors that follow IEC 60601-1-8:
 
 ========  ======  ================  ==========================  ==============
 priority  colour  flashing          sound burst                 burst repeats

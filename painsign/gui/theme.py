@@ -1,6 +1,6 @@
 """Colours and sizes of the dashboard: dark, high contrast, readable from 3 m.
 
-Colour rules (IEC 60601-1-8 style, ``shared/reference/alarms.md``): red, yellow and cyan
+Colour rules (IEC 60601-1-8 style): red, yellow and cyan
 mean an alarm of high, medium or low priority and appear nowhere else. The sign type,
 the decision-matrix action and advisories are neutral (greys and white). Every text
 colour passes a WCAG contrast ratio of at least 4.5:1 against the background it is drawn

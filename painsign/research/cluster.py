@@ -1,4 +1,4 @@
-"""Sign types re-learnt from saved analyses, as in the paper (Ferreira et al., seed 002).
+"""Sign types re-learnt from saved analyses, as in the paper (Ferreira et al.).
 
 The paper clustered (entropy, threshold crossings) per 20-s clip with k-means, k = 2..10
 chosen by the highest silhouette score, and named the clusters stable, irregular and
@@ -208,7 +208,7 @@ def fit_sign_types(features, random_state: int | None = 0) -> SignTypeModel:
 
 
 def _decision_table(ax) -> None:
-    """The decision matrix (seed 002, Fig. 5) as a small table."""
+    """The decision matrix (Ferreira et al., Fig. 5) as a small table."""
     kinds = [str(k) for k in SignType]
     cells = [[str(decision_action(k, pred)) for pred in (True, False)] for k in kinds]
     table = ax.table(cellText=cells, rowLabels=kinds, colLabels=["pain", "no pain"],

@@ -1,6 +1,6 @@
 """Compare the pain signs of several scorers on one video, as the paper compared its models.
 
-Ferreira et al. (seed 002) plotted three models' signs together and reported a Pearson r
+Ferreira et al. plotted three models' signs together and reported a Pearson r
 of about 0.5 between them. :func:`compare_scorers` computes, for every pair of scorers of
 one ``painsign analyze`` output (``summary.json`` and the ``frames.csv`` beside it), the
 Pearson r between their smoothed signs, how often their sliding-window sign types agree,

@@ -1,6 +1,6 @@
 """Explain one frame's P(pain): occlusion sensitivity for classifiers, landmarks for NFCS.
 
-Seed 002 explains frames with Grad-CAM and Integrated Gradients heatmaps. Both need the
+Ferreira et al. explain frames with Grad-CAM and Integrated Gradients heatmaps. Both need the
 model's gradients, which onnxruntime does not give, so a plugged-in ONNX classifier is
 explained by **occlusion sensitivity** (Zeiler & Fergus, 2014), which needs only
 forward passes and works for any model:

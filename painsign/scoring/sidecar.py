@@ -2,8 +2,8 @@
 
 A classifier ``model.onnx`` comes with ``model.json`` (same stem, or an explicit path)
 saying how the face crop is prepared and how the output becomes P(pain). Example, for a
-VGG-Face style model (seed 003: 224x224x3, BGR, per-channel mean subtracted; threshold
-from Youden's index, seed 002)::
+VGG-Face style model (Carlini et al.: 224x224x3, BGR, per-channel mean subtracted; threshold
+from Youden's index, Ferreira et al.)::
 
     {
       "name": "VGG-Face",
@@ -50,7 +50,7 @@ scaling : object
 crop_margin : float
     Fraction of the face box added on each side (0.2 grows a 100-px box to 140 px).
 resize : "letterbox" or "stretch"
-    Letterbox keeps the crop's aspect ratio, centred, padded with black (seed 001);
+    Letterbox keeps the crop's aspect ratio, centred, padded with black (Zhao et al.);
     stretch fills the input. Padding is black pixels *before* scaling, so after
     ``mean_subtract`` a padding value is ``-mean``.
 output : object

@@ -2,7 +2,7 @@
 
 Pure numpy/scipy; no camera, no Qt, no model runtime, no scikit-learn (the k-means
 learner of sign types is :mod:`painsign.research.signtype_model`). Definitions follow
-Ferreira et al. (seed 002) and ``shared/reference/method.md``:
+Ferreira et al. (README, References):
 
 * :mod:`~painsign.signal.smoothing` — gap filling and the 1-s trailing moving average.
 * :mod:`~painsign.signal.metrics` — mean, prediction, entropy, crossings per window.

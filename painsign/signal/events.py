@@ -1,4 +1,4 @@
-"""Surge and drop events of the pain sign, to alert staff to sudden changes (seed 002).
+"""Surge and drop events of the pain sign, to alert staff to sudden changes (Ferreira et al.).
 
 A **surge** happens at sample i when the smoothed sign is above the threshold and has risen
 by at least ``rise`` within the last ``within_s`` seconds::

@@ -1,6 +1,6 @@
 """Per-window metrics of the pain sign: mean, prediction, entropy, threshold crossings.
 
-Seed 002, per 20-s clip: final prediction = mean probability vs the model's threshold;
+Ferreira et al., per 20-s clip: final prediction = mean probability vs the model's threshold;
 entropy = Shannon entropy of the sign; threshold crossings = number of times the sign
 crosses the threshold. painsign: entropy in bits over 10 equal-width bins on [0, 1]; a
 crossing is a change of side, a sample exactly on the threshold keeps the previous side.

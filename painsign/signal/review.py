@@ -2,16 +2,16 @@
 
 Two sources in the seeds send a case to a person instead of deciding it automatically:
 
-* **Low confidence** (Zhao et al., seed 001): a case whose top softmax probability is below
+* **Low confidence** (Zhao et al., 2024): a case whose top softmax probability is below
   a confidence threshold goes to a nurse (0.55 in the paper: 10 of 187 cases). For a binary
   classifier with threshold 0.5 the top probability is ``max(p, 1 - p)``, and
   ``max(p, 1 - p) < c`` is the same as ``|p - 0.5| < c - 0.5``. painsign generalises this
   to any decision threshold: a window whose mean sign lies within ``band`` of the scorer's
-  threshold, ``|mean - threshold| < band``, needs review; seed 001's ``c = 0.55`` is
+  threshold, ``|mean - threshold| < band``, needs review; Zhao et al.'s ``c = 0.55`` is
   ``band = 0.05`` (:func:`band_for_confidence`). A mean exactly ``band`` away is confident
   (the paper's test is "below"); a tolerance of :data:`EDGE_TOLERANCE` keeps decimal edges
   such as 0.45 / 0.55 exact despite floating-point rounding.
-* **Sign type** (Ferreira et al., seed 002): an **unstable** or **indeterminate** sign goes
+* **Sign type** (Ferreira et al.): an **unstable** or **indeterminate** sign goes
   to human review whatever the prediction (the decision matrix).
 
 A window without a sign (NaN mean: no face in the whole record) needs review too.
@@ -24,7 +24,7 @@ import math
 
 from painsign.signal.signtypes import SignType
 
-#: Seed 001's confidence threshold and the band it maps to around a 0.5 threshold.
+#: Zhao et al.'s confidence threshold and the band it maps to around a 0.5 threshold.
 SEED001_CONFIDENCE = 0.55
 DEFAULT_BAND = 0.05
 #: Slack on the band edge so that decimal edges (0.45 for 0.5 +- 0.05) are not reviewed
@@ -75,8 +75,8 @@ def needs_review(
     """Whether a window of the pain sign should go to a person, and why.
 
     Review is needed when the mean is NaN or None (no face: "no face"), when
-    ``|window_mean - threshold| < band`` (low confidence, seed 001), or when the sign type
-    is unstable or indeterminate (seed 002). Several reasons are joined by ``"; "``.
+    ``|window_mean - threshold| < band`` (low confidence, Zhao et al.), or when the sign type
+    is unstable or indeterminate (Ferreira et al.). Several reasons are joined by ``"; "``.
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def needs_review(
         ``"stable"``, ``"irregular"``, ``"unstable"`` or ``"indeterminate"``; None when
         unknown (no sign).
     band : float, default 0.05
-        Half-width of the low-confidence band around the threshold (seed 001's 0.55
+        Half-width of the low-confidence band around the threshold (Zhao et al.'s 0.55
         confidence for a 0.5 threshold; see :func:`band_for_confidence`). 0 disables it.
 
     Returns

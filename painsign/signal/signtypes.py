@@ -1,4 +1,4 @@
-"""Sign types of a pain-sign window and the decision matrix (Ferreira et al., seed 002).
+"""Sign types of a pain-sign window and the decision matrix (Ferreira et al.).
 
 A window of the pain sign is described by two numbers: its Shannon entropy (bits, 10 bins
 on [0, 1]) and its number of threshold crossings. The paper clustered these per 20-s clip
@@ -34,7 +34,7 @@ REFERENCE_WINDOW_S = 20.0
 #: Largest possible entropy of the sign, log2(10) bits (10 equally filled bins).
 MAX_ENTROPY_BITS = math.log2(10)
 
-#: Decision thresholds from Youden's index on training folds (seed 002).
+#: Decision thresholds from Youden's index on training folds (Ferreira et al.).
 MODEL_THRESHOLDS = MappingProxyType({"VGG-Face": 0.494, "N-CNN": 0.542, "ViT-B/16": 0.431})
 
 
@@ -56,7 +56,7 @@ class Action(StrEnum):
 
 
 def decision_action(sign_type: str, prediction: bool) -> Action:
-    """Return the action of the decision matrix (seed 002, Fig. 5) for one window.
+    """Return the action of the decision matrix (Ferreira et al., Fig. 5) for one window.
 
     stable + pain -> act (prolonged pain); irregular + pain -> act (occlusion or sudden
     change); unstable -> human review whatever the prediction; indeterminate -> human
@@ -105,7 +105,7 @@ class Centroid(NamedTuple):
     crossings_sd: float
 
 
-# Table 3 of seed 002: (entropy mean, entropy sd, crossings mean, crossings sd).
+# Table 3 of Ferreira et al.: (entropy mean, entropy sd, crossings mean, crossings sd).
 _TABLE3 = {
     "VGG-Face": {
         SignType.STABLE: (0.35, 0.46, 0.16, 0.37),
@@ -144,7 +144,7 @@ def _build_centroids() -> Mapping[str, Mapping[SignType, Centroid]]:
     return MappingProxyType(table)
 
 
-#: Table 3 of seed 002 per model ("VGG-Face", "N-CNN", "ViT-B/16"), each a mapping
+#: Table 3 of Ferreira et al. per model ("VGG-Face", "N-CNN", "ViT-B/16"), each a mapping
 #: SignType -> :class:`Centroid` (entropy in bits, crossings per 20-s clip, and their sds),
 #: plus "DEFAULT": the mean of the three models' means, with sd = sqrt(mean of the three
 #: variances). DEFAULT is about stable (0.78, 0.15), irregular (2.23, 2.65) and unstable

@@ -1,6 +1,6 @@
 """From per-frame P(pain) to the pain sign: gap filling and the 1-s moving average.
 
-Seed 002: frames with no detected face give no prediction; the gaps are filled by linear
+Ferreira et al.: frames with no detected face give no prediction; the gaps are filled by linear
 interpolation, then a moving average of 30 samples (1 s of 30-fps video) removes noise.
 painsign: the average is trailing (causal) so that live and replay agree, the first samples
 average over what exists, and gaps at the very start or end are held at the nearest value.
@@ -57,7 +57,7 @@ def smoothing_window(fps: float, seconds: float = 1.0) -> int:
     fps : float
         Frame rate of the sign in samples per second, > 0.
     seconds : float, default 1.0
-        Span of the average (seed 002: 1 s).
+        Span of the average (Ferreira et al.: 1 s).
 
     Returns
     -------
