@@ -116,7 +116,7 @@ def test_newer_schema_version_is_a_clear_error(tmp_path):
 def test_foreign_or_garbage_files_are_clear_errors(tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not SQLite at all" * 200)
-    with pytest.raises(StorageError, match="not a usable SQLite database"):
+    with pytest.raises(StorageError, match="not an SQLite database: painsign never writes to it"):
         open_db(garbage)
     other = tmp_path / "other.db"
     conn = sqlite3.connect(other)

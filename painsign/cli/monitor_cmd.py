@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
-from painsign.errors import InputError
+from painsign.errors import InputError, PainsignError
 
 logger = logging.getLogger("painsign.monitor")
 
@@ -144,8 +144,12 @@ def run(args: argparse.Namespace) -> int:
     headless = args.headless or (not has_display() and args.screenshot is None)
     if headless and not args.headless:
         print("no display: running headless (alarms and status in the log)")
-    if recorder is not None:
+    if recorder is not None and recorder.session_id is not None:
         print(f"recording session {recorder.session_id} in {recorder.path}")
+    elif recorder is not None:
+        # The bedside stays primary: monitoring goes on with "Recording failed" raised.
+        print(f"NOT RECORDING: {recorder.reason() or f'{recorder.path} is not open yet'} "
+              "(monitoring goes on)")
     if engine.demo_note:
         print(engine.demo_note)
     print(f"monitoring {engine.source.describe()}: "
@@ -165,12 +169,16 @@ def run(args: argparse.Namespace) -> int:
         engine.stop()
         if recorder is not None:
             recorder.close()
-    if recorder is not None:
+    lost = None if recorder is None else recorder.outcome()
+    if recorder is not None and recorder.session_id is not None:
         print(f"session {recorder.session_id} recorded in {recorder.path} "
               f"(painsign history --db {recorder.path} --session {recorder.session_id})")
     damage = replay_damage_line(engine)
-    if damage is not None and code < 2:  # a damaged file (2) outranks a failed worker (1)
-        raise InputError(damage)
+    # One stderr line for everything that went wrong; the largest exit code wins.
+    problems = [(c, line) for c, line in [(2, damage), *([lost] if lost else [])] if line]
+    if problems:
+        raise PainsignError("; ".join(line for _, line in problems),
+                            max([code] + [c for c, _ in problems]))
     return code
 
 

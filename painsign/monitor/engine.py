@@ -48,6 +48,12 @@ from painsign.signal.review import needs_review
 
 logger = logging.getLogger("painsign.monitor")
 
+#: A replay with no new frame for this many seconds (not paused, not ended) is stalled:
+#: its session time runs on the monotonic clock until frames come again. Longer than a
+#: frame's inference on a slow machine, so a replay that is merely processed slower than
+#: real time keeps its media time.
+REPLAY_STALL_S = 1.0
+
 __all__ = ["DISPLAY_WIDTH", "PROVISIONAL_MIN_S", "MonitorEngine", "MonitorSettings"]
 
 
@@ -147,6 +153,7 @@ class MonitorEngine:
         self._input = "starting"
         self._input_since = 0.0
         self._last_face_t = 0.0
+        self._last_frame_mono: float | None = None  # when the last frame was published
         self._segment = 0
         self._seg_t0 = 0.0
         self._seg_media0: float | None = 0.0
@@ -285,6 +292,8 @@ class MonitorEngine:
                     result = self._analyse(frame)  # inference: outside the lock
                 with self._lock:
                     self._watch_source()
+                    if getattr(self.source, "paused", False):
+                        self._last_frame_mono = time.monotonic()  # a pause is no stall
                     if result is not None and self._seek_request is None:
                         self._publish(result)
                     elif self.source.status == "ended":
@@ -302,14 +311,36 @@ class MonitorEngine:
                 self.alarms.set_condition("inference_error", True)
 
     def _session_now(self) -> float:
-        """Session time now: monotonic for a live source, the replay's otherwise."""
+        """Session time now: monotonic for a live source; for a replay the media time,
+        running on the monotonic clock while the replay is stalled (alarm rows logged
+        during an outage keep their real times)."""
         if self.source.live and self._t0 is not None:
             return max(self._elapsed, time.monotonic() - self._t0)
-        return self._elapsed
+        return self._elapsed + self._replay_stall_s()
+
+    def _replay_stall_s(self) -> float:
+        """Seconds since the last frame of a replay that has waited longer than
+        :data:`REPLAY_STALL_S` for one (not paused, not ended); else 0."""
+        if (self.source.live or self._last_frame_mono is None or self._ended
+                or getattr(self.source, "paused", False)):
+            return 0.0
+        waited = time.monotonic() - self._last_frame_mono
+        return waited if waited > REPLAY_STALL_S else 0.0
 
     def _frame_time(self, frame) -> float:
         if self.source.live:
             return max(float(frame.t), self._elapsed)
+        stall = self._replay_stall_s()
+        if stall:
+            # Frames again after a stall: a new segment at the session time the clock
+            # reached, so samples stay after the alarms logged during the stall.
+            self._segment += 1
+            self._seg_t0, self._seg_media0 = self._elapsed + stall, float(frame.t)
+            logger.info("segment %d: replay stalled for %.1f s (session t %.2f s)",
+                        self._segment, stall, self._seg_t0)
+            if self.recorder is not None:
+                self.recorder.add_segment(self._segment, self._seg_t0, float(frame.t),
+                                          "stall")
         if self._seg_media0 is None:
             self._seg_media0 = float(frame.t)
         return max(self._seg_t0 + float(frame.t) - self._seg_media0, self._elapsed)
@@ -356,6 +387,7 @@ class MonitorEngine:
     def _publish(self, result: Result) -> None:
         """Apply one analysed frame to the shown state, the alarms and the recorder."""
         self._frames_seen = True
+        self._last_frame_mono = time.monotonic()
         if result.error is not None:
             self.alarms.set_condition("inference_error", True)
             return
@@ -439,6 +471,7 @@ class MonitorEngine:
         self.analyzer.tracker.reset()
         with self._lock:
             now = self._session_now()
+            self._last_frame_mono = time.monotonic()
             self._segment += 1
             self._seg_t0 = now + 1.0 / self._fps
             self._seg_media0 = None

@@ -24,6 +24,8 @@ Tables (columns in this order; later versions may add columns after these):
     (which never goes back) from ``media_t`` seconds into the file; ``reason`` is
     ``'seek'`` or ``'restart'``. A sample's media time is ``media_t + (t - segment t)``
     of the last segment starting at or before it (segment 0 starts at t = 0, media 0).
+    ``reason`` ``'stall'``: frames came again after the replay had stalled (its session
+    time ran on the monotonic clock meanwhile).
     Added to existing files of the same schema version when opened for writing.
 
 UTC time stamps are ISO 8601 with milliseconds and a ``Z``: ``2024-05-01T12:00:00.000Z``.
@@ -33,7 +35,9 @@ The schema version is ``PRAGMA user_version`` (:data:`SCHEMA_VERSION`).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -184,6 +188,108 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
     return version
 
 
+def is_damage(exc: BaseException) -> bool:
+    """Whether an SQLite error means the file is not SQLite or its pages are damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        isinstance(exc, sqlite3.DatabaseError)
+        and ("not a database" in str(exc) or "malformed" in str(exc)))
+
+
+def damaged_error(path, exc_or_reason) -> StorageError:
+    """The one-line refusal of a damaged or non-SQLite database file."""
+    reason = exc_or_reason
+    if isinstance(exc_or_reason, BaseException):
+        reason = ("not an SQLite database" if "not a database" in str(exc_or_reason)
+                  else f"damaged (SQLite: {exc_or_reason})")
+    reason = " ".join(str(reason).split())  # quick_check reports span several lines
+    return StorageError(f"{path} is {reason}: painsign never writes to it; move it aside "
+                        "(keep it for recovery) or give another --db")
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """``PRAGMA quick_check`` before painsign appends to a file: rows added to a damaged
+    database may be lost with it. It reads every page (about 0.3 s for 100 MB) without
+    the index cross-checks of ``integrity_check`` (5 times slower)."""
+    problems = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        first = problems[0].replace("*** in database main ***", "")
+        raise damaged_error(path, f"damaged (SQLite quick_check: {first[:200]})")
+
+
+class _CopyConnection(sqlite3.Connection):
+    """A connection to a private temporary copy, deleted when the connection closes."""
+
+    copy_dir: str | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.copy_dir is not None:
+                shutil.rmtree(self.copy_dir, ignore_errors=True)
+                self.copy_dir = None
+
+
+def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """``mode=ro``; on a read-only medium, ``immutable=1`` or a private copy.
+
+    A WAL database needs its ``-shm`` index: SQLite opens a read-only one only if the
+    ``-shm`` (and ``-wal``) exist or can be created. Where neither is possible (a
+    read-only medium or folder), ``immutable=1`` reads the database file alone, which is
+    complete when there is no ``-wal`` with content (a session closed normally leaves
+    none); otherwise the database and its ``-wal`` are copied into a private temporary
+    folder and read there, so no committed row is missed.
+    """
+    base = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=timeout,
+                               isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) not in (
+                sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
+                getattr(sqlite3, "SQLITE_READONLY_DIRECTORY", 1544)):
+            raise
+        conn.close()
+    wal = path.with_name(path.name + "-wal")
+    if not (wal.is_file() and wal.stat().st_size > 0):
+        return sqlite3.connect(f"{base}?mode=ro&immutable=1", uri=True, timeout=timeout,
+                               isolation_level=None)
+    copy_dir = tempfile.mkdtemp(prefix="painsign-history-")  # 0700: patient data
+    copy = Path(copy_dir) / path.name
+    shutil.copyfile(path, copy)
+    shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+    conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True, timeout=timeout,
+                           isolation_level=None, factory=_CopyConnection)
+    conn.copy_dir = copy_dir
+    return conn
+
+
+def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    try:
+        conn = _connect_readonly(path, timeout)
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            raise damaged_error(path, exc) from exc
+        raise StorageError(f"cannot read {path}: {exc}") from exc
+    try:
+        try:
+            _configure(conn, readonly=True)
+            version = _check_schema(conn, path)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged_error(path, exc) from exc
+            raise
+        if version == 0:
+            raise StorageError(f"{path} is an empty database, not a painsign database")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def open_db(path, *, readonly: bool = False, create: bool = True,
             timeout: float = 5.0) -> sqlite3.Connection:
     """Open (and if needed create) a painsign database.
@@ -192,7 +298,9 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
     ----------
     path : str or Path
     readonly : bool, default False
-        Open with ``mode=ro`` (for reports); never creates or changes the file.
+        Open with ``mode=ro`` (for reports); never creates or changes the file, and
+        reads a database on a read-only medium too (see :func:`_connect_readonly`).
+        Without it, the file is checked with ``PRAGMA quick_check`` first.
     create : bool, default True
         Create the file, its parent folders and the schema when missing (ignored when
         ``readonly``).
@@ -207,40 +315,47 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
     Raises
     ------
     StorageError
-        The file is not a database, not a painsign database, or from a newer painsign.
+        The path is not a regular file, or the file is not SQLite, damaged, not a
+        painsign database, or from a newer painsign (it is never changed then).
     InputError
         ``readonly`` or not ``create`` and the file does not exist.
     sqlite3.Error, OSError
         The file cannot be created or opened (permissions, disk full).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # os.open below would block on a FIFO and fail obscurely on a folder.
+        raise StorageError(f"{path} is not a regular file (a folder, pipe or device): give "
+                           "the path of a database file with --db")
     if (readonly or not create) and not path.is_file():
         raise InputError(f"no painsign database at {path}: run a monitoring session first, "
                          "or give the right --db PATH")
-    if not readonly and create:
+    if readonly:
+        return _open_readonly(path, timeout)
+    if create:
+        existing = next(p for p in path.parents if p.exists())
+        if not existing.is_dir():  # an OSError: the recorder retries, the user may fix it
+            raise NotADirectoryError(f"{existing} is a file, not a folder")
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Patient data: a new folder is 0700 and the file is made 0600 before SQLite
         # opens it; SQLite gives its -wal and -shm files the database's mode.
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    mode = "ro" if readonly else ("rwc" if create else "rw")
-    uri = f"{path.resolve().as_uri()}?mode={mode}"
+    uri = f"{path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
     conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
     try:
         try:
-            _configure(conn, readonly)
+            _configure(conn, readonly=False)
+            _quick_check(conn, path)
             version = _check_schema(conn, path)
         except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                raise StorageError(f"{path} is not a usable SQLite database ({exc}): give "
-                                   "another --db") from exc
+            if is_damage(exc):
+                raise damaged_error(path, exc) from exc
             raise
-        if version == 0 and not readonly:
+        if version == 0:
             # One transaction; IF NOT EXISTS makes a race with another creator harmless.
             conn.executescript(
                 f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
-        elif version == 0:
-            raise StorageError(f"{path} is an empty database, not a painsign database")
-        elif not readonly and "segments" not in _user_tables(conn):
+        elif "segments" not in _user_tables(conn):
             conn.executescript(f"CREATE TABLE IF NOT EXISTS segments{_SEGMENTS_ONLY}")
     except BaseException:
         conn.close()

@@ -10,13 +10,22 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from painsign.errors import InputError
-from painsign.storage.db import delete_old_snapshots, open_db, parse_utc, to_utc_iso
+from painsign.storage.db import (
+    damaged_error,
+    delete_old_snapshots,
+    is_damage,
+    open_db,
+    parse_utc,
+    to_utc_iso,
+)
 
 #: Header of the samples CSV written by :func:`export_session_csv`.
 SAMPLES_CSV_COLUMNS = ("t", "utc", "face", "scorer", "p_raw", "p")
@@ -24,8 +33,19 @@ SAMPLES_CSV_COLUMNS = ("t", "utc", "face", "scorer", "p_raw", "p")
 ALARMS_CSV_COLUMNS = ("t", "utc", "kind", "priority", "state", "note")
 
 
-def _open(path) -> sqlite3.Connection:
-    return open_db(path, readonly=True)
+@contextmanager
+def _reading(path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection; damaged pages found while reading become a
+    :class:`~painsign.storage.db.StorageError` naming the file (not a traceback)."""
+    conn = open_db(path, readonly=True)
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            raise damaged_error(path, exc) from exc
+        raise
+    finally:
+        conn.close()
 
 
 def _session_row(conn: sqlite3.Connection, path, session_id: int) -> sqlite3.Row:
@@ -69,7 +89,7 @@ def list_sessions(path) -> list[dict]:
     InputError
         No database at ``path``, or not a usable painsign database.
     """
-    with closing(_open(path)) as conn:
+    with _reading(path) as conn:
         rows = conn.execute(
             "SELECT s.id, s.bed, s.source, s.started_utc, s.ended_utc, s.scorers, "
             " (SELECT count(*) FROM samples WHERE session_id = s.id), "
@@ -102,7 +122,7 @@ def session_summary(path, session_id: int) -> dict:
         none), ``alarms``: list of ``{t, utc, kind, priority, state, note}`` and
         ``segments``: the replay segments after seeks, ``{segment, t, media_t, reason, utc}``.
     """
-    with closing(_open(path)) as conn:
+    with _reading(path) as conn:
         row = _session_row(conn, path, session_id)
         info = dict(row)
         for key, empty in (("scorers", []), ("settings", {})):
@@ -142,9 +162,12 @@ def _csv_value(x):
 
 def _write_csv(out_csv, header, rows) -> int:
     out_csv = Path(out_csv)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    out_csv.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     n = 0
-    with open(out_csv, "w", newline="") as fh:
+    # Patient data: 0600 whatever the umask, also when replacing an existing file.
+    fd = os.open(out_csv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with open(fd, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for r in rows:
@@ -161,7 +184,7 @@ def export_session_csv(path, session_id: int, out_csv) -> int:
     recording order); a missing value (no face) is written as ``nan``, as in
     ``painsign analyze``'s ``frames.csv``. Floats keep full precision.
     """
-    with closing(_open(path)) as conn:
+    with _reading(path) as conn:
         row = _session_row(conn, path, session_id)
         sid, start = row["id"], parse_utc(row["started_utc"])
         conn.row_factory = None
@@ -174,7 +197,7 @@ def export_session_csv(path, session_id: int, out_csv) -> int:
 
 def export_alarms_csv(path, session_id: int, out_csv) -> int:
     """Write a session's alarm log as CSV ``t,utc,kind,priority,state,note``; return rows."""
-    with closing(_open(path)) as conn:
+    with _reading(path) as conn:
         sid = _session_row(conn, path, session_id)["id"]
         conn.row_factory = None
         cur = conn.execute("SELECT t, utc, kind, priority, state, note FROM alarms "

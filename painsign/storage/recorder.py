@@ -25,7 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from painsign import __version__
-from painsign.storage.db import NO_PAIN, PAIN, delete_old_snapshots, open_db, utc_now
+from painsign.storage.db import (
+    NO_PAIN,
+    PAIN,
+    StorageError,
+    delete_old_snapshots,
+    open_db,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,11 @@ def _real(x) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _file_id(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
 
 
 def _scorer_entries(scorers) -> list[dict]:
@@ -75,7 +87,10 @@ class SessionRecorder:
     technical alarm. Rows that could not be written stay in memory (up to ``max_backlog``;
     beyond that the oldest samples and snapshots are dropped and counted in
     :attr:`rows_dropped`) and are written when the database works again; the writer
-    retries every ``retry_interval`` seconds.
+    retries every ``retry_interval`` seconds. A file that is refused at opening (not
+    SQLite, damaged, not a regular file, from a newer painsign: a
+    :class:`~painsign.storage.db.StorageError`) is never written and never retried: every
+    row is counted as lost. :meth:`outcome` says at the end what was lost and why.
 
     Parameters
     ----------
@@ -159,6 +174,8 @@ class SessionRecorder:
         self.rows_dropped = 0
         #: Number of failed write attempts.
         self.errors_count = 0
+        #: Why the database file was refused at opening (never retried), else None.
+        self.refused: StorageError | None = None
 
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._backlog: list[tuple] = []
@@ -168,6 +185,8 @@ class SessionRecorder:
         self._closed = False
         self._close_lock = threading.Lock()
         self._conn = None
+        self._file_id: tuple[int, int] | None = None
+        self._rows_in_file = 0
         self._thread = threading.Thread(target=self._run, name="painsign-recorder",
                                         daemon=True)
         self._thread.start()
@@ -187,7 +206,7 @@ class SessionRecorder:
     def _put(self, item: tuple) -> None:
         if self._closed:
             self.rows_dropped += 1
-            log.warning("session recorder is closed: %s at t=%.3f dropped", item[0], item[1])
+            log.debug("session recorder is closed: %s at t=%.3f dropped", item[0], item[1])
             return
         self._queue.put(item)
 
@@ -253,6 +272,34 @@ class SessionRecorder:
         if threading.current_thread() is not self._thread:  # e.g. close() from on_error
             self._thread.join(timeout + 1.0)
 
+    def outcome(self) -> tuple[int, str] | None:
+        """What was lost, for the end of a session: None when nothing was.
+
+        Returns
+        -------
+        tuple of (int, str) or None
+            ``(2, "session not recorded: <why>; N rows lost")`` when the database could
+            never be used (an unusable ``--db``), ``(1, "session ID only partly recorded
+            in PATH: <why>; N rows lost")`` when rows were lost later (disk full, file
+            made read-only or removed, backlog overflow); None when every row was
+            written, even after a failure the writer recovered from.
+        """
+        why = " ".join(self.reason().split())  # one line on stderr
+        if self.session_id is None:
+            return 2, f"session not recorded: {why}; {self.rows_dropped} rows lost"
+        if self.rows_dropped:
+            return 1, (f"session {self.session_id} only partly recorded in {self.path}: "
+                       f"{why}; {self.rows_dropped} rows lost")
+        return None
+
+    def reason(self) -> str:
+        """The latest writer error in words, naming the file ('' when there was none)."""
+        if self.error is None:
+            return "" if self.rows_dropped == 0 else "too many rows waiting to be written"
+        if isinstance(self.error, StorageError):
+            return str(self.error)
+        return f"cannot write {self.path}: {self.error}"
+
     def __enter__(self) -> SessionRecorder:
         return self
 
@@ -266,8 +313,8 @@ class SessionRecorder:
         self.error = exc
         self.healthy = False
         self.errors_count += 1
-        if first:
-            log.error("session recorder cannot write %s: %s", self.path, exc)
+        if first:  # the monitor raises "Recording failed"; the CLI reports at the end
+            log.info("session recorder cannot write %s: %s", self.path, exc)
             if self.on_error is not None:
                 try:
                     self.on_error(exc)
@@ -298,13 +345,16 @@ class SessionRecorder:
     def _open(self) -> None:
         conn = open_db(self.path, timeout=self.busy_timeout)
         try:
+            # INSERT OR IGNORE: after the file was deleted, the session goes on in a new one.
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO sessions (id, bed, source, started_utc, scorers, "
+                "settings, painsign_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.session_id, self.bed, self.source, self.started_utc,
+                 self._scorers_json, self._settings_json, __version__))
             if self.session_id is None:
-                cur = conn.execute(
-                    "INSERT INTO sessions (bed, source, started_utc, scorers, settings, "
-                    "painsign_version) VALUES (?, ?, ?, ?, ?, ?)",
-                    (self.bed, self.source, self.started_utc, self._scorers_json,
-                     self._settings_json, __version__))
                 self.session_id = cur.lastrowid
+            self._file_id = _file_id(self.path)
+            self._rows_in_file = 0
             if self.snapshots_enabled and self.snapshot_retention_days is not None:
                 deleted = delete_old_snapshots(conn, self.snapshot_retention_days)
                 if deleted:
@@ -315,8 +365,24 @@ class SessionRecorder:
             raise
         self._conn = conn
 
+    def _check_file(self) -> None:
+        """SQLite goes on writing to a deleted file: notice it, count what went with it."""
+        try:
+            same = _file_id(self.path) == self._file_id
+        except FileNotFoundError:
+            same = False
+        if not same:
+            self._conn.close()
+            self._conn = None
+            self.rows_dropped += self._rows_in_file
+            self._rows_in_file = 0
+            raise OSError(f"{self.path} was deleted or replaced during the session: the "
+                          "rows written before are gone with it")
+
     def _write(self, final: bool) -> None:
         """Open if needed and commit the backlog (and ``ended_utc`` when final)."""
+        if self._conn is not None:
+            self._check_file()
         if self._conn is None:
             self._open()
         conn, sid = self._conn, self.session_id
@@ -352,6 +418,7 @@ class SessionRecorder:
             raise
         self._backlog = []
         self.rows_written += len(batch)
+        self._rows_in_file += len(batch)
         self._release_waiters()
 
     def _release_waiters(self) -> None:
@@ -360,9 +427,18 @@ class SessionRecorder:
         self._flush_waiters = []
 
     def _attempt(self, final: bool = False) -> bool:
+        if self.refused is not None:  # never touch a refused file again: count the rows
+            self.rows_dropped += len(self._backlog)
+            self._backlog = []
+            self._release_waiters()
+            return False
         try:
             self._write(final)
         except Exception as exc:  # sqlite3.Error, OSError, StorageError: all reported
+            if isinstance(exc, StorageError) and self._conn is None:
+                self.refused = exc
+                self.rows_dropped += len(self._backlog)
+                self._backlog = []
             self._report(exc)
             return False
         self.healthy = True
@@ -375,17 +451,18 @@ class SessionRecorder:
             self._drain()
             ok = self._attempt()
             self._ready.set()  # the constructor stops waiting (a failure is reported)
-            wait = self.commit_interval if ok else self.retry_interval
+            wait = self.commit_interval if ok or self.refused else self.retry_interval
         # closing: flush everything, retrying until the close deadline
         while True:
             self._drain()
             if self._attempt(final=True):
                 break
-            if time.monotonic() + self.retry_interval > self._close_deadline:
+            if (self.refused is not None
+                    or time.monotonic() + self.retry_interval > self._close_deadline):
                 lost = len(self._backlog) + self._queue.qsize()
                 self.rows_dropped += lost
-                log.error("session recorder closed with %d rows unwritten to %s", lost,
-                          self.path)
+                log.info("session recorder closed with %d rows unwritten to %s", lost,
+                         self.path)
                 break
             time.sleep(self.retry_interval)
         if self._conn is not None:
