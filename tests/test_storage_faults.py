@@ -388,3 +388,24 @@ def test_alarm_rows_during_a_replay_stall_advance_with_the_session_clock(tmp_pat
     assert t_after >= rows["resumed"] - 0.1, "samples after the stall went back in time"
     segment = conn.execute("SELECT reason, media_t FROM segments").fetchall()
     assert segment == [("stall", 2.0)]
+
+
+def test_a_refused_database_raises_recording_failed_with_its_reason_on_screen(damaged_db):
+    from painsign.gui.present import status_text
+
+    recorder = SessionRecorder(damaged_db, "b", "file", ["nfcs"], {}, retry_interval=0.05)
+    source = ScriptSource()
+    engine = MonitorEngine(source, ScriptedAnalyzer(lambda t: 0.2), MonitorSettings(bed="b"),
+                           AlarmSettings(), recorder=recorder)
+    assert wait_for(lambda: recorder.refused is not None, 3.0)
+    feed(engine, source, 0.0, 8.0)  # monitoring goes on
+    with engine._lock:
+        engine._watch_source()
+    feed(engine, source, 8.0, 9.0, start_index=240)
+    state = engine.snapshot()
+    recorder.close()
+    assert "Recording failed" in [a.label for a in state.alarms]
+    assert state.recording_problem.startswith(f"{damaged_db} is damaged")
+    assert status_text(state).startswith(f"NOT RECORDING: {damaged_db} is damaged")
+    assert state.scorers[0].current == pytest.approx(0.2)
+    assert recorder.rows_dropped >= 270  # every sample (and the alarm rows) counted lost

@@ -332,6 +332,9 @@ def status_text(state, sound_problem: str | None = None) -> str:
         text += f"   SOUND: {sound_problem}"
     if state.session_id:
         text += f"   session {state.session_id} in {state.db_path}"
+    problem = getattr(state, "recording_problem", None)
+    if problem:  # first: the view elides the end of a long line
+        text = f"NOT RECORDING: {problem}   " + text
     return text + f"   models: {s.models}"
 
 

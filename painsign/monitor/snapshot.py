@@ -48,6 +48,7 @@ def build_state(engine) -> MonitorState:
         stats=stats(e),
         session_id=getattr(e.recorder, "session_id", None),
         db_path=str(getattr(e.recorder, "path", "")) or None,
+        recording_problem=recording_problem(e.recorder),
         ended=e._ended,
         advisory=e._advisory,
         replay=replay_info(e),
@@ -68,6 +69,14 @@ def build_state(engine) -> MonitorState:
         alarm_rows=list(e._alarm_rows),
         damage=e._damage,
     )
+
+
+def recording_problem(recorder) -> str | None:
+    """Why ``recorder`` is failing now, in words; None while it writes (or without one)."""
+    if recorder is None or getattr(recorder, "healthy", True):
+        return None
+    reason = getattr(recorder, "reason", None)
+    return (reason() if callable(reason) else "") or "the session database cannot be written"
 
 
 def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float) -> ScorerView:

@@ -188,6 +188,8 @@ class MonitorState:
     stats: MonitorStats = field(default_factory=MonitorStats)
     session_id: int | None = None
     db_path: str | None = None
+    #: Why the session is not being recorded now (the "Recording failed" alarm), else None.
+    recording_problem: str | None = None
     ended: bool = False
     #: The NFCS rest baseline in words, or why the last Calibrate was refused.
     baseline_status: str = ""
