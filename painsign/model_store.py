@@ -93,22 +93,18 @@ class ModelStore:
             )
         try:
             self.manifest = json.loads(manifest_path.read_text())
-            self.models = {
-                name: ModelInfo(
-                    name=name,
-                    file=m["file"],
-                    sha256=m["sha256"],
-                    size=int(m["bytes"]),
-                    role=m.get("role", ""),
-                    inputs=m.get("inputs", []),
-                    outputs=m.get("outputs", []),
-                    input_scaling=m.get("input_scaling", {}),
-                    license=m.get("license", "unknown"),
-                )
-                for name, m in self.manifest["models"].items()
-            }
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"model manifest {manifest_path} is unreadable ({exc})") from exc
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"model manifest {manifest_path} is unreadable ({exc})") from None
+        models = self.manifest.get("models") if isinstance(self.manifest, dict) else None
+        if not isinstance(models, dict):
+            raise ModelFileError(f"model manifest {manifest_path} has no 'models' table; "
+                                 f"{REBUILD_HINT}")
+        self.models = {name: _model_info(name, m, manifest_path) for name, m in models.items()}
+
+    def unlisted_files(self) -> list[Path]:
+        """Return the ``.onnx`` files of the folder that the manifest does not list."""
+        listed = {info.file for info in self.models.values()}
+        return sorted(p for p in self.folder.glob("*.onnx") if p.name not in listed)
 
     def info(self, name: str) -> ModelInfo:
         """Return the manifest entry of model ``name``."""
@@ -168,3 +164,39 @@ class ModelStore:
             except ModelFileError as exc:
                 results.append(VerifyResult(name, self.path(name), False, str(exc)))
         return results
+
+
+_SHA256_CHARS = frozenset("0123456789abcdef")
+
+
+def _model_info(name: str, entry: object, manifest_path: Path) -> ModelInfo:
+    """Check the types of one manifest entry (a hand-edited manifest must fail clearly)."""
+    def bad(what: str) -> ModelFileError:
+        return ModelFileError(f"model manifest {manifest_path}: model '{name}' {what}; "
+                              f"{REBUILD_HINT}")
+
+    if not isinstance(entry, dict):
+        raise bad("is not a table")
+    file, sha, size = entry.get("file"), entry.get("sha256"), entry.get("bytes")
+    if not isinstance(file, str) or not file or Path(file).name != file:
+        raise bad(f"has 'file' {file!r}, not a file name in the models folder")
+    if not isinstance(sha, str) or len(sha) != 64 or not set(sha) <= _SHA256_CHARS:
+        raise bad(f"has 'sha256' {sha!r}, not 64 lower-case hex digits")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise bad(f"has 'bytes' {size!r}, not a whole number of bytes")
+    fields = {"inputs": list, "outputs": list, "input_scaling": dict, "role": str,
+              "license": str}
+    for key, kind in fields.items():
+        if key in entry and not isinstance(entry[key], kind):
+            raise bad(f"has '{key}' of type {type(entry[key]).__name__}, not {kind.__name__}")
+    return ModelInfo(
+        name=name,
+        file=file,
+        sha256=sha,
+        size=size,
+        role=entry.get("role", ""),
+        inputs=entry.get("inputs", []),
+        outputs=entry.get("outputs", []),
+        input_scaling=entry.get("input_scaling", {}),
+        license=entry.get("license", "unknown"),
+    )

@@ -20,6 +20,7 @@ from painsign.cli import (
     models_cmd,
     monitor_cmd,
 )
+from painsign.cli.chatter import quiet_opencv, route_chatter
 from painsign.errors import PainsignError
 
 COMMANDS = (
@@ -49,14 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def quiet_opencv() -> None:
-    """Stop OpenCV and FFmpeg printing their own warnings (a bad file becomes one error)."""
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when FFmpeg first loads
-    import cv2
-
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-
-
 #: The umask of a painsign process: no access for group and others.
 PRIVATE_UMASK = 0o077
 
@@ -77,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="painsign: %(levelname)s: %(message)s",
     )
+    route_chatter()
     if not args.debug:
         quiet_opencv()
     if args.command is None:

@@ -8,10 +8,11 @@ from pathlib import Path
 from painsign.analysis.figure import draw_sign_figure
 from painsign.analysis.frames import MIN_FACE_RUN_S, FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
-from painsign.analysis.report import write_frames_csv, write_summary_json
+from painsign.analysis.report import failure_text, write_frames_csv, write_summary_json
+from painsign.cli.outputs import check_out_dir
 from painsign.cli.progress import Progress
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
-from painsign.errors import InputError
+from painsign.errors import InputError, PainsignError
 from painsign.model_store import ModelStore
 from painsign.signal.learned import load_sign_types
 from painsign.vision.detector import DETECTORS, FaceDetector
@@ -47,11 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse the video; return 0, or 2 when the file was damaged (the report covers the
-    frames decoded; see the README's exit codes)."""
+    """Analyse the video; return 0, 2 when the file was damaged (the report covers the
+    frames decoded), 1 when a scorer failed on a frame (see the README's exit codes)."""
     for option in ("window", "step", "surge_within"):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
+    out = check_out_dir(args.out or Path(f"painsign-{args.video.stem}"))
     classifier = None if args.sign_types is None else load_sign_types(args.sign_types)
     store = ModelStore(args.models)
     scorers = build_scorers(args)
@@ -65,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    out = args.out or Path(f"painsign-{args.video.stem}")
     out.mkdir(parents=True, exist_ok=True)
     write_frames_csv(analysis, out / "frames.csv")
     data = write_summary_json(analysis, out / "summary.json")
@@ -76,16 +77,25 @@ def run(args: argparse.Namespace) -> int:
           f"{data['fps']:.1f} fps"
           + (f" ({brief} more showed a face for less than {MIN_FACE_RUN_S:g} s in a row: "
              "not counted)" if brief and not data["frames_with_face"] else ""))
+    failures = []
     for name, s in data["scorers"].items():
+        failed = failure_text(s, data["frames_with_face"])
+        if failed is not None:
+            failures.append(f"scorer '{name}' {failed}")
         if s["mean"] is None:
-            print(f"  {name}: no face found, no pain sign")
+            print(f"  {name}: scorer {failed}" if failed else
+                  f"  {name}: no face found, no pain sign")
             continue
         pred = "pain" if s["prediction"] else "no pain"
         print(f"  {name}: mean {s['mean']:.2f} ({pred} at {s['threshold']}), entropy "
               f"{s['entropy']:.2f} bits, {s['crossings']} crossings, {s['sign_type']} -> "
-              f"{s['action']}; {len(s['events'])} events")
+              f"{s['action']}; {len(s['events'])} events"
+              + (f"; scorer {failed}" if failed else ""))
     print(f"written to {out}/ (frames.csv, summary.json"
           f"{'' if args.no_figure else ', sign.png'})")
-    if analysis.damage:  # skipped or missing frames: after the reports are written
-        raise InputError(analysis.damage)
+    # After the reports are written: a damaged file (exit 2) outranks a failed scorer (1).
+    if analysis.damage:
+        raise InputError("; ".join([analysis.damage, *failures]))
+    if failures:
+        raise PainsignError("; ".join(failures) + " (NaN in frames.csv; see summary.json)")
     return 0

@@ -9,11 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painsign.cli.outputs import check_out_file
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.draw import draw_faces
-from painsign.vision.image import read_image  # explain_cmd imports it from here too
+from painsign.vision.image_file import read_image
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
 
@@ -35,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Detect faces in ``args.image``; print them; write ``--out``."""
+    if args.out is not None:
+        check_out_file(args.out)
     image = read_image(args.image)
     store = ModelStore(args.models)
     tracker = FaceTracker(FaceDetector(args.detector, store=store), FaceLandmarker(store=store))

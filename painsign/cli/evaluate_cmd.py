@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from painsign.analysis.replay import SignSettings
+from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
@@ -89,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
     if folds is not None and folds < 2:
         raise InputError(f"--folds must be at least 2, got {folds}")
     labels = Path(args.labels)
+    out = check_out_dir(getattr(args, "out", None) or f"painsign-eval-{labels.stem}")
     store = ModelStore(args.models)
     scorers = build_scorers(args)
     detector = FaceDetector(getattr(args, "detector", "full_range"), store=store)
     tracker = FaceTracker(detector, FaceLandmarker(store=store))
-    out = Path(args.out) if getattr(args, "out", None) else Path(f"painsign-eval-{labels.stem}")
     result = evaluate(labels, lambda: scorers, tracker, out, SignSettings(), folds=folds,
                       groups=getattr(args, "groups", None), seed=getattr(args, "seed", 0),
                       progress=None if getattr(args, "quiet", False) else _print_item)

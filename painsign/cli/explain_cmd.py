@@ -16,9 +16,10 @@ from pathlib import Path
 
 import cv2
 
-from painsign.cli.detect_cmd import read_image
+from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
+from painsign.limits import require_regular_file
 from painsign.model_store import ModelStore
 from painsign.research.explain import PATCH_FRACTION, Explanation, explain
 from painsign.scoring.base import FaceFrame, Score
@@ -26,6 +27,7 @@ from painsign.scoring.nfcs import NfcsScorer
 from painsign.video.reader import VideoReader
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.image import to_rgb
+from painsign.vision.image_file import read_image
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
 
@@ -56,8 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _is_image(path: Path) -> bool:
-    if not path.is_file():
-        raise InputError(f"{path} does not exist")
+    require_regular_file(path, "input")
     try:
         return bool(cv2.haveImageReader(str(path)))
     except cv2.error:
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         v = getattr(args, option)
         if v is not None and not 0 < v <= 1:
             raise InputError(f"--{option} must be a fraction of the face crop in (0, 1]")
+    out = check_out_dir(args.out or Path(f"painsign-explain-{args.input.stem}"))
     is_image = _is_image(args.input)
     if is_image and args.t != 0:
         raise InputError(f"{args.input} is an image: --t applies to videos")
@@ -130,7 +132,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         frame, scores = _video_frame(tracker, scorers, args.input, args.t)
         print(f"{args.input}: frame at t={frame.t:.2f} s")
-    out = args.out or Path(f"painsign-explain-{args.input.stem}")
     out.mkdir(parents=True, exist_ok=True)
     for scorer in scorers:
         result: Explanation = explain(scorer, frame, scores.get(scorer.name), args.patch,

@@ -49,7 +49,8 @@ from painsign.research.metrics import (
     youden_threshold,
 )
 from painsign.scoring.base import FaceFrame
-from painsign.vision.image import read_image, to_rgb
+from painsign.vision.image import to_rgb
+from painsign.vision.image_file import read_image
 from painsign.vision.tracker import FaceTracker
 
 NOTE = ("research evaluation: painsign is research software, not a medical device; the "

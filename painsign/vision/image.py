@@ -1,9 +1,8 @@
-"""Read image files, and turn whatever image a caller has into the contiguous RGB uint8
-array the models need."""
+"""Turn whatever image a caller has into the contiguous RGB uint8 array the models need.
+
+Image files are read by :mod:`painsign.vision.image_file`."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,6 +10,8 @@ import numpy as np
 from painsign.errors import InputError
 
 ORDERS = ("bgr", "rgb")
+#: Float images are read as 0-1; rounding error up to half a grey level beyond is clipped.
+FLOAT_SLACK = 0.5 / 255
 
 
 def to_rgb(image: np.ndarray, order: str = "bgr") -> np.ndarray:
@@ -21,7 +22,8 @@ def to_rgb(image: np.ndarray, order: str = "bgr") -> np.ndarray:
     image : numpy.ndarray
         (H, W) grayscale, (H, W, 1), (H, W, 3) colour in ``order``, or (H, W, 4) with
         alpha (dropped). uint8 is used as is; uint16 is scaled from 0-65535; float and
-        bool arrays are read as 0-1. Views and non-contiguous arrays are fine.
+        bool arrays are read as 0-1 (floats must be finite and within 0-1). Views and
+        non-contiguous arrays are fine.
     order : {"bgr", "rgb"}
         Channel order of a colour ``image`` (OpenCV frames are BGR).
 
@@ -35,7 +37,8 @@ def to_rgb(image: np.ndarray, order: str = "bgr") -> np.ndarray:
     TypeError
         When ``image`` is not a numpy array.
     InputError
-        When its shape, size, dtype or ``order`` is unusable.
+        When its shape, size, dtype or ``order`` is unusable, or a float image holds
+        NaN, infinite or out-of-range values.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
@@ -69,34 +72,12 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint16:
         return (image >> 8).astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
-        finite = np.nan_to_num(image, nan=0.0, posinf=1.0, neginf=0.0)
-        return (np.clip(finite, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        low, high = float(np.min(image)), float(np.max(image))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise InputError("image holds NaN or infinite values")
+        if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
+            raise InputError(f"float image values run from {low:g} to {high:g}; float "
+                             "images must be scaled to 0-1")
+        return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     raise InputError(f"image dtype {image.dtype} is not supported (use uint8, uint16, float)")
 
-
-def read_image(path: Path) -> np.ndarray:
-    """Read an image file as BGR, or raise :class:`InputError` naming the file.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Image file (PNG, JPEG, BMP, TIFF, ...).
-
-    Returns
-    -------
-    numpy.ndarray
-        (H, W, 3) BGR uint8, as ``cv2.imread``.
-
-    Raises
-    ------
-    InputError
-        The file cannot be read or is not a decodable image.
-    """
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise InputError(f"cannot read image {path}: {exc.strerror}") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise InputError(f"{path} is not a readable image (empty, truncated or not an image)")
-    return image
