@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from painsign.scoring.base import FaceFrame, Scorer
+from painsign.scoring.guard import guarded_score
 from painsign.scoring.nfcs import ACTIONS
 from painsign.vision.image import to_rgb
 from painsign.vision.tracker import FaceTracker
@@ -42,7 +43,8 @@ class FrameRecord:
     actions : dict of str to float
         NFCS action intensities (NaN without a face or without the NFCS scorer).
     p_raw : dict of str to float
-        P(pain) per scorer name (NaN without a face).
+        P(pain) per scorer name (NaN without a face, where the scorer cannot score the
+        face, e.g. covered, and where it failed).
     details : dict of str to dict
         Each scorer's details.
     unconfirmed : bool
@@ -58,6 +60,9 @@ class FrameRecord:
     p_raw: dict[str, float]
     details: dict[str, dict[str, float]] = field(default_factory=dict)
     unconfirmed: bool = False
+    #: Scorer name -> why it failed on this frame (raised, or gave NaN without a reason,
+    #: inf or a value outside [0, 1]); its ``p_raw`` is NaN. The others are unaffected.
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 class FaceConfirmation:
@@ -173,7 +178,9 @@ class FrameAnalyzer:
         """Second stage: every scorer on the located face, in frame order.
 
         A found face that :class:`FaceConfirmation` does not count yet gives a record
-        without a face (``unconfirmed=True``) and is not shown to the scorers.
+        without a face (``unconfirmed=True``) and is not shown to the scorers. Each scorer
+        runs in its own guard (:func:`~painsign.scoring.guard.guarded_score`): one that
+        fails gets NaN and a reason in ``failed``; the others go on.
         """
         nan = float("nan")
         counts = self.confirmation.update(t, face.found)
@@ -183,18 +190,20 @@ class FrameAnalyzer:
                 {s.name: nan for s in self.scorers}, unconfirmed=face.found,
             )
         frame = FaceFrame(rgb, face, t)
-        p_raw, details = {}, {}
+        p_raw, details, failed = {}, {}, {}
         for scorer in self.scorers:
-            score = scorer.score(frame)
-            p_raw[scorer.name] = float(score.p)
+            score, failure = guarded_score(scorer, frame)
+            p_raw[scorer.name] = score.p
             details[scorer.name] = score.details
+            if failure is not None:
+                failed[scorer.name] = failure
         actions = {a: nan for a in ACTIONS}
         for d in details.values():
             if all(a in d for a in ACTIONS):
                 actions = {a: float(d[a]) for a in ACTIONS}
                 break
         box = tuple(float(v) for v in face.box)
-        return FrameRecord(index, t, True, box, actions, p_raw, details)
+        return FrameRecord(index, t, True, box, actions, p_raw, details, failed=failed)
 
 
 def face_thumbnail(bgr: np.ndarray, face: FaceResult, size: int = THUMB_SIZE) -> np.ndarray:

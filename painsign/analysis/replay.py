@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,7 +48,12 @@ class SignSettings:
 
 @dataclass
 class ScorerSign:
-    """One scorer's sign over a recording and its summary."""
+    """One scorer's sign over a recording and its summary.
+
+    ``frames_failed`` counts the frames with a face on which the scorer failed (raised,
+    NaN without a reason, inf, outside [0, 1]; their ``p_raw`` is NaN); ``failure`` is
+    the most common reason (the first seen among equals), None when it never failed.
+    """
 
     name: str
     display_name: str
@@ -58,6 +64,8 @@ class ScorerSign:
     whole: WindowMetrics | None
     windows: list[WindowMetrics]
     events: list[Event]
+    frames_failed: int = 0
+    failure: str | None = None
 
 
 @dataclass
@@ -256,13 +264,17 @@ def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSi
     classifier = (NearestCentroidSignTypes() if settings.classifier is None
                   else settings.classifier)
     display = getattr(scorer, "display_name", scorer.name)
-    if np.isnan(p_smooth).all():  # never a face: nothing to summarise
+    reasons = Counter(r.failed[scorer.name] for r in analysis.records
+                      if scorer.name in r.failed)
+    failed = sum(reasons.values())
+    failure = reasons.most_common(1)[0][0] if reasons else None
+    if np.isnan(p_smooth).all():  # never a face, or never scored: nothing to summarise
         return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
-                          None, [], [])
+                          None, [], [], failed, failure)
     whole = whole_record_metrics(t, p_smooth, scorer.threshold, classifier)
     windows = sliding_windows(t, p_smooth, scorer.threshold, settings.window_s,
                               settings.step_s, classifier)
     events = detect_events(t, p_smooth, scorer.threshold, settings.surge_rise,
                            settings.surge_within_s, settings.refractory_s)
     return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
-                      whole, windows, events)
+                      whole, windows, events, failed, failure)

@@ -90,7 +90,8 @@ def summary(analysis: Analysis) -> dict:
     default = next(iter(analysis.signs), None)
     for name, s in analysis.signs.items():
         entry = {"display_name": s.display_name, "threshold": s.threshold,
-                 "default": name == default}
+                 "default": name == default, "frames_failed": s.frames_failed,
+                 "failure": s.failure}
         if s.whole is None:
             entry.update(mean=None, prediction=None, entropy=None, crossings=None,
                          sign_type=None, action=None, events=[], windows=[])
@@ -109,6 +110,23 @@ def summary(analysis: Analysis) -> dict:
             entry.update(_review(s.whole.mean, s.threshold, s.whole.sign_type))
         out["scorers"][name] = entry
     return out
+
+
+def failure_text(entry: dict, frames_with_face: int) -> str | None:
+    """``"failed on N of M frames with a face (REASON)"`` for a scorer of summary.json
+    that failed on any frame; None for one that did not.
+
+    Parameters
+    ----------
+    entry : dict
+        A scorer's entry (``frames_failed``, ``failure``).
+    frames_with_face : int
+        Frames with a face in the recording.
+    """
+    if not entry.get("frames_failed"):
+        return None
+    return (f"failed on {entry['frames_failed']} of {frames_with_face} frames with a face "
+            f"({entry['failure']})")
 
 
 def write_summary_json(analysis: Analysis, path: Path) -> dict:

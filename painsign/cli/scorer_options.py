@@ -22,7 +22,15 @@ def add_scorer_options(p: argparse.ArgumentParser) -> None:
 def build_scorers(args: argparse.Namespace) -> list:
     """Return the scorers the options ask for: the built-in ones (the default pain score,
     then its expression and NFCS parts) unless left out, then models. The first scorer is
-    the default: reports mark it, the monitor shows it first and alarms on it."""
+    the default: reports mark it, the monitor shows it first and alarms on it.
+
+    Raises
+    ------
+    InputError
+        For a negative ``--calibration``, no scorer at all, or a plug-in whose name
+        (its column key) is that of a built-in scorer or of another plug-in: checked
+        when the models are loaded, before any video is read.
+    """
     from painsign.model_store import ModelStore
     from painsign.scoring.default import default_scorers
     from painsign.scoring.onnx_scorer import OnnxClassifierScorer
@@ -30,8 +38,42 @@ def build_scorers(args: argparse.Namespace) -> list:
     if args.calibration < 0:
         raise InputError("--calibration must be zero or positive")
     store = ModelStore(args.models) if getattr(args, "models", None) else None
+    plugins = [OnnxClassifierScorer(m) for m in args.model]
+    check_plugin_names(plugins)
     scorers = [] if args.no_nfcs else default_scorers(args.calibration, store)
-    scorers += [OnnxClassifierScorer(m) for m in args.model]
+    scorers += plugins
     if not scorers:
         raise InputError("no scorer: drop --no-nfcs or give --model")
     return scorers
+
+
+#: Names of the built-in scorers (their columns ``p_raw_pain`` etc.); no plug-in may take one.
+BUILT_IN_NAMES = ("pain", "expression", "nfcs")
+
+
+def check_plugin_names(plugins: list) -> None:
+    """Refuse plug-ins whose column key is a built-in scorer's or another plug-in's.
+
+    Parameters
+    ----------
+    plugins : list of OnnxClassifierScorer
+        The ``--model`` scorers, in order.
+
+    Raises
+    ------
+    InputError
+        Naming the clash, the files and the fix (rename in the model's JSON sidecar).
+    """
+    seen: dict[str, object] = {}
+    for p in plugins:
+        said = f"--model {p.model_path.name}: its name '{p.display_name}' (key '{p.name}')"
+        if p.name in BUILT_IN_NAMES:
+            raise InputError(
+                f"{said} is that of a built-in scorer ({', '.join(BUILT_IN_NAMES)}); "
+                f'give it another "name" in {p.spec_path}')
+        if p.name in seen:
+            other = seen[p.name]
+            raise InputError(
+                f"{said} is also that of --model {other.model_path.name}; give each a "
+                f'distinct "name" in its JSON ({other.spec_path}, {p.spec_path})')
+        seen[p.name] = p

@@ -3,16 +3,20 @@
 A heavy classifier (billions of operations per call) cannot score every frame of a 30-fps
 camera on a small machine. :class:`BackgroundScorer` gives it the newest face whenever it
 is free and reports each result on the frame during which it arrived; every other frame
-has no sample (NaN), so its sign is interpolated across them exactly as across frames
-without a face. The video, the default scorer and the other signs keep the camera's rate.
+has no sample (NaN, with the reason "busy": not a failure), so its sign is interpolated
+across them exactly as across frames without a face. The video, the default scorer and
+the other signs keep the camera's rate. A call that fails in the worker is raised on the
+frame during which it ended, once: the next job runs as usual.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 
 from painsign.scoring.base import FaceFrame, Score
+
+#: The reason of a frame during which the worker had no new result.
+BUSY = "busy (scores in the background)"
 
 
 class BackgroundScorer:
@@ -27,6 +31,8 @@ class BackgroundScorer:
     ----------
     completed : int
         Faces scored so far (its effective rate is ``completed`` over the run time).
+    error : Exception or None
+        The last failure of the wrapped scorer (kept for inspection).
     """
 
     def __init__(self, scorer):
@@ -40,22 +46,29 @@ class BackgroundScorer:
         self._wake = threading.Condition(self._lock)
         self._job: FaceFrame | None = None
         self._busy = False
-        self._result: Score | None = None
+        self._result: Score | Exception | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"painsign-{self.name}",
                                         daemon=True)
         self._thread.start()
 
     def score(self, frame: FaceFrame) -> Score:
-        """Hand ``frame`` over if the worker is free; return a finished result, else NaN."""
+        """Hand ``frame`` over if the worker is free; return a finished result, else NaN
+        with the reason "busy".
+
+        Raises
+        ------
+        Exception
+            What the wrapped scorer raised on the job that finished since the last call.
+        """
         with self._lock:
             if not self._busy and self._job is None:
                 self._job = frame
                 self._wake.notify()
             result, self._result = self._result, None
-        if self.error is not None:
-            raise self.error
-        return result if result is not None else Score(math.nan)
+        if isinstance(result, Exception):
+            raise result
+        return result if result is not None else Score.unscorable(BUSY)
 
     def reset(self) -> None:
         """Forget pending work and the wrapped scorer's state."""
@@ -81,9 +94,9 @@ class BackgroundScorer:
                 job, self._job, self._busy = self._job, None, True
             try:
                 result = self.inner.score(job)
-            except Exception as exc:  # surfaced on the next score() call
+            except Exception as exc:  # raised by the next score() call, once
                 self.error = exc
-                result = Score(math.nan)
+                result = exc
             with self._lock:
                 self._result = result
                 self._busy = False

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from painsign.errors import PainsignError
 from painsign.vision.types import FaceResult
 
 
@@ -46,10 +47,28 @@ class Score:
         P(pain) in [0, 1]; NaN when the scorer could not score this frame.
     details : dict of str to float
         Optional named values (for the NFCS scorer, each facial action's intensity).
+    reason : str or None
+        Why there is no score (``p`` NaN), e.g. ``"face covered"``: the frame is not
+        scorable, which is not a fault. A NaN without a reason means the scorer failed
+        (see :mod:`painsign.scoring.guard`).
     """
 
     p: float
     details: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+    @classmethod
+    def unscorable(cls, reason: str, details: dict[str, float] | None = None) -> Score:
+        """No score for this frame, and why (not a failure of the scorer)."""
+        return cls(float("nan"), dict(details or {}), reason)
+
+
+class ScoreError(PainsignError):
+    """A scorer's output for one frame is not a probability (NaN, inf, out of [0, 1]).
+
+    Its message is the reason, e.g. ``"output NaN"``; the frame's score is NaN and the
+    other scorers go on (:func:`painsign.scoring.guard.guarded_score`).
+    """
 
 
 @runtime_checkable

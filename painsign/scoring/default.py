@@ -29,6 +29,8 @@ smile.
 
 from __future__ import annotations
 
+import math
+
 from painsign.scoring.base import FaceFrame, Score
 from painsign.scoring.expression import ExpressionScorer
 from painsign.scoring.nfcs import NfcsScorer
@@ -75,7 +77,7 @@ class DefaultPainScorer:
         p = (1.0 - happy) * (expr.p + nfcs.p) / 2.0
         details = dict(nfcs.details)
         details.update(p_expression=expr.p, p_nfcs=nfcs.p, happy=happy)
-        return Score(float(p), details)
+        return Score(float(p), details, (nfcs.reason or expr.reason) if math.isnan(p) else None)
 
     def reset(self) -> None:
         """Forget the patient (the NFCS baseline) and the cached frame."""

@@ -244,7 +244,7 @@ class NfcsScorer:
         if self.rest_crop is not None and similarity(crop, self.rest_crop) < OCCLUDED_BELOW:
             details = dict.fromkeys(ACTIONS, float("nan"))
             details.update(smile=float("nan"), occluded=1.0, calibrated=float(self.calibrated))
-            result = Score(float("nan"), details)
+            result = Score.unscorable("face covered", details)
             self._last = (frame, result)
             return result
         smile = self.smile(values)

@@ -11,15 +11,18 @@ scaled, laid out as NCHW or NHWC, and the output turned into P(pain).
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import NoReturn
 
 import cv2
 import numpy as np
+import onnxruntime as ort
 
 from painsign.errors import InputError, ModelFileError, PainsignError
 from painsign.runtime import create_session, session_provider
-from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.base import FaceFrame, Score, ScoreError
+from painsign.scoring.guard import value_text
 from painsign.scoring.sidecar import ClassifierSpec, load_spec
 
 #: ITU-R BT.601 luminance weights for R, G, B (what OpenCV's RGB2GRAY uses).
@@ -86,6 +89,10 @@ class OnnxClassifierScorer:
         self.display_name = self.spec.name
         self.threshold = self.spec.threshold
         self.session = create_session(model, self.model_path.name, providers)
+        # A run that fails raises, and painsign reports it in one line: onnxruntime's own
+        # error log of it would reach stderr once per frame.
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4
         self.provider = session_provider(self.session)
         self.input_name = self._check_input()
         self.output_name = self._check_output()
@@ -101,14 +108,24 @@ class OnnxClassifierScorer:
         Returns
         -------
         Score
-            ``p`` in [0, 1]; NaN when there is no usable face box or the model's output
-            is not finite. ``details`` is empty.
+            ``p`` in [0, 1]; NaN with the reason when there is no usable face box.
+            ``details`` is empty.
+
+        Raises
+        ------
+        ScoreError
+            When onnxruntime fails to run the model on this face, or its output is not
+            finite or not a probability (see :meth:`probability`).
         """
         box = frame.face.box
         if not frame.face.found or box is None or not _usable_box(box):
-            return Score(math.nan, {})
+            return Score.unscorable("no usable face box")
         x = self.preprocess(frame.rgb, box)
-        y = self.session.run([self.output_name], {self.input_name: x})[0]
+        try:
+            y = self.session.run([self.output_name], {self.input_name: x},
+                                 self._run_options)[0]
+        except Exception as exc:  # onnxruntime raises several unrelated types
+            raise ScoreError(_run_failure(exc)) from exc
         return Score(self.probability(y), {})
 
     def reset(self) -> None:
@@ -169,13 +186,16 @@ class OnnxClassifierScorer:
         Returns
         -------
         float
-            P(pain) in [0, 1]; NaN when the output is not finite.
+            P(pain) in [0, 1].
 
         Raises
         ------
+        ScoreError
+            When the output is not finite (``"output NaN"``), or a ``sigmoid`` /
+            ``softmax`` output is not a probability (``"output 1.7 out of [0, 1]"``; the
+            message says to set ``logit`` / ``logits`` if the model gives raw scores).
         PainsignError
-            When the output has the wrong number of values, or a ``sigmoid`` / ``softmax``
-            output is not a probability (the sidecar should say ``logit`` / ``logits``).
+            When the output has the wrong number of values.
         """
         out = self.spec.output
         v = np.asarray(y, dtype=np.float64).ravel()
@@ -185,7 +205,7 @@ class OnnxClassifierScorer:
                 f"{self.model_path.name} output '{self.output_name}' gave {v.size} values",
             )
         if not np.all(np.isfinite(v)):
-            return math.nan
+            raise ScoreError(f"output {_values_text(v)}")
         if out.kind == "logit":
             return _sigmoid(v[0])
         if out.kind == "logits":
@@ -197,9 +217,10 @@ class OnnxClassifierScorer:
             or (out.kind == "softmax" and abs(v.sum() - 1) > SUM_SLACK)
         ):
             fix = "logit" if out.kind == "sigmoid" else "logits"
-            raise PainsignError(
-                f"{self.model_path.name} output {np.round(v, 4).tolist()} is not a "
-                f"probability {'vector ' if out.kind == 'softmax' else ''}as output kind "
+            what = ("out of [0, 1]" if v.min() < -PROB_SLACK or v.max() > 1 + PROB_SLACK
+                    else f"sums to {v.sum():.4g}, not 1")
+            raise ScoreError(
+                f"output {_values_text(v)} {what}, not a probability as output kind "
                 f"'{out.kind}' in {self.spec_path.name} says; if the model gives raw scores "
                 f"set output kind '{fix}'"
             )
@@ -279,6 +300,23 @@ class OnnxClassifierScorer:
 
     def _mismatch(self, said: str, found: str) -> NoReturn:
         raise PainsignError(f"{self.spec_path.name} says {said} but {found}")
+
+
+def _run_failure(exc: Exception) -> str:
+    """onnxruntime's run error in one line, without its error-code prefix and C++ source
+    location (``"onnxruntime: ... running Reshape node ... requested shape:{1,7}"``)."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", text)
+    text = re.sub(r"Status Message: \S+:\d+ .*?\) ", "", text)
+    return f"onnxruntime: {text}"
+
+
+def _values_text(v: np.ndarray) -> str:
+    """``NaN``, ``1.7`` for one value; ``[inf, 0]`` for several (at most 8 shown)."""
+    texts = [value_text(float(x)) for x in v[:8]]
+    if v.size == 1:
+        return texts[0]
+    return "[" + ", ".join(texts) + (", ..." if v.size > 8 else "") + "]"
 
 
 def _is_static(d) -> bool:
