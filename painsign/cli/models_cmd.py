@@ -7,7 +7,7 @@ import argparse
 from painsign.errors import ModelFileError
 from painsign.model_store import REBUILD_HINT, ModelStore
 from painsign.runtime import available_providers, create_session, session_provider
-from painsign.vision.model_signatures import REQUIRED, signature_mismatch
+from painsign.vision.model_signatures import required, signature_mismatch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.verify:
         return 0
     manifest = store.folder / "manifest.json"
-    for name in sorted(set(REQUIRED) - set(store.models)):
+    for name in sorted(set(required()) - set(store.models)):
         failures.append(f"{manifest} does not list model '{name}', which painsign needs")
         print(f"{name:28s} FAILED\n    not in {manifest}; {REBUILD_HINT}")
     for path in store.unlisted_files():
@@ -62,7 +62,7 @@ def _check(store: ModelStore, name: str) -> tuple[str | None, str]:
         session = create_session(store.read_verified(name), name)
     except ModelFileError as exc:
         return str(exc), ""
-    if name in REQUIRED:
+    if name in required():
         mismatch = signature_mismatch(name, session)
         if mismatch is not None:
             return f"model file {store.path(name)}: {mismatch}", ""

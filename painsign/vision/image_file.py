@@ -17,6 +17,7 @@ import io
 import logging
 import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import cv2
@@ -33,6 +34,11 @@ logger = logging.getLogger(__name__)
 _NATIVE_MODES = {"1", "L", "RGB", "RGBA", "F", "I;16", "I;16L", "I;16B", "I;16N", "I"}
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
+#: Samples per pixel of each PNG colour type, and the Adam7 passes (x0, y0, dx, dy).
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))
+_INFLATE_STEP = 1 << 22
 
 # Pillow's own bomb check would raise for some sizes and warn for others; the pixel
 # limit below is checked before any decoding, and it is far smaller.
@@ -92,6 +98,7 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
         except Exception as exc:  # a garbled header raises many types; none is a bug here
             raise _unreadable(path, exc) from None
         check_frame_size(*image.size, f"image {path}")
+        kind = image.format
         try:
             image.load()
             image = ImageOps.exif_transpose(image)
@@ -104,6 +111,9 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
             raise _unreadable(path, exc) from None
     for warning in caught:
         logger.debug("%s: %s", path, warning.message)
+    if kind == "PNG" and _png_short_of_data(data):
+        raise InputError(f"{path} is not a readable image (damaged PNG: its image data "
+                         "ends before the last row)")
     if image.mode.startswith("I;16"):
         array = array.astype(np.uint16)
     elif image.mode == "I":
@@ -120,6 +130,37 @@ def _decode_float_tiff(data: bytes, path: Path) -> np.ndarray:
     if array is None:
         raise InputError(f"{path} is not a readable image (a TIFF painsign cannot decode)")
     return _checked_rgb(array, "bgr", path)
+
+
+def _png_short_of_data(data: bytes) -> bool:
+    """Whether a PNG's compressed data inflates to fewer bytes than its rows need.
+
+    Pillow fills the missing rows with zeros when the zlib stream ends early; libpng
+    calls it "Not enough image data". Only as many bytes as the rows need are inflated.
+    """
+    width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", data, 16)
+    bits = depth * _PNG_SAMPLES.get(colour, 1)
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    need = 0
+    for x0, y0, dx, dy in passes:
+        cols, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if cols > 0 and rows > 0:
+            need += rows * (1 + -(-cols * bits // 8))
+    inflate, got, pos = zlib.decompressobj(), 0, 8
+    while pos + 8 <= len(data) and got < need:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"IDAT":
+            try:
+                chunk = data[pos + 8:pos + 8 + length]
+                while chunk and got < need:
+                    got += len(inflate.decompress(chunk, _INFLATE_STEP))
+                    chunk = inflate.unconsumed_tail
+            except zlib.error:
+                return True
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    return got < need
 
 
 def _tiff_size(data: bytes, path: Path) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from painsign.model_store import ModelStore
 from painsign.runtime import create_session, session_provider
 from painsign.vision.geometry import RotatedRect, face_rect
 from painsign.vision.geometry import crop as crop_rect
+from painsign.vision.model_signatures import check_signature
 from painsign.vision.types import Detection, FaceLandmarks
 
 MODEL_NAME = "face_landmark"
@@ -51,6 +52,7 @@ class FaceLandmarker:
     def __init__(self, store: ModelStore | None = None, providers: list[str] | None = None):
         store = store or ModelStore()
         self.session = create_session(store.read_verified(MODEL_NAME), MODEL_NAME, providers)
+        check_signature(MODEL_NAME, self.session, store.path(MODEL_NAME))
         self.provider = session_provider(self.session)
         self._input_name = self.session.get_inputs()[0].name
 
