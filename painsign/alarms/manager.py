@@ -453,7 +453,11 @@ class AlarmManager:
     # -- internals ------------------------------------------------------------------------
 
     def _get(self, kind_id: str) -> _Alarm:
-        return self._alarms[get_kind(kind_id).id]
+        kind = get_kind(kind_id)
+        alarm = self._alarms.get(kind.id)
+        if alarm is None:  # a per-scorer kind ("scorer_failed_NAME"), first used now
+            alarm = self._alarms[kind.id] = _Alarm(kind)
+        return alarm
 
     @staticmethod
     def _order(alarm: _Alarm):

@@ -18,8 +18,10 @@ setting.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
@@ -191,20 +193,45 @@ KINDS: Mapping[str, AlarmKind] = MappingProxyType(
 )
 
 
+#: Id prefix of the per-scorer technical alarm "Scorer 'NAME' failed" (one kind per scorer:
+#: ``scorer_failed_NAME``, NAME the scorer's column key). Medium priority like
+#: "Inference error", which stays for failures of the face detector, landmarks or tracker.
+SCORER_FAILED = "scorer_failed_"
+
+
+def scorer_failed_id(scorer: str) -> str:
+    """The alarm id of ``scorer``'s failure (``"mine"`` -> ``"scorer_failed_mine"``; other
+    characters than a-z and 0-9 become ``_``, as in a plug-in's column key)."""
+    return SCORER_FAILED + (re.sub(r"[^a-z0-9]+", "_", scorer.lower()).strip("_") or "_")
+
+
 def get_kind(kind_id: str) -> AlarmKind:
     """Return the :class:`AlarmKind` with id ``kind_id``.
+
+    Besides :data:`KINDS`, every ``scorer_failed_NAME`` (NAME a lower-case column key)
+    is a kind: "Scorer 'NAME' failed", medium priority, technical.
 
     Raises
     ------
     ValueError
         For an unknown id; the message lists the known ones.
     """
-    try:
-        return KINDS[kind_id]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown alarm kind {kind_id!r}; known kinds: {', '.join(KINDS)}"
-        ) from None
+    if isinstance(kind_id, str):
+        if kind_id in KINDS:
+            return KINDS[kind_id]
+        name = kind_id[len(SCORER_FAILED):]
+        if kind_id.startswith(SCORER_FAILED) and name and kind_id.isidentifier() \
+                and kind_id == kind_id.lower():
+            return _scorer_failed_kind(name)
+    raise ValueError(
+        f"unknown alarm kind {kind_id!r}; known kinds: {', '.join(KINDS)}, {SCORER_FAILED}NAME"
+    )
+
+
+@functools.cache
+def _scorer_failed_kind(name: str) -> AlarmKind:
+    return AlarmKind(scorer_failed_id(name), f"Scorer '{name}' failed", Priority.MEDIUM,
+                     technical=True)
 
 
 # Kinds whose delay has its own named field in AlarmSettings.

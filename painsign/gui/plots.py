@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from painsign.gui import theme
-from painsign.gui.present import mmss, plot_gaps
+from painsign.gui.present import legend_name, mmss, plot_gaps
 from painsign.gui.widgets import pixel_font
 
 #: Most shaded stretches drawn per plot (the oldest beyond it are left unshaded).
@@ -101,7 +101,8 @@ def _state_key(state, gaps) -> tuple:
 
 
 def _signature(views, state, gaps) -> tuple:
-    return (tuple((v.name, _array_key(v.t, v.p), len(v.crossings_t)) for v in views),
+    return (tuple((v.name, _array_key(v.t, v.p), len(v.crossings_t),
+                   getattr(v, "failure", None)) for v in views),
             _state_key(state, gaps))
 
 
@@ -140,7 +141,7 @@ class SignPlot(pg.PlotWidget):
         self._range = None
         self._key = None
         self.scale = 1.0
-        self._names: list[tuple[str, str]] = []
+        self._legend = ""
 
     def display(self, views, state=None) -> None:
         """Update curves in place with ``setData`` (no re-creation per frame).
@@ -159,14 +160,17 @@ class SignPlot(pg.PlotWidget):
             return  # nothing new: no setData, no repaint
         self._key = key
         gaps_all = []
+        legend = "&nbsp;&nbsp;&nbsp;".join(
+            f"<span style='color:{theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]}'>"
+            f"\u2501\u2501 {html.escape(legend_name(v))}</span>"
+            for i, v in enumerate(views))
+        if legend != self._legend:  # a scorer added, failing or scoring again
+            self._legend = legend
+            self.key.setText(legend)
         for i, v in enumerate(views):
             colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
             if v.name not in self.curves:
                 self.curves[v.name] = self.plot([], [], pen=self._pen(colour, 3))
-                self._names.append((v.display_name, colour))
-                self.key.setText("&nbsp;&nbsp;&nbsp;".join(
-                    f"<span style='color:{c}'>\u2501\u2501 {html.escape(n)}</span>"
-                    for n, c in self._names))
                 line = pg.InfiniteLine(v.threshold, angle=0,
                                        pen=self._pen(colour, 1.5, Qt.PenStyle.DashLine))
                 self.addItem(line)

@@ -95,11 +95,12 @@ def value_text(state, view=None) -> str:
     Returns
     -------
     str
-        ``"0.42"`` or :data:`INVALID`.
+        ``"0.42"`` or :data:`INVALID` (also while the scorer is failing).
     """
     scorer = view if view is not None else (state.scorers[0] if state.scorers else None)
     current = getattr(scorer, "current", None)
-    if not input_view(state).live or current is None or not math.isfinite(current):
+    if (not input_view(state).live or current is None or not math.isfinite(current)
+            or getattr(scorer, "failure", None)):
         return INVALID
     return f"{current:.2f}"
 
@@ -239,7 +240,8 @@ def action_text(view, state) -> str:
 
 
 def badge_text(view, state=None) -> str:
-    """Sign type in capitals, "(so far)" while provisional, "last:" while not live.
+    """Sign type in capitals, "(so far)" while provisional, "last:" while not live;
+    "scorer failed" while the scorer is failing.
 
     Parameters
     ----------
@@ -252,6 +254,8 @@ def badge_text(view, state=None) -> str:
     -------
     str
     """
+    if getattr(view, "failure", None):
+        return "scorer failed"
     sign_type = getattr(view, "sign_type", None)
     if sign_type is None:
         return "sign type: after 20 s"
@@ -259,6 +263,12 @@ def badge_text(view, state=None) -> str:
     if state is not None and not input_view(state).live:
         text = "last: " + text
     return text
+
+
+def legend_name(view) -> str:
+    """A scorer's name in the plot legend; "-?- scorer failed" added while it is failing."""
+    name = getattr(view, "display_name", "")
+    return f"{name} -?- scorer failed" if getattr(view, "failure", None) else name
 
 
 def alarm_rows(state) -> list[str]:

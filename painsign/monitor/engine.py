@@ -39,6 +39,7 @@ from painsign.monitor.inputs import (
     clock_text,
     log_row,
 )
+from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.snapshot import build_state
 from painsign.monitor.state import AlarmLogRow, MonitorState
 from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
@@ -125,6 +126,7 @@ class MonitorEngine:
         self.clock = clock or MonotonicClock()
         self.alarms = AlarmManager(self.clock, alarm_settings or AlarmSettings(),
                                    on_change=self._alarm_changed)
+        self._faults = ScorerFaults(self.alarms)  # per-scorer failures: alarm, reason, log
         self._lock = threading.RLock()  # the published state; never held during inference
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -418,6 +420,8 @@ class MonitorEngine:
         name = track.scorer.name
         p_raw = record.p_raw[name]
         p, events, windows = track.push(t, p_raw, record.face)
+        self._faults.update(name, t, record.failed.get(name),
+                            scored=record.face and not math.isnan(p_raw))
         if primary:
             for event in events:
                 if event.kind == "surge":

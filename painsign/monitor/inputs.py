@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from painsign.alarms import AUDIO_PAUSE, KINDS, SETTINGS, AlarmLogEntry
+from painsign.alarms import AUDIO_PAUSE, SETTINGS, AlarmLogEntry, get_kind
 from painsign.monitor.state import AlarmLogRow
 
 #: Input states in which the last frame is not the current picture.
@@ -153,8 +153,10 @@ def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> Alar
         return AlarmLogRow(t, kind, "Audio pause", None, change, text)
     if kind == SETTINGS:
         return AlarmLogRow(t, kind, "Settings", None, "changed", f"Settings changed: {note}")
-    alarm = KINDS.get(kind)
-    name = alarm.label if alarm is not None else kind.replace("_", " ").capitalize()
+    try:
+        name = get_kind(kind).label  # also "Scorer 'NAME' failed"
+    except ValueError:
+        name = kind.replace("_", " ").capitalize()
     priority = entry.priority.label if entry.priority is not None else None
     if state == "pending" or (state == "inactive" and "before its" in note):
         return None

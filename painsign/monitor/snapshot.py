@@ -22,7 +22,8 @@ def build_state(engine) -> MonitorState:
     e = engine
     now = e._session_now()
     live = e._input == "live"
-    views = [scorer_view(track, now, live, e.settings.fresh_s) for track in e._tracks]
+    views = [scorer_view(track, now, live, e.settings.fresh_s,
+                         e._faults.reason(track.scorer.name)) for track in e._tracks]
     trend_t, trend_p = e._trend.arrays()
     nfcs = [s for s in e.analyzer.scorers if isinstance(s, NfcsScorer)]
     sounding = e.alarms.sounding()
@@ -79,14 +80,17 @@ def recording_problem(recorder) -> str | None:
     return (reason() if callable(reason) else "") or "the session database cannot be written"
 
 
-def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float) -> ScorerView:
-    """One scorer's view; ``current`` only while the input is live and the value fresh."""
+def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float,
+                failure: str | None = None) -> ScorerView:
+    """One scorer's view; ``current`` only while the input is live, the value fresh and
+    the scorer not failing (``failure``: why it failed, while its alarm holds)."""
     s = track.scorer
     fresh = now - track.last_valid_t <= fresh_s
     span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
     cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
     w = track.window or track.provisional
-    current = track.current if live and fresh and math.isfinite(track.current) else None
+    current = (track.current if live and fresh and failure is None
+               and math.isfinite(track.current) else None)
     return ScorerView(
         name=s.name, display_name=getattr(s, "display_name", s.name),
         threshold=s.threshold, t=span[:, 0], p=span[:, 1],
@@ -95,6 +99,7 @@ def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float) -> S
         sign_type=str(w.sign_type) if w is not None else None,
         action=str(w.action) if w is not None else None,
         provisional=track.window is None and w is not None,
+        failure=failure,
     )
 
 

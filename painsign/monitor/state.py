@@ -52,6 +52,10 @@ class ScorerView:
         Sign type and decision-matrix action of the latest complete window.
     provisional : bool
         True while no full window exists yet and the type covers the data so far.
+    failure : str or None
+        Why the scorer failed (``"output NaN"``, ``"RuntimeError: ..."``) while its
+        technical alarm "Scorer 'NAME' failed" holds; ``current`` is then None (the
+        display shows "-?-", "scorer failed"). The other scorers are unaffected.
     """
 
     name: str
@@ -65,6 +69,7 @@ class ScorerView:
     sign_type: str | None
     action: str | None
     provisional: bool = False
+    failure: str | None = None
 
 
 @dataclass
