@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -123,3 +125,23 @@ def test_failure_log_is_one_line_then_one_per_minute_per_scorer(caplog):
     faults.update("mine", 103.0, None, scored=True)
     assert alarms.get("scorer_failed_mine") is None and faults.reason("mine") is None
     assert math.isclose(faults.counts["mine"], 3000)
+
+
+def test_headless_monitor_with_a_failing_plugin_exits_1_naming_it(tmp_path):
+    """The CLI runs a plug-in in the background (BackgroundScorer): its failures are
+    raised once per job, counted, and the run ends with status 1 and one error line."""
+    from synthetic import neutral_animator, render_video
+
+    video = tmp_path / "short.mp4"
+    render_video(video, [], 4.0, 15.0, neutral_animator())
+    model = constant_model(tmp_path / "mine.onnx", [np.nan])
+    write_spec(tmp_path / "mine.json", name="Mine")
+    r = subprocess.run([sys.executable, "-m", "painsign", "monitor", "--video", str(video),
+                        "--model", str(model), "--no-record", "--headless"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[-1].startswith("painsign: error: scorer 'mine' failed on ")
+    assert lines[-1].endswith(" frames (output NaN)")
+    assert len([x for x in lines if "mine" in x]) <= 3, r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr

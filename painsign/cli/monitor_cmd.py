@@ -175,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
               f"(painsign history --db {recorder.path} --session {recorder.session_id})")
     damage = replay_damage_line(engine)
     # One stderr line for everything that went wrong; the largest exit code wins.
-    problems = [(c, line) for c, line in [(2, damage), *([lost] if lost else [])] if line]
+    problems = [(c, line) for c, line in [(2, damage), *([lost] if lost else []),
+                                          (1, engine.scorer_failure_line())] if line]
     if problems:
         raise PainsignError("; ".join(line for _, line in problems),
                             max([code] + [c for c, _ in problems]))

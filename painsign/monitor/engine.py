@@ -247,6 +247,12 @@ class MonitorEngine:
         """Whether the replayed file ended before the frames its container announces."""
         return bool(self._damage) and bool(getattr(self.source, "ended_early", False))
 
+    def scorer_failure_line(self) -> str | None:
+        """The scorers that failed during the session, in one line ("scorer 'mine' failed
+        on 312 frames (output NaN)"); None when every scorer scored every frame it got."""
+        with self._lock:
+            return self._faults.summary()
+
     def seek(self, t: float, reason: str = "seek") -> None:
         """Jump a replayed file to ``t`` seconds (media time): a new segment starts.
 

@@ -53,8 +53,9 @@ class ScorerFaults:
         self._faults: dict[str, _Fault] = {}
         self._logged_at: dict[str, float] = {}  # monotonic time of the last log line
         self._unlogged: dict[str, int] = {}  # failures since then
-        #: Failures per scorer since the start of the session.
+        #: Failures per scorer since the start of the session, and the first reason.
         self.counts: dict[str, int] = {}
+        self.first_reason: dict[str, str] = {}
 
     def update(self, name: str, t: float, failure: str | None, scored: bool) -> None:
         """Add one frame of scorer ``name``.
@@ -74,6 +75,7 @@ class ScorerFaults:
         fault = self._faults.get(name)
         if failure is not None:
             self.counts[name] = self.counts.get(name, 0) + 1
+            self.first_reason.setdefault(name, failure)
             if fault is None:
                 fault = self._faults[name] = _Fault(failure, t)
                 self.alarms.set_condition(scorer_failed_id(name), True)
@@ -86,6 +88,13 @@ class ScorerFaults:
                 del self._faults[name]
                 self.alarms.set_condition(scorer_failed_id(name), False)
                 logger.info("scorer %r scores again", name)
+
+    def summary(self) -> str | None:
+        """``"scorer 'mine' failed on 312 frames (output NaN)"`` for every scorer that
+        failed in the session, joined by "; "; None when none did."""
+        parts = [f"scorer '{name}' failed on {n} frame{'s' if n != 1 else ''} "
+                 f"({self.first_reason[name]})" for name, n in self.counts.items()]
+        return "; ".join(parts) or None
 
     def reason(self, name: str) -> str | None:
         """Why scorer ``name`` failed, while its failure alarm holds; else None."""
