@@ -212,6 +212,18 @@ def palette_png(path, bgr):
     Image.fromarray(bgr[:, :, ::-1]).quantize(256).save(path)
 
 
+def lzw_tiff(path, bgr):
+    Image.fromarray(bgr[:, :, ::-1]).save(path, compression="tiff_lzw")
+
+
+def big_tiff(path, bgr):
+    Image.fromarray(bgr[:, :, ::-1]).save(path, big_tiff=True)
+
+
+def gray_alpha_tiff(path, bgr):
+    Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)).convert("LA").save(path)
+
+
 def interlaced(path, bgr):
     path.write_bytes(interlaced_png(np.ascontiguousarray(bgr[:, :, ::-1])))
 
@@ -220,6 +232,7 @@ def interlaced(path, bgr):
     (".png", sixteen_bit_png, False), (".tif", sixteen_bit_tiff, False),
     (".png", sixteen_bit_gray_png, True), (".png", gray_png, True),
     (".png", rgba_png, False), (".png", palette_png, False), (".png", interlaced, False),
+    (".tif", lzw_tiff, False), (".tif", big_tiff, False), (".tif", gray_alpha_tiff, True),
 ])
 def test_deep_gray_alpha_palette_and_interlaced_images_read_as_8_bit_bgr(
         tmp_path, astronaut_bgr, suffix, write, gray):

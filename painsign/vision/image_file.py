@@ -1,14 +1,16 @@
 """Read a still image file: regular files only, the pixel limit checked before decoding.
 
-Images are decoded with Pillow rather than ``cv2.imdecode``: OpenCV's libpng and libjpeg
-write their warnings ("libpng warning: iCCP: ...", "Corrupt JPEG data: ...") straight to
-file descriptor 2, where no Python code can catch them short of redirecting the whole
-process's stderr (which would also swallow other threads' output). Pillow reports
-problems as Python exceptions and warnings, reads the size from the header before it
-decodes anything, and keeps float, 16-bit, grayscale and alpha images. The one kind
-Pillow cannot open, a TIFF of three or four float samples, is read by OpenCV's TIFF
-decoder (whose libtiff messages go through OpenCV's silenced logging) once its size has
-been read from the TIFF header here.
+Each format goes to the decoder that reports problems to Python instead of printing them
+on file descriptor 2 (where nothing short of redirecting the whole process's stderr,
+other threads' output included, could catch them):
+
+* PNG, JPEG, BMP, WebP, GIF, PPM: Pillow. OpenCV's libpng and libjpeg print
+  ("libpng warning: iCCP: ...", "Corrupt JPEG data: ..."); Pillow raises or warns, and
+  reads the size from the header before it decodes anything.
+* TIFF: OpenCV. Pillow's libtiff prints ("LZWDecode: Not enough data at scanline ...",
+  found by tests/test_fuzz.py); OpenCV routes libtiff's messages to its own log, which
+  the command line silences. The size is read from the TIFF header here first. OpenCV
+  also reads the float TIFFs of three samples that Pillow cannot open.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Pillow modes read as they are; every other mode is converted to RGB first.
 _NATIVE_MODES = {"1", "L", "RGB", "RGBA", "F", "I;16", "I;16L", "I;16B", "I;16N", "I"}
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+_BIGTIFF_MAGIC = (b"II+\x00", b"MM\x00+")
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", *_BIGTIFF_MAGIC)
 _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
 #: Samples per pixel of each PNG colour type, and the Adam7 passes (x0, y0, dx, dy).
 _PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -74,15 +77,9 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(f"cannot read image {path}: {exc.strerror or exc}") from None
     if not data:
         raise InputError(f"image {path} is empty")
-    try:
-        rgb = _decode_pillow(data, path)
-    except _NotForPillow:
-        rgb = _decode_float_tiff(data, path)
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-
-
-class _NotForPillow(Exception):
-    """Pillow does not know the file; OpenCV's TIFF decoder may."""
+    if data[:4] in _TIFF_MAGIC:
+        return cv2.cvtColor(_decode_tiff(data, path), cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(_decode_pillow(data, path), cv2.COLOR_RGB2BGR)
 
 
 def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
@@ -91,8 +88,6 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
         try:
             image = Image.open(io.BytesIO(data))
         except Image.UnidentifiedImageError:
-            if data[:4] in _TIFF_MAGIC:
-                raise _NotForPillow from None
             raise InputError(f"{path} is not a readable image (not an image format "
                              "painsign knows)") from None
         except Exception as exc:  # a garbled header raises many types; none is a bug here
@@ -111,9 +106,9 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
             raise _unreadable(path, exc) from None
     for warning in caught:
         logger.debug("%s: %s", path, warning.message)
-    if kind == "PNG" and _png_short_of_data(data):
-        raise InputError(f"{path} is not a readable image (damaged PNG: its image data "
-                         "ends before the last row)")
+    damage = _png_damage(data) if kind == "PNG" else None
+    if damage is not None:
+        raise InputError(f"{path} is not a readable image (damaged PNG: {damage})")
     if image.mode.startswith("I;16"):
         array = array.astype(np.uint16)
     elif image.mode == "I":
@@ -121,22 +116,27 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
     return _checked_rgb(array, "rgb", path)
 
 
-def _decode_float_tiff(data: bytes, path: Path) -> np.ndarray:
+def _decode_tiff(data: bytes, path: Path) -> np.ndarray:
     check_frame_size(*_tiff_size(data, path), f"image {path}")
     try:
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        # Any depth (float, 16-bit) and gray or colour; alpha is dropped, EXIF
+        # orientation applied.
+        array = cv2.imdecode(np.frombuffer(data, np.uint8),
+                             cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     except cv2.error as exc:
         raise _unreadable(path, exc) from None
     if array is None:
-        raise InputError(f"{path} is not a readable image (a TIFF painsign cannot decode)")
+        raise InputError(f"{path} is not a readable image (damaged TIFF, or a kind of TIFF "
+                         "painsign cannot decode)")
     return _checked_rgb(array, "bgr", path)
 
 
-def _png_short_of_data(data: bytes) -> bool:
-    """Whether a PNG's compressed data inflates to fewer bytes than its rows need.
+def _png_damage(data: bytes) -> str | None:
+    """What libpng would refuse in a PNG that Pillow decodes anyway, or None.
 
-    Pillow fills the missing rows with zeros when the zlib stream ends early; libpng
-    calls it "Not enough image data". Only as many bytes as the rows need are inflated.
+    Pillow does not check the CRC of image data chunks, and fills the missing rows with
+    zeros when the zlib stream ends early (libpng: "Not enough image data"). Only as many
+    bytes as the rows need are inflated.
     """
     width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", data, 16)
     bits = depth * _PNG_SAMPLES.get(colour, 1)
@@ -149,31 +149,40 @@ def _png_short_of_data(data: bytes) -> bool:
     inflate, got, pos = zlib.decompressobj(), 0, 8
     while pos + 8 <= len(data) and got < need:
         length, kind = struct.unpack_from(">I4s", data, pos)
+        crc = data[pos + 8 + length:pos + 12 + length]
+        if kind[:1].isupper() and crc != struct.pack(
+                ">I", zlib.crc32(data[pos + 4:pos + 8 + length]) & 0xFFFFFFFF):
+            return f"{kind.decode('latin-1')} chunk fails its CRC"
         if kind == b"IDAT":
             try:
                 chunk = data[pos + 8:pos + 8 + length]
                 while chunk and got < need:
                     got += len(inflate.decompress(chunk, _INFLATE_STEP))
                     chunk = inflate.unconsumed_tail
-            except zlib.error:
-                return True
+            except zlib.error as exc:
+                return f"image data does not inflate ({exc})"
         elif kind == b"IEND":
             break
         pos += 12 + length
-    return got < need
+    return "image data ends before the last row" if got < need else None
 
 
 def _tiff_size(data: bytes, path: Path) -> tuple[int, int]:
-    """Width and height from the first image directory of a classic TIFF."""
+    """Width and height from the first image directory of a TIFF or BigTIFF."""
     endian = "<" if data[:2] == b"II" else ">"
+    big = data[:4] in _BIGTIFF_MAGIC
+    # Classic: 4-byte offsets, 2-byte entry count, 12-byte entries; BigTIFF: 8, 8, 20.
+    offset_fmt, count_fmt, entry_fmt = ("HHQ", "Q", "HHQ8s") if big else ("I", "H", "HHI4s")
     try:
-        (offset,) = struct.unpack_from(endian + "I", data, 4)
-        (count,) = struct.unpack_from(endian + "H", data, offset)
+        offset = struct.unpack_from(endian + offset_fmt, data, 4)[-1]
+        (count,) = struct.unpack_from(endian + count_fmt, data, offset)
+        first = offset + struct.calcsize(endian + count_fmt)
+        step = struct.calcsize(endian + entry_fmt)
         size = {}
-        for i in range(count):
-            tag, kind, _, value = struct.unpack_from(endian + "HHI4s", data, offset + 2 + 12 * i)
+        for i in range(min(count, (len(data) - first) // step)):
+            tag, kind, _, value = struct.unpack_from(endian + entry_fmt, data, first + step * i)
             if tag in (_TIFF_WIDTH, _TIFF_HEIGHT):
-                fmt = "H" if kind == 3 else "I"
+                fmt = {3: "H", 16: "Q"}.get(kind, "I")  # SHORT, LONG8, else LONG
                 size[tag] = struct.unpack_from(endian + fmt, value)[0]
         return size[_TIFF_WIDTH], size[_TIFF_HEIGHT]
     except (struct.error, KeyError):
