@@ -11,7 +11,7 @@ STAMP := $(VENV)/.painsign-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[gui,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -84,6 +85,26 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+#: How to get the dashboard when Qt is missing (Qt is the optional ``gui`` extra).
+GUI_HINT = "pip install 'painsign[gui]'"
+
+
+def require_gui() -> None:
+    """Check that the dashboard can be shown: PySide6 and pyqtgraph import.
+
+    Raises
+    ------
+    PainsignError
+        With exit status 2 and how to install them, or to run ``--headless``.
+    """
+    # Only whether they are installed: loading Qt is the dashboard's business (gui/).
+    missing = [name for name in ("PySide6", "pyqtgraph") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise PainsignError(
+            f"the bedside window needs {' and '.join(missing)}, which is not installed: "
+            f"{GUI_HINT}, or run the monitor with --headless", exit_code=2)
+
+
 def build_engine(args: argparse.Namespace):
     """Assemble source, models, scorers, alarms and recorder from the options."""
     from painsign.alarms import AlarmSettings
@@ -139,9 +160,11 @@ def build_engine(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run the monitor until the window closes, the file ends or ``--exit-after``."""
-    engine, recorder = build_engine(args)
     # A screenshot can be rendered offscreen, so it needs a window but no display.
     headless = args.headless or (not has_display() and args.screenshot is None)
+    if not headless:
+        require_gui()
+    engine, recorder = build_engine(args)
     if headless and not args.headless:
         print("no display: running headless (alarms and status in the log)")
     if recorder is not None and recorder.session_id is not None:
@@ -161,8 +184,11 @@ def run(args: argparse.Namespace) -> int:
 
             code = run_headless(engine, args.exit_after)
         else:
-            from painsign.gui.app import run_dashboard
-
+            try:
+                from painsign.gui.app import run_dashboard
+            except ImportError as exc:  # installed but broken (a missing system library)
+                raise PainsignError(f"the bedside window cannot load Qt ({exc}): "
+                                    f"{GUI_HINT}, or run with --headless", exit_code=2) from exc
             code = run_dashboard(engine, args.exit_after, args.screenshot,
                                  play_sound=not args.mute)
     finally:
