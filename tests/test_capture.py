@@ -738,3 +738,35 @@ def test_a_real_ffmpeg_mpjpeg_server_is_read():
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_a_damaged_camera_frame_is_read_without_libjpeg_chatter_on_stderr(capfd):
+    """A JPEG whose scan ends early (a dropped packet) is decoded as far as it goes;
+    OpenCV's libjpeg printed "Corrupt JPEG data: premature end of data segment" on stderr
+    for each such frame, breaking the one-line stderr of the command line."""
+    class Damaged(MjpegServer):
+        def jpeg(self):
+            good = super().jpeg()
+            return good[: len(good) // 2] + b"\xff\xd9"  # scan cut short, end marker kept
+
+    server = Damaged(size=(160, 120)).start()
+    try:
+        stream = MjpegHttpStream(server.url, open_timeout_s=2.0, read_timeout_s=2.0)
+        stream.open()
+        frames = [stream.read() for _ in range(3)]
+        stream.close()
+    finally:
+        server.stop()
+    assert all(f.shape == (120, 160, 3) for f in frames)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_camera_frame_beyond_the_pixel_limit_is_refused_before_decoding():
+    from painsign.capture.mjpeg import decode_jpeg_frame
+
+    # A JPEG header claiming 9000 x 9000 pixels (SOF0 height and width patched).
+    jpeg = bytearray(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5:sof + 9] = (9000).to_bytes(2, "big") * 2
+    with pytest.raises(ValueError, match="more than the limit"):
+        decode_jpeg_frame(bytes(jpeg))

@@ -7,8 +7,9 @@ gives a :class:`TimeoutError` within ``read_timeout_s``, and :meth:`MjpegHttpStr
 unblocks it from another thread.
 
 Parts are taken by their ``Content-Length`` when the camera sends one, otherwise from the
-JPEG start-of-image marker to the end-of-image marker; each is decoded with
-:func:`cv2.imdecode`.
+JPEG start-of-image marker to the end-of-image marker; each is decoded by Pillow, which
+reports a damaged frame to Python where OpenCV's libjpeg prints "Corrupt JPEG data" on
+stderr for every one.
 
 The body decides, not the ``Content-Type``: ffmpeg's ``mpjpeg`` muxer sends
 ``application/octet-stream`` and cheap IP cameras send anything. Unless the header names
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import re
 import socket
 import threading
@@ -29,8 +31,39 @@ from urllib.parse import unquote, urlsplit
 
 import cv2
 import numpy as np
+from PIL import Image
+
+from painsign.limits import check_frame_size
 
 _SOI, _EOI = b"\xff\xd8", b"\xff\xd9"
+
+
+def decode_jpeg_frame(jpeg: bytes) -> np.ndarray:
+    """Decode one camera frame, checking its size before decoding it.
+
+    Parameters
+    ----------
+    jpeg : bytes
+        One JPEG image.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W, 3) BGR uint8.
+
+    Raises
+    ------
+    ValueError
+        The frame cannot be decoded or has more than
+        :data:`painsign.limits.MAX_FRAME_PIXELS` pixels.
+    """
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            check_frame_size(*image.size, "camera frame")
+            rgb = np.asarray(image.convert("RGB"))
+    except Exception as exc:  # a garbled frame raises many types; none is a bug here
+        raise ValueError(f"undecodable JPEG frame ({len(jpeg)} bytes): {exc}") from None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)\s*$")
 _BOUNDARY = re.compile(r'(?i)boundary="?([^";,]+)"?')
@@ -169,10 +202,7 @@ class MjpegHttpStream:
             raise ConnectionError("stream not open")
         deadline = time.monotonic() + self.read_timeout_s
         jpeg = self._next_jpeg(deadline)
-        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"undecodable JPEG frame ({len(jpeg)} bytes)")
-        return bgr
+        return decode_jpeg_frame(jpeg)
 
     def abort(self) -> None:
         """Unblock a :meth:`read` waiting in another thread (it raises ConnectionError)."""
