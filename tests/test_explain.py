@@ -12,9 +12,10 @@ from synthetic import neutral_animator, render, render_video
 
 from painsign.cli import explain_cmd
 from painsign.errors import InputError
-from painsign.research.explain import ACTION_LANDMARKS, explain, grown_box, occlusion_map
+from painsign.research.explain import explain, grown_box, occlusion_map
 from painsign.scoring.base import FaceFrame
 from painsign.scoring.nfcs import ACTIONS, NfcsScorer
+from painsign.scoring.nfcs_explain import ACTION_LANDMARKS
 from painsign.scoring.onnx_scorer import OnnxClassifierScorer
 from painsign.synth.animator import Segment
 from painsign.vision.image import to_rgb
@@ -195,7 +196,7 @@ LONG_NOTE = ("not calibrated: population rest values (brow bulge needs a rest im
 
 def _edges_are_background(image, width=4):
     """Whether the outermost ``width`` pixels on the right and at the bottom are bare."""
-    from painsign.research.explain_legend import BACKGROUND
+    from painsign.scoring.explain_legend import BACKGROUND
 
     bg = np.array(BACKGROUND, np.uint8)
     return bool((image[:, -width:] == bg).all() and (image[-width:, -300:] == bg).all())
@@ -207,8 +208,8 @@ def _edges_are_background(image, width=4):
     (LONG_TITLE, (LONG_NOTE, LONG_NOTE + " " + LONG_NOTE, "x" * 120)),
 ])
 def test_nfcs_legend_lies_inside_the_image(astronaut_rgb, title, notes):
-    from painsign.research.explain import render_nfcs
-    from painsign.research.explain_legend import nfcs_legend_layout
+    from painsign.scoring.explain_legend import nfcs_legend_layout
+    from painsign.scoring.nfcs_explain import render_nfcs
 
     levels = {a: 1.0 for a in ACTIONS}
     layout = nfcs_legend_layout(levels, 0.55, 0.5, title, notes)

@@ -1,11 +1,12 @@
 """``painsign explain IMAGE_OR_VIDEO``: why each scorer gave the P(pain) it gave, as PNGs.
 
-For a video, the frame nearest ``--t`` is explained after the tracker and the stateful
-scorers (the NFCS proxy) have run on every frame from the start, so the track and the
-NFCS rest baseline (learned from the first ``--calibration`` seconds) are those
-``painsign analyze`` would have at that moment. The ONNX classifiers keep no state and
-score only that frame. A still image has no rest face: NFCS scores it against population
-defaults unless ``--rest IMAGE`` gives a rest face of the same patient.
+For a video, the frame nearest ``--t`` is explained after the tracker and the scorers
+that learn a rest baseline (:class:`~painsign.scoring.base.Calibratable`: the NFCS proxy)
+have run on every frame from the start, so the track and the rest baseline (learned from
+the first ``--calibration`` seconds) are those ``painsign analyze`` would have at that
+moment. The other scorers (the ONNX classifiers) keep no state and score only that
+frame. A still image has no rest face: NFCS scores it against population defaults unless
+``--rest IMAGE`` gives a rest face of the same patient.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from painsign.errors import InputError
 from painsign.limits import require_regular_file
 from painsign.model_store import ModelStore
 from painsign.research.explain import PATCH_FRACTION, Explanation, explain
-from painsign.scoring.base import FaceFrame, Score
-from painsign.scoring.nfcs import NfcsScorer
+from painsign.scoring.base import Calibratable, FaceFrame, Score
 from painsign.video.reader import VideoReader
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.image import to_rgb
@@ -78,7 +78,7 @@ def _video_frame(tracker: FaceTracker, scorers: list, path: Path, t: float
     """Run the tracker and stateful scorers up to the frame nearest ``t``; return it."""
     reader = VideoReader(path)
     half = 0.5 / reader.info.fps
-    stateful = [s for s in scorers if isinstance(s, NfcsScorer)]
+    stateful = [s for s in scorers if isinstance(s, Calibratable)]
     tracker.reset()
     for s in stateful:
         s.reset()
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrate(scorers: list, rest: FaceFrame) -> None:
     for s in scorers:
-        if isinstance(s, NfcsScorer):
+        if isinstance(s, Calibratable):
             try:
                 s.calibrate([rest])
             except ValueError as exc:

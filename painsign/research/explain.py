@@ -1,4 +1,5 @@
-"""Explain one frame's P(pain): occlusion sensitivity for classifiers, landmarks for NFCS.
+"""Explain one frame's P(pain): a scorer's own explanation, else occlusion sensitivity for
+ONNX classifiers, else the numbers it reports.
 
 Ferreira et al. explain frames with Grad-CAM and Integrated Gradients heatmaps. Both need the
 model's gradients, which onnxruntime does not give, so a plugged-in ONNX classifier is
@@ -15,10 +16,9 @@ forward passes and works for any model:
 * the heatmap value of a crop pixel is the mean drop over the patches covering it (the
   per-position grid "upsampled" to the crop), shown in JET colours on the crop.
 
-The NFCS proxy is transparent by construction: its explanation draws the face landmarks
-and, for each facial action above the noise level (intensity 0.15), the landmark
-segments its measure uses (:mod:`painsign.scoring.nfcs_features`), coloured by
-intensity, with a legend of every action's intensity and P(pain).
+A scorer with the :class:`~painsign.scoring.base.Explainable` capability draws its own
+explanation (the NFCS proxy: the landmarks of its active facial actions, see
+:mod:`painsign.scoring.nfcs_explain`).
 
 Pure numpy / OpenCV; no Qt. Images returned are BGR, ready for ``cv2.imwrite``.
 """
@@ -26,13 +26,14 @@ Pure numpy / OpenCV; no Qt. Images returned are BGR, ready for ``cv2.imwrite``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from painsign.errors import InputError, PainsignError
-from painsign.research.explain_legend import (
+from painsign.scoring.base import Explainable, Explanation, FaceFrame, Score, display_name
+from painsign.scoring.explain_legend import (
     BACKGROUND,
     LEGEND_FONT,
     LEGEND_MARGIN,
@@ -40,14 +41,9 @@ from painsign.research.explain_legend import (
     LINE_GAP,
     VIEW_SIDE,
     LegendText,
-    _nfcs_legend,
-    intensity_colour,
     text_width,
     wrap_text,
 )
-from painsign.scoring.base import FaceFrame, Score
-from painsign.scoring.nfcs import ACTIONS, NOISE, NfcsScorer
-from painsign.vision import mesh_indices as M
 
 #: Default patch side as a fraction of the crop's longer side; stride is half the patch.
 PATCH_FRACTION = 1 / 8
@@ -55,79 +51,6 @@ PATCH_FRACTION = 1 / 8
 ALPHA = 0.45
 #: Grey level of the occluding patch (RGB).
 FILL = 128
-#: Side of the drawn face in the output images, pixels.
-
-#: Landmark segments (index pairs) and points each NFCS action's measure reads.
-#: Brow bulge also gets segments from its inner brow points down to the eye-corner line,
-#: computed per face (:func:`action_segments`).
-ACTION_LANDMARKS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
-    "brow_bulge": (((M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0]),
-                    (M.RIGHT_EYE_OUTER, M.LEFT_EYE_OUTER)),
-                   M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER),
-    "eye_squeeze": (M.RIGHT_LIDS + M.LEFT_LIDS, ()),
-    "nasolabial_furrow": (((M.RIGHT_ALA, M.MOUTH_RIGHT), (M.LEFT_ALA, M.MOUTH_LEFT),
-                           (M.SUBNASALE, M.UPPER_LIP_TOP)), ()),
-    "open_lips": (M.INNER_LIP_PAIRS, ()),
-    "vertical_stretch": (((M.SUBNASALE, M.CHIN),), ()),
-    "horizontal_stretch": (((M.MOUTH_RIGHT, M.MOUTH_LEFT),), (M.MOUTH_RIGHT, M.MOUTH_LEFT)),
-    "lip_purse": (((M.MOUTH_RIGHT, M.MOUTH_LEFT),), (M.MOUTH_RIGHT, M.MOUTH_LEFT)),
-    "chin_quiver": ((), (M.CHIN,)),
-}
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """One scorer's explanation of one frame.
-
-    Attributes
-    ----------
-    name, display_name : str
-        The scorer's key and display name.
-    kind : str
-        ``"occlusion"`` (ONNX classifier), ``"nfcs"``, or ``"details"`` (any other
-        scorer: its P(pain) and the numbers it reports, see :func:`explain_details`).
-    p : float
-        P(pain) of the frame.
-    threshold : float
-        The scorer's decision threshold.
-    image : numpy.ndarray
-        The overlay, (H, W, 3) BGR uint8.
-    active : dict of str to float
-        NFCS actions above the noise level and their intensities (empty for occlusion).
-    heat : numpy.ndarray or None
-        Occlusion heatmap over the crop (drop of P(pain) per pixel), else None.
-    notes : tuple of str
-        Caveats shown in the summary (e.g. an uncalibrated NFCS baseline).
-    """
-
-    name: str
-    display_name: str
-    kind: str
-    p: float
-    threshold: float
-    image: np.ndarray
-    active: dict[str, float] = field(default_factory=dict)
-    heat: np.ndarray | None = None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def summary(self) -> str:
-        """One line: the scorer, P(pain) against its threshold, and what drives it."""
-        side = "pain" if self.p >= self.threshold else "no pain"
-        head = (f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
-                f"threshold {self.threshold:.2f})")
-        if self.kind == "nfcs":
-            acts = ", ".join(f"{a} {v:.2f}" for a, v in self.active.items()) or "none"
-            body = f"active actions: {acts}"
-        elif self.kind == "details":
-            body = ", ".join(f"{k} {v:.2f}" for k, v in self.active.items()) or "no details"
-        else:
-            heat = self.heat if self.heat is not None else np.zeros((1, 1))
-            y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
-            body = (f"occlusion: largest drop {float(heat.max()):.2f} at crop ({x}, {y}) "
-                    f"of {heat.shape[1]}x{heat.shape[0]}")
-        return "; ".join((head, body, *self.notes))
-
 
 # --- occlusion sensitivity ---------------------------------------------------------------
 
@@ -332,135 +255,10 @@ def explain_classifier(scorer, frame: FaceFrame, patch_fraction: float = PATCH_F
     stride = max(1, patch // 2) if stride_fraction is None else max(1, round(side *
                                                                             stride_fraction))
     omap = occlusion_map(scorer, frame.rgb, frame.face.box, patch, stride)
-    display = getattr(scorer, "display_name", scorer.name)
+    display = display_name(scorer)
     image = render_occlusion(omap, display, scorer.threshold)
     return Explanation(scorer.name, display, "occlusion", omap.base_p, scorer.threshold,
                        image, heat=omap.heat)
-
-
-# --- NFCS ----------------------------------------------------------------------------------
-
-
-def action_segments(action: str, points: np.ndarray) -> tuple[list, list]:
-    """Return the pixel segments and points that an NFCS action's measure reads.
-
-    Parameters
-    ----------
-    action : str
-        One of :data:`~painsign.scoring.nfcs.ACTIONS`.
-    points : numpy.ndarray
-        (468, 2+) mesh points in pixels.
-
-    Returns
-    -------
-    (list of ((x, y), (x, y)), list of (x, y))
-        Segments and single points, as float pairs.
-
-    Raises
-    ------
-    KeyError
-        For an unknown action.
-    """
-    pairs, singles = ACTION_LANDMARKS[action]
-    xy = np.asarray(points, dtype=np.float64)[:, :2]
-    segments = [(tuple(xy[a]), tuple(xy[b])) for a, b in pairs]
-    if action == "brow_bulge":  # each inner brow point down to the eye-corner line
-        a, b = xy[M.RIGHT_EYE_OUTER], xy[M.LEFT_EYE_OUTER]
-        d = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
-        for i in singles:
-            foot = a + np.dot(xy[i] - a, d) * d
-            segments.append((tuple(xy[i]), tuple(foot)))
-    return segments, [tuple(xy[i]) for i in singles]
-
-
-def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str, float],
-                p: float, threshold: float, title: str = "NFCS proxy",
-                notes: tuple[str, ...] = ()) -> np.ndarray:
-    """Draw the face mesh and each active NFCS action's landmarks, with a legend.
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray
-        The frame, (H, W, 3) RGB uint8.
-    points : numpy.ndarray
-        (468, 2+) mesh points in pixels.
-    box : array-like
-        Face box ``[x1, y1, x2, y2]``.
-    intensities : dict of str to float
-        Intensity of each action in :data:`~painsign.scoring.nfcs.ACTIONS`.
-    p, threshold : float
-        P(pain) and the decision threshold, printed in the legend.
-    title : str
-        Header of the legend.
-    notes : tuple of str
-        Extra legend lines (caveats).
-
-    Returns
-    -------
-    numpy.ndarray
-        BGR uint8: the face (:data:`VIEW_SIDE` square) with the legend on its right,
-        all of the legend inside the image (see :func:`nfcs_legend_layout`).
-    """
-    x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
-    side = max(x2 - x1, y2 - y1) * 1.3
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    s = VIEW_SIDE / max(side, 1.0)
-    m = np.array([[s, 0, VIEW_SIDE / 2 - s * cx], [0, s, VIEW_SIDE / 2 - s * cy]])
-    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
-    view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
-    pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
-    for x, y in pts:
-        cv2.circle(view, (round(x), round(y)), 1, (225, 225, 225), -1, cv2.LINE_AA)
-    for action in ACTIONS:
-        level = float(intensities.get(action, 0.0))
-        if not level > NOISE:
-            continue
-        colour = intensity_colour(level)
-        segments, singles = action_segments(action, pts)
-        for a, b in segments:
-            cv2.line(view, _ipt(a), _ipt(b), colour, 3, cv2.LINE_AA)
-        for q in singles:
-            cv2.circle(view, _ipt(q), 5, colour, -1, cv2.LINE_AA)
-    legend = _nfcs_legend(intensities, p, threshold, title, notes)
-    if legend.shape[0] > view.shape[0]:  # a long legend: extend the view below the face
-        pad = np.full((legend.shape[0] - view.shape[0], view.shape[1], 3), BACKGROUND,
-                      np.uint8)
-        view = np.vstack([view, pad])
-    return np.hstack([view, legend])
-
-
-#: Legend text: font, margin around the panel's content, gap under a line of text.
-def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = None
-                 ) -> Explanation:
-    """Explain the NFCS proxy's P(pain) for one frame.
-
-    Parameters
-    ----------
-    scorer : NfcsScorer
-        The scorer (its baseline as learned so far).
-    frame : FaceFrame
-        The frame with its (found) face.
-    score : Score, optional
-        The scorer's score of this frame; scored now when omitted (which updates the
-        scorer's chin history and, while calibrating, its rest window).
-
-    Returns
-    -------
-    Explanation
-        ``kind == "nfcs"``; ``active`` lists actions with intensity above 0.15.
-    """
-    if score is None:
-        score = scorer.score(frame)
-    levels = {a: float(score.details.get(a, 0.0)) for a in ACTIONS}
-    notes = () if scorer.calibrated else (
-        "not calibrated: population rest values (brow bulge needs a rest image)",)
-    display = getattr(scorer, "display_name", scorer.name)
-    image = render_nfcs(frame.rgb, frame.face.landmarks.points, frame.face.box, levels,
-                        float(score.p), scorer.threshold, display, notes)
-    active = {a: v for a, v in levels.items() if v > NOISE}
-    return Explanation(scorer.name, display, "nfcs", float(score.p), scorer.threshold, image,
-                       active=active, notes=notes)
 
 
 def explain_details(scorer, frame: FaceFrame, score: Score | None = None) -> Explanation:
@@ -488,7 +286,7 @@ def explain_details(scorer, frame: FaceFrame, score: Score | None = None) -> Exp
     numbers = {k: float(v) for k, v in score.details.items()
                if isinstance(v, int | float | np.floating | np.integer)
                and not isinstance(v, bool) and math.isfinite(float(v))}
-    display = getattr(scorer, "display_name", scorer.name)
+    display = display_name(scorer)
     image = render_details(frame.rgb, frame.face.box, numbers, float(score.p),
                            scorer.threshold, display)
     return Explanation(scorer.name, display, "details", float(score.p), scorer.threshold,
@@ -534,15 +332,20 @@ def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
 def explain(scorer, frame: FaceFrame, score: Score | None = None,
             patch_fraction: float = PATCH_FRACTION,
             stride_fraction: float | None = None) -> Explanation:
-    """Explain any supported scorer's P(pain) for one frame.
+    """Explain any scorer's P(pain) for one frame.
+
+    A scorer with the :class:`~painsign.scoring.base.Explainable` capability explains
+    itself; an ONNX classifier gets an occlusion heatmap (:func:`explain_classifier`);
+    any other scorer is explained by its details (:func:`explain_details`).
 
     Parameters
     ----------
-    scorer : NfcsScorer or OnnxClassifierScorer
+    scorer : Scorer
     frame : FaceFrame
         The frame with its (found) face.
     score : Score, optional
-        For NFCS, the score already computed for this frame (see :func:`explain_nfcs`).
+        The score already computed for this frame (a stateful scorer's, which must not
+        score the frame twice); the occlusion heatmap always scores the frame itself.
     patch_fraction, stride_fraction : float
         Occlusion patch and stride (see :func:`explain_classifier`).
 
@@ -555,24 +358,18 @@ def explain(scorer, frame: FaceFrame, score: Score | None = None,
     InputError
         For a frame without a face.
     PainsignError
-        For an object that has no ``score`` method (any scorer that is neither the NFCS
-        proxy nor an ONNX classifier is explained by its details, :func:`explain_details`).
+        For an object that has no ``score`` method.
     """
-    nfcs = isinstance(scorer, NfcsScorer)
-    if not frame.face.found or frame.face.box is None or (nfcs and frame.face.landmarks is None):
+    if not frame.face.found or frame.face.box is None:
         raise InputError(f"no face at t={frame.t:.2f} s: nothing to explain")
-    if nfcs:
-        return explain_nfcs(scorer, frame, score)
+    if isinstance(scorer, Explainable):
+        return scorer.explain(frame, score)
     if hasattr(scorer, "preprocess") and hasattr(scorer, "session"):
         return explain_classifier(scorer, frame, patch_fraction, stride_fraction)
     if callable(getattr(scorer, "score", None)):
         return explain_details(scorer, frame, score)
-    raise PainsignError(f"cannot explain scorer {getattr(scorer, 'name', scorer)!r}: only the "
-                        "NFCS proxy and ONNX classifiers are supported")
-
-
-def _ipt(q) -> tuple[int, int]:
-    return round(float(q[0])), round(float(q[1]))
+    raise PainsignError(f"cannot explain {getattr(scorer, 'name', scorer)!r}: it is not a "
+                        "scorer (no score method)")
 
 
 def _with_header(view: np.ndarray, lines: list[str]) -> np.ndarray:

@@ -4,10 +4,22 @@ Several scorers run side by side on the same frames (the default NFCS proxy and 
 classifiers a clinical engineer plugs in). Each has a ``name`` (used in column names such
 as ``p_raw_NAME``), a decision ``threshold`` (Youden's index for a trained classifier) and
 a ``score`` method. Scorers are free of Qt and cameras.
+
+Beyond :class:`Scorer`, a scorer may offer optional capabilities, each a protocol checked
+with ``isinstance`` wherever it is used, never by the scorer's class or name:
+
+- a ``display_name`` for screens and reports (:func:`display_name`);
+- a rest baseline the operator can (re)calibrate (:class:`Calibratable`): the monitor
+  asks every such scorer when Calibrate is pressed, and shows the button when one runs;
+- its own picture of why it scored a frame as it did (:class:`Explainable`), used by
+  ``painsign explain`` instead of the generic one;
+- per-frame detail columns (:class:`DetailColumns`): ``details`` keys written as columns
+  of frames.csv (the NFCS scorer declares its eight action intensities).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -85,3 +97,194 @@ class Scorer(Protocol):
     def reset(self) -> None:
         """Forget per-recording state (baselines, temporal history)."""
         ...
+
+
+def display_name(scorer) -> str:
+    """The scorer's name for screens and reports: its ``display_name``, else its ``name``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> display_name(SimpleNamespace(name="mine")), display_name(
+    ...     SimpleNamespace(name="mine", display_name="My classifier"))
+    ('mine', 'My classifier')
+    """
+    return getattr(scorer, "display_name", None) or scorer.name
+
+
+class CalibrationRefused(ValueError):
+    """A rest baseline was asked for while the face is absent or not calm; says why."""
+
+
+@runtime_checkable
+class Calibratable(Protocol):
+    """A scorer that learns a rest baseline of the patient and can be told to learn anew.
+
+    Attributes
+    ----------
+    calibrated : bool
+        Whether it scores against this patient's own baseline (not population values).
+    calibrating : bool
+        Whether a rest window is being collected.
+    baseline_status : str
+        The baseline in words, for the display ("own rest face (1.0-4.0 s)").
+    """
+
+    calibrated: bool
+    baseline_status: str
+
+    @property
+    def calibrating(self) -> bool:
+        """Whether a rest window is being collected."""
+        ...
+
+    def recalibrate(self) -> None:
+        """Learn a new baseline from the next calm seconds of the face.
+
+        Raises
+        ------
+        CalibrationRefused
+            When the face is not calm now, with the reason.
+        """
+        ...
+
+    def calibrate(self, frames: list[FaceFrame]) -> None:
+        """Learn the baseline from ``frames`` of the patient's face at rest.
+
+        Raises
+        ------
+        CalibrationRefused
+            When the frames are not a calm face, with the reason.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One scorer's explanation of one frame.
+
+    Attributes
+    ----------
+    name, display_name : str
+        The scorer's key and display name.
+    kind : str
+        What the picture shows: ``"occlusion"`` (an ONNX classifier's heatmap),
+        ``"details"`` (P(pain) and the numbers a scorer reports), or a scorer's own kind
+        (``"nfcs"``: the landmarks of its facial actions).
+    p : float
+        P(pain) of the frame.
+    threshold : float
+        The scorer's decision threshold.
+    image : numpy.ndarray
+        The overlay, (H, W, 3) BGR uint8.
+    active : dict of str to float
+        The named values that drive the score (for NFCS the actions above the noise
+        level), listed in the summary.
+    heat : numpy.ndarray or None
+        Occlusion heatmap over the crop (drop of P(pain) per pixel), else None.
+    notes : tuple of str
+        Caveats shown in the summary (e.g. an uncalibrated baseline).
+    label : str
+        How the summary introduces ``active`` (``"active actions"``); empty: the values
+        are listed alone.
+    """
+
+    name: str
+    display_name: str
+    kind: str
+    p: float
+    threshold: float
+    image: np.ndarray
+    active: dict[str, float] = field(default_factory=dict)
+    heat: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line: the scorer, P(pain) against its threshold, and what drives it."""
+        side = "pain" if self.p >= self.threshold else "no pain"
+        head = (f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
+                f"threshold {self.threshold:.2f})")
+        values = ", ".join(f"{k} {v:.2f}" for k, v in self.active.items())
+        if self.heat is not None:
+            heat = self.heat
+            y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+            body = (f"occlusion: largest drop {float(heat.max()):.2f} at crop ({x}, {y}) "
+                    f"of {heat.shape[1]}x{heat.shape[0]}")
+        elif self.label:
+            body = f"{self.label}: {values or 'none'}"
+        else:
+            body = values or "no details"
+        return "; ".join((head, body, *self.notes))
+
+
+@runtime_checkable
+class Explainable(Protocol):
+    """A scorer that draws its own explanation of a frame (``painsign explain``)."""
+
+    def explain(self, frame: FaceFrame, score: Score | None = None) -> Explanation:
+        """Explain the score of ``frame``.
+
+        Parameters
+        ----------
+        frame : FaceFrame
+            The frame with its (found) face.
+        score : Score, optional
+            The score already computed for this frame; scored now when omitted.
+        """
+        ...
+
+
+@runtime_checkable
+class DetailColumns(Protocol):
+    """A scorer whose ``details`` include per-frame values for frames.csv.
+
+    Attributes
+    ----------
+    detail_columns : sequence of str
+        The ``details`` keys written as columns, in order.
+    """
+
+    detail_columns: Sequence[str]
+
+
+def detail_columns(scorers: Iterable) -> tuple[str, ...]:
+    """The detail columns the scorers declare, in scorer order, each once.
+
+    A column two scorers declare holds the first one's value (see
+    :func:`detail_values`).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> detail_columns([S(name="a"), S(name="b", detail_columns=("x", "y")),
+    ...                 S(name="c", detail_columns=("y", "z"))])
+    ('x', 'y', 'z')
+    """
+    out: dict[str, None] = {}
+    for s in scorers:
+        if isinstance(s, DetailColumns):
+            out.update(dict.fromkeys(s.detail_columns))
+    return tuple(out)
+
+
+def detail_values(scorers: Iterable, details: dict[str, dict[str, float]]
+                  ) -> dict[str, float]:
+    """Each declared detail column's value on one frame (NaN where its scorer gave none).
+
+    Parameters
+    ----------
+    scorers : iterable of Scorer
+        The scorers, in order.
+    details : dict of str to dict
+        Each scorer's ``Score.details`` by scorer name.
+    """
+    out: dict[str, float] = {}
+    for s in scorers:
+        if isinstance(s, DetailColumns):
+            own = details.get(s.name, {})
+            for c in s.detail_columns:
+                if c not in out:
+                    out[c] = float(own.get(c, float("nan")))
+    return out

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.base import CalibrationRefused, Explanation, FaceFrame, Score
 from painsign.scoring.nfcs_features import (
     MEASURES,
     brow_drop,
@@ -141,10 +141,6 @@ def combine(intensities: np.ndarray) -> float:
     return 1.0 / (1.0 + np.exp(-GAIN * (s - 2.5)))
 
 
-class CalibrationRefused(ValueError):
-    """A rest baseline was asked for while the face is absent or not calm; says why."""
-
-
 class NfcsScorer:
     """NFCS facial actions from the face mesh -> P(pain). See the module docstring.
 
@@ -167,7 +163,16 @@ class NfcsScorer:
     baseline_status : str
         What the baseline is, in words, for the display ("own rest face since 4.2 s",
         "population values: face not calm", ...).
+    detail_columns : tuple of str
+        The eight action intensities, written per frame to frames.csv.
+
+    Notes
+    -----
+    Has the :class:`~painsign.scoring.base.Calibratable` and
+    :class:`~painsign.scoring.base.Explainable` capabilities.
     """
+
+    detail_columns = ACTIONS
 
     def __init__(self, name: str = "nfcs", threshold: float = 0.5, calibration_s: float = 3.0,
                  calm_check=None):
@@ -312,6 +317,13 @@ class NfcsScorer:
             raise CalibrationRefused(f"these frames are not calm ({reason}); "
                                      "calibrate on a face at rest")
         self._adopt(samples)
+
+    def explain(self, frame: FaceFrame, score: Score | None = None) -> Explanation:
+        """Draw the landmarks each active facial action reads, with a legend
+        (:func:`painsign.scoring.nfcs_explain.explain_nfcs`)."""
+        from painsign.scoring.nfcs_explain import explain_nfcs  # it imports this module
+
+        return explain_nfcs(self, frame, score)
 
     def _collect(self, sample: _Sample) -> None:
         self._window.append(sample)

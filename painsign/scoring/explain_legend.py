@@ -1,5 +1,6 @@
 """The legend panel of ``painsign explain`` figures: text measured, wrapped and laid out so
-nothing is cut at the image edge.
+nothing is cut at the image edge (the NFCS scorer's own legend included, which is why it
+lives beside the scorers).
 
 Pure numpy / OpenCV; no Qt.
 """
