@@ -1,4 +1,5 @@
-"""Per-frame processing shared by replay and live use: face, actions, P(pain) per scorer."""
+"""Per-frame processing shared by replay and live use: face, detail columns, P(pain) per
+scorer."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from painsign.scoring.base import FaceFrame, Scorer
+from painsign.scoring.base import FaceFrame, Scorer, detail_columns, detail_values
 from painsign.scoring.guard import guarded_score
-from painsign.scoring.nfcs import ACTIONS
 from painsign.vision.image import to_rgb
 from painsign.vision.tracker import FaceTracker
 from painsign.vision.types import FaceResult
@@ -41,7 +41,9 @@ class FrameRecord:
     box : tuple of 4 float
         Face box in pixels (NaN without a face).
     actions : dict of str to float
-        NFCS action intensities (NaN without a face or without the NFCS scorer).
+        The detail columns the scorers declare and their values (for the default
+        scorers the eight NFCS action intensities; see
+        :func:`~painsign.scoring.base.detail_columns`), NaN without a face.
     p_raw : dict of str to float
         P(pain) per scorer name (NaN without a face, where the scorer cannot score the
         face, e.g. covered, and where it failed).
@@ -145,6 +147,11 @@ class FrameAnalyzer:
     confirmation : FaceConfirmation, optional
         When a found face starts to count (default: :class:`FaceConfirmation` with
         :data:`MIN_FACE_RUN_S`). Frames whose face does not count yet are not scored.
+
+    Attributes
+    ----------
+    detail_columns : tuple of str
+        The detail columns the scorers declare, in order (each record's ``actions``).
     """
 
     def __init__(self, tracker: FaceTracker, scorers: list[Scorer],
@@ -154,6 +161,7 @@ class FrameAnalyzer:
             raise ValueError(f"scorer names must be distinct, got {names}")
         self.tracker = tracker
         self.scorers = scorers
+        self.detail_columns = detail_columns(scorers)
         self.confirmation = confirmation or FaceConfirmation()
 
     def reset(self) -> None:
@@ -186,7 +194,7 @@ class FrameAnalyzer:
         counts = self.confirmation.update(t, face.found)
         if not counts:
             return FrameRecord(
-                index, t, False, (nan, nan, nan, nan), dict.fromkeys(ACTIONS, nan),
+                index, t, False, (nan, nan, nan, nan), dict.fromkeys(self.detail_columns, nan),
                 {s.name: nan for s in self.scorers}, unconfirmed=face.found,
             )
         frame = FaceFrame(rgb, face, t)
@@ -197,11 +205,7 @@ class FrameAnalyzer:
             details[scorer.name] = score.details
             if failure is not None:
                 failed[scorer.name] = failure
-        actions = {a: nan for a in ACTIONS}
-        for d in details.values():
-            if all(a in d for a in ACTIONS):
-                actions = {a: float(d[a]) for a in ACTIONS}
-                break
+        actions = detail_values(self.scorers, details)
         box = tuple(float(v) for v in face.box)
         return FrameRecord(index, t, True, box, actions, p_raw, details, failed=failed)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from painsign.analysis.frames import FrameAnalyzer, FrameRecord, face_thumbnail
-from painsign.scoring.nfcs import ACTIONS
+from painsign.scoring.base import display_name
 from painsign.signal import (
     Event,
     NearestCentroidSignTypes,
@@ -83,6 +83,8 @@ class Analysis:
     frames_skipped: int = 0
     #: Stream indices of the skipped frames.
     skipped_frames: list[int] = field(default_factory=list)
+    #: The detail columns the scorers declare (each record's ``actions``), in order.
+    detail_columns: tuple[str, ...] = ()
 
     @property
     def frames_expected(self) -> int | None:
@@ -182,7 +184,7 @@ def analyze_video(
     skipped: list[int] = []
     for frame, rgb, face in _located(reader, analyzer, pipelined):
         before = records[-1] if records else None
-        for stand_in in _undecoded(before, frame, reader.info.fps, analyzer.scorers):
+        for stand_in in _undecoded(before, frame, reader.info.fps, analyzer):
             records.append(stand_in)
             skipped.append(stand_in.index)
         record = analyzer.score(frame.index, frame.t, rgb, face)
@@ -194,13 +196,15 @@ def analyze_video(
             progress(len(records), reader.info.frame_count)
     analysis = Analysis(reader.info, records, thumbs, problem=reader.damage(),
                         frames_decoded=reader.frames_read,
-                        frames_skipped=reader.frames_skipped, skipped_frames=skipped)
+                        frames_skipped=reader.frames_skipped, skipped_frames=skipped,
+                        detail_columns=analyzer.detail_columns)
     for scorer in analyzer.scorers:
         analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
     return analysis
 
 
-def _undecoded(before: FrameRecord | None, frame, fps: float, scorers) -> list[FrameRecord]:
+def _undecoded(before: FrameRecord | None, frame, fps: float,
+               analyzer: FrameAnalyzer) -> list[FrameRecord]:
     """Records without a face for the frames between ``before`` and ``frame`` that did not
     decode, at times interpolated between theirs (from ``frame`` back at ``fps`` for
     frames before the first one decoded)."""
@@ -214,8 +218,9 @@ def _undecoded(before: FrameRecord | None, frame, fps: float, scorers) -> list[F
         step = (frame.t - before.t) / (n + 1)
         times = [before.t + (k + 1) * step for k in range(n)]
     nan = float("nan")
-    return [FrameRecord(first + k, t, False, (nan, nan, nan, nan), dict.fromkeys(ACTIONS, nan),
-                        {s.name: nan for s in scorers}) for k, t in enumerate(times)]
+    return [FrameRecord(first + k, t, False, (nan, nan, nan, nan),
+                        dict.fromkeys(analyzer.detail_columns, nan),
+                        {s.name: nan for s in analyzer.scorers}) for k, t in enumerate(times)]
 
 
 def _located(reader, analyzer: FrameAnalyzer, pipelined: bool):
@@ -263,7 +268,7 @@ def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSi
     p_smooth = moving_average(p_interp, analysis.smoothing_samples)
     classifier = (NearestCentroidSignTypes() if settings.classifier is None
                   else settings.classifier)
-    display = getattr(scorer, "display_name", scorer.name)
+    display = display_name(scorer)
     reasons = Counter(r.failed[scorer.name] for r in analysis.records
                       if scorer.name in r.failed)
     failed = sum(reasons.values())

@@ -10,7 +10,6 @@ from pathlib import Path
 from painsign import __version__
 from painsign.analysis.frames import MIN_FACE_RUN_S
 from painsign.analysis.replay import Analysis
-from painsign.scoring.nfcs import ACTIONS
 from painsign.signal.review import needs_review
 
 
@@ -19,15 +18,18 @@ def _num(x: float, digits: int = 4):
 
 
 def frames_columns(analysis: Analysis) -> list[str]:
-    """Column names of frames.csv."""
-    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS, "own_baseline", "decoded"]
+    """Column names of frames.csv: the detail columns the scorers declare (the eight NFCS
+    action intensities for the default scorers) after the face box."""
+    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *analysis.detail_columns,
+            "own_baseline", "decoded"]
     for name in analysis.signs:
         cols += [f"p_raw_{name}", f"p_{name}"]
     return cols
 
 
 def write_frames_csv(analysis: Analysis, path: Path) -> None:
-    """Write one row per frame: time, face box, NFCS intensities, raw and smoothed P(pain).
+    """Write one row per frame: time, face box, the scorers' detail columns (NFCS action
+    intensities), raw and smoothed P(pain).
 
     Missing values (no face) are written as ``nan``. ``own_baseline`` is 1 where the NFCS
     actions were measured against the patient's own rest face, 0 where against population
@@ -41,7 +43,8 @@ def write_frames_csv(analysis: Analysis, path: Path) -> None:
         w.writerow(frames_columns(analysis))
         for i, r in enumerate(analysis.records):
             row = [r.index, f"{r.t:.4f}", int(r.face), *(f"{v:.1f}" for v in r.box),
-                   *(f"{r.actions[a]:.4f}" for a in ACTIONS), _own_baseline(r),
+                   *(f"{r.actions.get(c, math.nan):.4f}" for c in analysis.detail_columns),
+                   _own_baseline(r),
                    int(r.index not in skipped)]
             for s in signs:
                 row += [f"{s.p_raw[i]:.4f}", f"{s.p_smooth[i]:.4f}"]
