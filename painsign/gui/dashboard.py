@@ -37,6 +37,7 @@ from painsign.gui.widgets import (
     set_text,
 )
 from painsign.monitor.state import MonitorState
+from painsign.scoring.base import display_name
 
 DISCLAIMER = "Research software: the pain score (an adult-trained expression network and an " \
              "NFCS proxy) is not a validated clinical tool."
@@ -132,7 +133,7 @@ class Dashboard(QMainWindow):
 
         right = QVBoxLayout()
         first = self.engine.analyzer.scorers[0]
-        self.big = BigValue(getattr(first, "display_name", first.name))
+        self.big = BigValue(display_name(first))
         right.addWidget(self.big, 4)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton("Acknowledge")
@@ -264,6 +265,9 @@ class Dashboard(QMainWindow):
             self.sign_plot.display(state.scorers, state)
             self.trend_plot.display(state.trend_t, state.trend_p, state)
         self.calibration.set_full_text(self._calibration_text(state))
+        if self.calibrate_button.isHidden() == state.can_calibrate:
+            self.calibrate_button.setHidden(not state.can_calibrate)
+            self.calibration.setHidden(not state.can_calibrate)
         self.advisory.set_full_text(f"Review advised (not an alarm): {state.advisory}"
                                     if state.advisory else "")
         self._show_alarms(state)

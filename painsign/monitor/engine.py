@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from painsign.alarms import AlarmManager, AlarmSettings, MonotonicClock
+from painsign.alarms import AlarmManager, AlarmSettings, Clock, MonotonicClock
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.capture import TROUBLE
+from painsign.monitor.calibration import calibrate_all
 from painsign.monitor.display import DISPLAY_WIDTH, Result, display_frame, face_crop
 from painsign.monitor.inputs import (
     OUTAGE_INPUT,
@@ -39,12 +40,12 @@ from painsign.monitor.inputs import (
     clock_text,
     log_row,
 )
+from painsign.monitor.ports import Recorder, SnapshotTaker, Source
 from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.snapshot import build_state
 from painsign.monitor.state import AlarmLogRow, MonitorState
 from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
-from painsign.scoring.nfcs import ACTIONS, CalibrationRefused, NfcsScorer
-from painsign.signal import NearestCentroidSignTypes
+from painsign.signal import NearestCentroidSignTypes, SignTypeClassifier
 from painsign.signal.review import needs_review
 
 logger = logging.getLogger("painsign.monitor")
@@ -91,22 +92,24 @@ class MonitorEngine:
 
     Parameters
     ----------
-    source : FrameSource
-        Where frames come from (camera, stream, file).
+    source : Source
+        Where frames come from (camera, stream, file; a file is a
+        :class:`~painsign.monitor.ports.Replay`).
     analyzer : FrameAnalyzer
         Face tracker and scorers; the first scorer drives the physiological alarms. Slow
         scorers should be wrapped in :class:`~painsign.scoring.background.BackgroundScorer`
         (``painsign monitor --model`` does).
     settings : MonitorSettings, optional
     alarm_settings : AlarmSettings, optional
-    recorder : SessionRecorder, optional
-        Receives every sample, alarm change and replay segment.
+    recorder : Recorder, optional
+        Receives every sample, alarm change and replay segment (a
+        :class:`~painsign.storage.recorder.SessionRecorder`).
     clock : Clock, optional
         Monotonic clock for the alarms (a fake one in tests).
-    snapshots : SnapshotPolicy, optional
+    snapshots : SnapshotTaker, optional
         Opt-in: stores the first face image at each pain / no-pain change of the first
         scorer.
-    classifier : object with ``classify``, optional
+    classifier : SignTypeClassifier, optional
         Sign-type classifier of the windows and the provisional type (e.g. a loaded
         :class:`~painsign.signal.SignTypeModel`); default
         :class:`~painsign.signal.NearestCentroidSignTypes`.
@@ -114,9 +117,12 @@ class MonitorEngine:
         Shown on screen (``MonitorState.demo_note``), e.g. that alarm delays are shortened.
     """
 
-    def __init__(self, source, analyzer: FrameAnalyzer, settings: MonitorSettings | None = None,
-                 alarm_settings: AlarmSettings | None = None, recorder=None, clock=None,
-                 snapshots=None, classifier=None, demo_note: str | None = None):
+    def __init__(self, source: Source, analyzer: FrameAnalyzer,
+                 settings: MonitorSettings | None = None,
+                 alarm_settings: AlarmSettings | None = None, recorder: Recorder | None = None,
+                 clock: Clock | None = None, snapshots: SnapshotTaker | None = None,
+                 classifier: SignTypeClassifier | None = None,
+                 demo_note: str | None = None) -> None:
         self.source = source
         self.analyzer = analyzer
         self.settings = settings or MonitorSettings()
@@ -141,7 +147,7 @@ class MonitorEngine:
         self._gaps = Gaps()
         self._frame: np.ndarray | None = None
         self._face = False
-        self._actions = dict.fromkeys(ACTIONS, np.nan)
+        self._actions: dict[str, float] = {}  # the last frame's detail columns
         self._processed: deque[float] = deque(maxlen=2000)
         self._latency = np.nan
         self._elapsed = 0.0
@@ -281,7 +287,8 @@ class MonitorEngine:
             self.alarms.set_condition("audio_failure", True)
 
     def request_calibration(self) -> None:
-        """Learn a new rest baseline from the next calm seconds of the face."""
+        """Learn a new rest baseline from the next calm seconds of the face, in every scorer
+        that has one (:class:`~painsign.scoring.base.Calibratable`)."""
         with self._lock:
             self._calibrate_requested = True
 
@@ -357,15 +364,8 @@ class MonitorEngine:
         started = time.monotonic()
         if self._calibrate_requested:
             self._calibrate_requested = False
-            self._calibration_note = ""
-            try:
-                if not self._face:
-                    raise CalibrationRefused("no face: calibrate with the face in view")
-                for s in self.analyzer.scorers:
-                    if isinstance(s, NfcsScorer):
-                        s.recalibrate()
-            except CalibrationRefused as refused:
-                self._calibration_note = f"calibration refused: {refused}"
+            self._calibration_note = calibrate_all(self.analyzer.scorers, self._face)
+            if self._calibration_note:
                 logger.info("%s", self._calibration_note)
         result = Result(frame, self._frame_time(frame), started=started)
         try:

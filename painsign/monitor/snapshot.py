@@ -11,10 +11,11 @@ import time
 
 import numpy as np
 
+from painsign.monitor.calibration import baseline_view
 from painsign.monitor.inputs import STALE_INPUT, input_reason
 from painsign.monitor.state import MonitorState, MonitorStats, ScorerView
 from painsign.monitor.tracks import ScorerTrack
-from painsign.scoring.nfcs import ACTIONS, NfcsScorer
+from painsign.scoring.base import display_name
 
 
 def build_state(engine) -> MonitorState:
@@ -25,7 +26,7 @@ def build_state(engine) -> MonitorState:
     views = [scorer_view(track, now, live, e.settings.fresh_s,
                          e._faults.reason(track.scorer.name)) for track in e._tracks]
     trend_t, trend_p = e._trend.arrays()
-    nfcs = [s for s in e.analyzer.scorers if isinstance(s, NfcsScorer)]
+    baseline = baseline_view(e.analyzer.scorers)
     sounding = e.alarms.sounding()
     paused = e.alarms.audio_paused()
     return MonitorState(
@@ -36,10 +37,11 @@ def build_state(engine) -> MonitorState:
         scorers=views,
         trend_t=trend_t,
         trend_p=trend_p,
-        actions=dict(e._actions) if live else dict.fromkeys(ACTIONS, np.nan),
-        calibrated=bool(nfcs and nfcs[0].calibrated),
-        calibrating=bool(nfcs and nfcs[0].calibrating),
-        baseline_status=e._calibration_note or (nfcs[0].baseline_status if nfcs else ""),
+        actions=dict(e._actions) if live else dict.fromkeys(e._actions, np.nan),
+        calibrated=baseline.calibrated,
+        calibrating=baseline.calibrating,
+        can_calibrate=baseline.available,
+        baseline_status=e._calibration_note or baseline.status,
         alarms=e.alarms.active_alarms(),
         alarm_log=list(e._alarm_log),
         clock_now=e.clock.now(),
@@ -92,7 +94,7 @@ def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float,
     current = (track.current if live and fresh and failure is None
                and math.isfinite(track.current) else None)
     return ScorerView(
-        name=s.name, display_name=getattr(s, "display_name", s.name),
+        name=s.name, display_name=display_name(s),
         threshold=s.threshold, t=span[:, 0], p=span[:, 1],
         crossings_t=cross[:, 0], crossings_p=cross[:, 1],
         current=None if current is None else float(current),
@@ -117,7 +119,7 @@ def stats(engine) -> MonitorStats:
         provider=engine.analyzer.tracker.detector.provider,
         source=engine.source.describe(),
         source_status=engine.source.status,
-        models=", ".join(getattr(s, "display_name", s.name) for s in engine.analyzer.scorers),
+        models=", ".join(display_name(s) for s in engine.analyzer.scorers),
     )
 
 

@@ -184,6 +184,8 @@ class MonitorState:
     actions: dict[str, float]
     calibrated: bool
     calibrating: bool
+    #: Whether a running scorer has a rest baseline to calibrate (the Calibrate button).
+    can_calibrate: bool = False
     alarms: list = field(default_factory=list)
     alarm_log: list = field(default_factory=list)
     clock_now: float = 0.0
@@ -196,7 +198,8 @@ class MonitorState:
     #: Why the session is not being recorded now (the "Recording failed" alarm), else None.
     recording_problem: str | None = None
     ended: bool = False
-    #: The NFCS rest baseline in words, or why the last Calibrate was refused.
+    #: The calibratable scorers' rest baselines in words, or why the last Calibrate was
+    #: refused.
     baseline_status: str = ""
     advisory: str | None = None
     replay: dict | None = None

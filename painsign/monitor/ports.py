@@ -1,0 +1,176 @@
+"""What the monitor engine needs of a frame source, a recorder and a snapshot taker.
+
+The engine depends on these protocols, not on the classes that implement them
+(:class:`painsign.capture.FrameSource` and its subclasses, :class:`painsign.storage.
+recorder.SessionRecorder`, :class:`painsign.storage.recorder.SnapshotPolicy`), so a test or
+a new kind of camera plugs in with the same members. Each is ``runtime_checkable``:
+``isinstance(x, Replay)`` says whether ``x`` has every member, not whether it behaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from painsign.capture import CaptureStats
+from painsign.video.reader import VideoFrame
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A live or replayed source of frames.
+
+    Attributes
+    ----------
+    live : bool
+        True for a camera or stream, False for a replayed file.
+    status : str
+        ``"starting"``, ``"running"``, ``"lost"``, ``"reconnecting"``, ``"frozen"``,
+        ``"failed"``, ``"ended"`` ... (see :mod:`painsign.capture.base`).
+    status_message : str
+        The status in words.
+    started_at : float or None
+        Monotonic time the source started.
+    stats : CaptureStats
+        Throughput and drops.
+    """
+
+    live: bool
+
+    @property
+    def status(self) -> str:
+        """The source's state."""
+        ...
+
+    @property
+    def status_message(self) -> str:
+        """The state in words."""
+        ...
+
+    @property
+    def started_at(self) -> float | None:
+        """Monotonic time the source started; None before."""
+        ...
+
+    @property
+    def stats(self) -> CaptureStats:
+        """Throughput and drops."""
+        ...
+
+    def start(self) -> object:
+        """Start delivering frames."""
+        ...
+
+    def stop(self) -> None:
+        """Stop and release the device or file."""
+        ...
+
+    def read(self, timeout: float | None = None) -> VideoFrame | None:
+        """The next frame, or None when none came within ``timeout`` seconds."""
+        ...
+
+    def describe(self) -> str:
+        """The source in words, for logs and the screen."""
+        ...
+
+
+@runtime_checkable
+class Replay(Source, Protocol):
+    """A replayed file: a :class:`Source` that can be paused, sped up and moved.
+
+    Attributes
+    ----------
+    info : VideoInfo
+        The file's frame rate (``fps``) and length (``duration_s``).
+    paused : bool
+    speed : float
+        Replay speed (1.0: real time).
+    frames_skipped : int
+        Frames that did not decode so far.
+    ended_early : bool
+        Whether the file ended before the frames its container announces.
+    """
+
+    info: object
+
+    @property
+    def paused(self) -> bool:
+        """Whether the replay is paused."""
+        ...
+
+    @property
+    def speed(self) -> float:
+        """Replay speed."""
+        ...
+
+    @property
+    def frames_skipped(self) -> int:
+        """Frames that did not decode so far."""
+        ...
+
+    @property
+    def ended_early(self) -> bool:
+        """Whether the file ended before its announced frame count."""
+        ...
+
+    def seek(self, t: float) -> None:
+        """Move to ``t`` seconds of media time."""
+        ...
+
+    def damage(self) -> str | None:
+        """How the file was damaged, in one line; None when it was not."""
+        ...
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    """Where the session is stored: samples, alarm changes and replay segments.
+
+    Attributes
+    ----------
+    session_id : int or None
+        The stored session's id.
+    path : path-like
+        The database file.
+    healthy : bool
+        False while writes fail ("Recording failed" alarm); :meth:`reason` says why.
+    """
+
+    session_id: int | None
+    path: object
+
+    @property
+    def healthy(self) -> bool:
+        """Whether writes succeed."""
+        ...
+
+    def reason(self) -> str:
+        """Why writes fail, in words."""
+        ...
+
+    def add_sample(self, t: float | None, face: bool, scorer: str, p_raw: float,
+                   p: float) -> None:
+        """Store one scorer's sample."""
+        ...
+
+    def add_alarm(self, t: float | None, kind: str, priority: str, state: str,
+                  note: str | None = None) -> None:
+        """Store one alarm change."""
+        ...
+
+    def add_segment(self, segment: int, t: float, media_t: float | None,
+                    reason: str) -> None:
+        """Store the start of a replay segment (a seek, a restart, a stall)."""
+        ...
+
+
+@runtime_checkable
+class SnapshotTaker(Protocol):
+    """Takes a face image when the first scorer's sign changes side of its threshold."""
+
+    def update(self, t: float, p: float,
+               face_bgr_provider: Callable[[], np.ndarray | None]) -> bool:
+        """Feed one sample of the sign; return True when a snapshot was taken now."""
+        ...
