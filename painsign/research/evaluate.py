@@ -48,7 +48,7 @@ from painsign.research.metrics import (
     roc_curve_points,
     youden_threshold,
 )
-from painsign.scoring.base import FaceFrame
+from painsign.scoring.base import FaceFrame, display_name
 from painsign.vision.image import to_rgb
 from painsign.vision.image_file import read_image
 from painsign.vision.tracker import FaceTracker
@@ -243,7 +243,7 @@ def summarise(scored: list[ItemScore], scorers: list, folds: int | None = None,
         ok = np.isfinite(s_all)
         y, s = labels[ok], s_all[ok]
         n_pain, n_no = _classes(y)
-        entry = {"display_name": getattr(scorer, "display_name", name),
+        entry = {"display_name": display_name(scorer),
                  "threshold": float(scorer.threshold), "n": int(ok.sum()),
                  "n_no_face": int((~ok).sum()), "n_pain": n_pain, "n_no_pain": n_no,
                  "problems": []}

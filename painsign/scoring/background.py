@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from painsign.scoring.base import FaceFrame, Score
+from painsign.scoring.base import FaceFrame, Score, display_name
 
 #: The reason of a frame during which the worker had no new result.
 BUSY = "busy (scores in the background)"
@@ -38,7 +38,7 @@ class BackgroundScorer:
     def __init__(self, scorer):
         self.inner = scorer
         self.name = scorer.name
-        self.display_name = getattr(scorer, "display_name", scorer.name)
+        self.display_name = display_name(scorer)
         self.threshold = scorer.threshold
         self.completed = 0
         self.error: Exception | None = None

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from painsign import __version__
+from painsign.scoring.base import display_name
 from painsign.storage.db import (
     NO_PAIN,
     PAIN,
@@ -68,7 +69,7 @@ def _scorer_entries(scorers) -> list[dict]:
                         "threshold": _real(s.get("threshold"))})
         else:
             name = str(s.name)
-            out.append({"name": name, "display_name": getattr(s, "display_name", name),
+            out.append({"name": name, "display_name": display_name(s),
                         "threshold": _real(getattr(s, "threshold", None))})
     return out
 
