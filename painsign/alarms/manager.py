@@ -135,16 +135,16 @@ class AlarmManager:
 
     Examples
     --------
-    >>> from painsign.alarms import FakeClock
+    >>> from painsign.alarms import AlarmId, FakeClock
     >>> clock = FakeClock()
     >>> alarms = AlarmManager(clock)
-    >>> alarms.set_condition("face_not_seen", True)
+    >>> alarms.set_condition(AlarmId.FACE_NOT_SEEN, True)
     >>> clock.advance(10.0)
     10.0
-    >>> alarms.sounding().kind, alarms.visual()
-    ('face_not_seen', ('#00bcd4', 0.0))
-    >>> alarms.acknowledge()
-    ['face_not_seen']
+    >>> alarms.sounding().kind == AlarmId.FACE_NOT_SEEN, alarms.visual()
+    (True, ('#00bcd4', 0.0))
+    >>> alarms.acknowledge() == [AlarmId.FACE_NOT_SEEN]
+    True
     >>> alarms.sounding() is None, alarms.highest().state
     (True, <State.ACKNOWLEDGED: 'acknowledged'>)
     """

@@ -118,6 +118,27 @@ def _check_seconds(name: str, value) -> None:
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
 
 
+class AlarmId(StrEnum):
+    """The id of each fixed alarm kind; compares equal to its string (stored in logs and
+    the database as that string). The per-scorer kinds ``scorer_failed_NAME`` are made
+    at run time (:func:`scorer_failed_id`).
+
+    Examples
+    --------
+    >>> AlarmId.PAIN_SURGE == "pain_surge", f"{AlarmId.CAMERA_LOST}"
+    (True, 'camera_lost')
+    """
+
+    PAIN_SURGE = "pain_surge"
+    SUSTAINED_PAIN = "sustained_pain"
+    CAMERA_LOST = "camera_lost"
+    CAMERA_FROZEN = "camera_frozen"
+    FACE_NOT_SEEN = "face_not_seen"
+    INFERENCE_ERROR = "inference_error"
+    AUDIO_FAILURE = "audio_failure"
+    RECORDING_FAILURE = "recording_failure"
+
+
 @dataclass(frozen=True)
 class AlarmKind:
     """One kind of alarm condition.
@@ -125,7 +146,8 @@ class AlarmKind:
     Attributes
     ----------
     id : str
-        Stable identifier, used in logs and stored records (``"pain_surge"``).
+        Stable identifier, used in logs and stored records (an :class:`AlarmId`, or
+        ``scorer_failed_NAME``).
     label : str
         Text for the screen (``"Pain surge"``).
     priority : Priority
@@ -158,21 +180,25 @@ class AlarmKind:
         _check_seconds(f"delay_s of {self.id!r}", self.delay_s)
 
 
-PAIN_SURGE = AlarmKind("pain_surge", "Pain surge", Priority.MEDIUM, technical=False)
+PAIN_SURGE = AlarmKind(AlarmId.PAIN_SURGE, "Pain surge", Priority.MEDIUM, technical=False)
 SUSTAINED_PAIN = AlarmKind(
-    "sustained_pain", "Sustained pain", Priority.HIGH, technical=False, latching=True, delay_s=30.0
+    AlarmId.SUSTAINED_PAIN, "Sustained pain", Priority.HIGH, technical=False, latching=True,
+    delay_s=30.0,
 )
-CAMERA_LOST = AlarmKind("camera_lost", "Camera lost", Priority.MEDIUM, technical=True)
-CAMERA_FROZEN = AlarmKind("camera_frozen", "Camera frozen", Priority.MEDIUM, technical=True)
+CAMERA_LOST = AlarmKind(AlarmId.CAMERA_LOST, "Camera lost", Priority.MEDIUM, technical=True)
+CAMERA_FROZEN = AlarmKind(AlarmId.CAMERA_FROZEN, "Camera frozen", Priority.MEDIUM,
+                          technical=True)
 FACE_NOT_SEEN = AlarmKind(
-    "face_not_seen", "Face not seen", Priority.LOW, technical=True, delay_s=10.0
+    AlarmId.FACE_NOT_SEEN, "Face not seen", Priority.LOW, technical=True, delay_s=10.0
 )
-INFERENCE_ERROR = AlarmKind("inference_error", "Inference error", Priority.MEDIUM, technical=True)
+INFERENCE_ERROR = AlarmKind(AlarmId.INFERENCE_ERROR, "Inference error", Priority.MEDIUM,
+                            technical=True)
 # The alarm system must signal its own failure: shown on screen when sound cannot play.
-AUDIO_FAILURE = AlarmKind("audio_failure", "Alarm sound unavailable", Priority.LOW, technical=True)
+AUDIO_FAILURE = AlarmKind(AlarmId.AUDIO_FAILURE, "Alarm sound unavailable", Priority.LOW,
+                          technical=True)
 # Nothing lost silently: the session database cannot be written.
 RECORDING_FAILURE = AlarmKind(
-    "recording_failure", "Recording failed", Priority.MEDIUM, technical=True
+    AlarmId.RECORDING_FAILURE, "Recording failed", Priority.MEDIUM, technical=True
 )
 
 #: Every alarm kind by id.

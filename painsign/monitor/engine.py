@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from painsign.alarms import AlarmManager, AlarmSettings, Clock, MonotonicClock
+from painsign.alarms import AlarmId, AlarmManager, AlarmSettings, Clock, MonotonicClock
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.capture import TROUBLE
 from painsign.monitor.calibration import calibrate_all
@@ -284,7 +284,7 @@ class MonitorEngine:
             if self._audio_problem is None:
                 logger.warning("alarm sound unavailable: %s", message)
             self._audio_problem = message
-            self.alarms.set_condition("audio_failure", True)
+            self.alarms.set_condition(AlarmId.AUDIO_FAILURE, True)
 
     def request_calibration(self) -> None:
         """Learn a new rest baseline from the next calm seconds of the face, in every scorer
@@ -323,7 +323,7 @@ class MonitorEngine:
             logger.exception("monitor worker failed")
             self.error = exc
             with self._lock:
-                self.alarms.set_condition("inference_error", True)
+                self.alarms.set_condition(AlarmId.INFERENCE_ERROR, True)
 
     def _session_now(self) -> float:
         """Session time now: monotonic for a live source; for a replay the media time,
@@ -386,10 +386,10 @@ class MonitorEngine:
             self._source_status = status
         if self.source.live:
             self._elapsed = self._session_now()
-        self.alarms.set_condition("camera_lost", status in ("lost", "reconnecting", "failed"))
-        self.alarms.set_condition("camera_frozen", status == "frozen")
+        self.alarms.set_condition(AlarmId.CAMERA_LOST, status in ("lost", "reconnecting", "failed"))
+        self.alarms.set_condition(AlarmId.CAMERA_FROZEN, status == "frozen")
         if self.recorder is not None:
-            self.alarms.set_condition("recording_failure",
+            self.alarms.set_condition(AlarmId.RECORDING_FAILURE,
                                       not getattr(self.recorder, "healthy", True))
 
     def _publish(self, result: Result) -> None:
@@ -397,11 +397,11 @@ class MonitorEngine:
         self._frames_seen = True
         self._last_frame_mono = time.monotonic()
         if result.error is not None:
-            self.alarms.set_condition("inference_error", True)
+            self.alarms.set_condition(AlarmId.INFERENCE_ERROR, True)
             return
         record, t = result.record, result.t
-        self.alarms.set_condition("inference_error", False)
-        self.alarms.set_condition("face_not_seen", not record.face)
+        self.alarms.set_condition(AlarmId.INFERENCE_ERROR, False)
+        self.alarms.set_condition(AlarmId.FACE_NOT_SEEN, not record.face)
         self._face = record.face
         self._actions = record.actions
         self._elapsed = t
@@ -432,15 +432,15 @@ class MonitorEngine:
             for event in events:
                 if event.kind == "surge":
                     logger.info("surge of %s at %.1f s (%.2f)", name, event.t, event.value)
-                    self.alarms.raise_event("pain_surge")
+                    self.alarms.raise_event(AlarmId.PAIN_SURGE)
             for window in windows:
                 self._review(window, track.scorer.threshold)
             # Alarm conditions are judged on measured values only: no face, no judgement
             # (the condition ends; a latched alarm stays latched).
             above = not math.isnan(p) and p >= track.scorer.threshold
-            self.alarms.set_condition("sustained_pain", above)
+            self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, above)
             if not above:
-                self.alarms.set_condition("pain_surge", False)
+                self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
             self._trend.add(t, p)
             if self.snapshots is not None and not math.isnan(p):
                 self.snapshots.update(t, p, lambda: face_crop(bgr, record.box))
@@ -463,8 +463,8 @@ class MonitorEngine:
             self._trend.gap()
             self._gaps.missing(now)
             self._face = False
-            self.alarms.set_condition("sustained_pain", False)
-            self.alarms.set_condition("pain_surge", False)
+            self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, False)
+            self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
 
     def _note_replay_end(self) -> None:
         """At the end of a replay: say once, at WARNING, if the file was damaged."""
@@ -495,8 +495,8 @@ class MonitorEngine:
             self._frames_seen = False
             self._input = "starting"
             self._input_since = self._seg_t0
-            self.alarms.set_condition("sustained_pain", False)
-            self.alarms.set_condition("pain_surge", False)
+            self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, False)
+            self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
             text = (f"Replay restarted from {clock_text(target)}" if reason == "restart"
                     else f"Replay moved to {clock_text(target)}")
             self._alarm_rows.append(AlarmLogRow(self._seg_t0, "segment", "Replay", None,

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from painsign.errors import PainsignError
-from painsign.vision.types import FaceResult
+
+if TYPE_CHECKING:  # the contract imports no OpenCV (painsign.storage uses display_name)
+    from painsign.vision.types import FaceResult
 
 
 @dataclass(frozen=True)
