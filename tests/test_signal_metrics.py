@@ -127,9 +127,12 @@ def test_window_metrics_selects_half_open_time_interval():
     assert w.crossings == 0 and w.entropy == 0.0 and w.prediction is False
 
 
-def test_prediction_is_mean_at_or_above_threshold():
+def test_prediction_is_mean_above_threshold():
+    # One side rule (painsign.signal.threshold): a mean exactly on the threshold is on
+    # neither side, so it is no "pain", as it is for the crossings and the monitor's alarm.
     t = np.arange(10.0)
-    assert window_metrics(t, np.full(10, 0.5), 0.5, 0.0, 10.0).prediction is True
+    assert window_metrics(t, np.full(10, 0.5), 0.5, 0.0, 10.0).prediction is False
+    assert window_metrics(t, np.full(10, 0.51), 0.5, 0.0, 10.0).prediction is True
     assert window_metrics(t, np.full(10, 0.49), 0.5, 0.0, 10.0).prediction is False
 
 
@@ -162,7 +165,7 @@ def test_sliding_windows_follow_time_stamps_with_variable_frame_rate():
         assert w.mean == pytest.approx(sel.mean(), abs=1e-12)
         assert w.entropy == pytest.approx(entropy_shannon(sel), abs=1e-12)
         assert w.crossings == _crossings_reference(sel, 0.5)
-        assert w.prediction == (sel.mean() >= 0.5)
+        assert w.prediction == (sel.mean() > 0.5)
 
 
 def test_short_record_gives_one_whole_record_window():

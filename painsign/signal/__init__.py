@@ -11,6 +11,8 @@ Ferreira et al. (README, References):
 * :mod:`~painsign.signal.learned` — sign types learnt by ``painsign cluster``, read back.
 * :mod:`~painsign.signal.stream` — the same numbers live, one sample at a time.
 * :mod:`~painsign.signal.events` — surge and drop triggers.
+* :mod:`~painsign.signal.threshold` — which side of its threshold a value is on (the one
+  rule of crossings, predictions, alarms and snapshots).
 """
 
 from painsign.signal.events import DROP, SURGE, Event, EventDetector, detect_events
@@ -47,6 +49,7 @@ from painsign.signal.smoothing import (
     smoothing_window,
 )
 from painsign.signal.stream import SignSample, SignStream
+from painsign.signal.threshold import above, threshold_side
 
 __all__ = [
     "DROP",
@@ -67,6 +70,7 @@ __all__ = [
     "SignType",
     "SignTypeClassifier",
     "WindowMetrics",
+    "above",
     "crossing_indices",
     "decision_action",
     "detect_events",
@@ -80,6 +84,7 @@ __all__ = [
     "smooth_sign",
     "smoothing_window",
     "threshold_crossings",
+    "threshold_side",
     "whole_record_metrics",
     "window_bounds",
     "window_metrics",

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from painsign.signal.threshold import ABOVE, BELOW, above, below, threshold_side
+
 SURGE = "surge"
 DROP = "drop"
 
@@ -151,10 +153,11 @@ def detect_events(
     left = np.searchsorted(t, t - within_s, side="left")
     low = _range_extreme(p, left, np.minimum)
     high = _range_extreme(p, left, np.maximum)
+    side = threshold_side(p, threshold)
     events = []
     for kind, cond, ref in (
-        (SURGE, (p > threshold) & (p - low >= rise), low),
-        (DROP, (p < threshold) & (high - p >= rise), high),
+        (SURGE, (side == ABOVE) & (p - low >= rise), low),
+        (DROP, (side == BELOW) & (high - p >= rise), high),
     ):
         starts = np.flatnonzero(cond & ~np.concatenate(([False], cond[:-1])))
         for i in _first_after_refractory(t, starts, refractory_s):
@@ -235,8 +238,8 @@ class EventDetector:
         low, high = self._low[0][1], self._high[0][1]
         out = []
         for kind, now, ref in (
-            (SURGE, p > self.threshold and p - low >= self.rise, low),
-            (DROP, p < self.threshold and high - p >= self.rise, high),
+            (SURGE, above(p, self.threshold) and p - low >= self.rise, low),
+            (DROP, below(p, self.threshold) and high - p >= self.rise, high),
         ):
             if now and not self._was[kind]:
                 last = self._last_event[kind]

@@ -24,6 +24,7 @@ from painsign.signal.signtypes import (
     SignTypeClassifier,
     decision_action,
 )
+from painsign.signal.threshold import ON, above, threshold_side
 
 #: Bins of the entropy histogram on [0, 1]; the largest entropy is log2(10) = 3.32 bits.
 ENTROPY_BINS = 10
@@ -68,8 +69,9 @@ def entropy_shannon(x, bins: int = ENTROPY_BINS) -> float:
 def crossing_indices(x, threshold: float) -> np.ndarray:
     """Indices of the samples at which the sign reaches the other side of the threshold.
 
-    Each sample has a side: above (``x > threshold``) or below (``x < threshold``). A
-    sample exactly on the threshold keeps the previous side; leading on-threshold samples
+    Each sample has a side (:func:`~painsign.signal.threshold.threshold_side`): above
+    (``x > threshold``) or below (``x < threshold``). A sample exactly on the threshold
+    keeps the previous side; leading on-threshold samples
     have no side until the first sample off the threshold. NaN samples are ignored. A
     crossing is reported at the first sample on the new side (e.g. for plot markers).
 
@@ -91,8 +93,8 @@ def crossing_indices(x, threshold: float) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64).ravel()
     idx = np.flatnonzero(~np.isnan(x))
     v = x[idx]
-    side = (v > threshold).astype(np.int8) - (v < threshold).astype(np.int8)
-    off = side != 0
+    side = threshold_side(v, threshold)
+    off = side != ON
     side, idx = side[off], idx[off]
     return idx[np.flatnonzero(side[1:] != side[:-1]) + 1]
 
@@ -134,7 +136,7 @@ class WindowMetrics:
     mean : float
         Mean of the smoothed sign over the window (NaN if no sample).
     prediction : bool
-        ``mean >= threshold`` ("pain").
+        ``mean > threshold`` ("pain"; :func:`~painsign.signal.threshold.above`).
     entropy : float
         :func:`entropy_shannon` in bits (NaN if no sample).
     crossings : int
@@ -184,7 +186,7 @@ def _metrics(
 ) -> WindowMetrics:
     valid = x[~np.isnan(x)]
     mean = float(valid.mean()) if valid.size else math.nan
-    prediction = bool(mean >= threshold)
+    prediction = above(mean, threshold)
     entropy = entropy_shannon(valid)
     crossings = threshold_crossings(valid, threshold)
     sign_type = SignType(classifier.classify(entropy, crossings, duration_s=t1 - t0))
@@ -204,7 +206,7 @@ def window_metrics(
 ) -> WindowMetrics:
     """Metrics of the samples with ``t0 <= t < t1``.
 
-    mean = mean of the smoothed sign; prediction = ``mean >= threshold``; entropy =
+    mean = mean of the smoothed sign; prediction = ``mean > threshold``; entropy =
     Shannon entropy in bits over 10 bins on [0, 1]; crossings = changes of side of the
     threshold; sign type from ``classifier.classify(entropy, crossings, t1 - t0)``; action
     from the decision matrix.

@@ -67,7 +67,7 @@ def decision_action(sign_type: str, prediction: bool) -> Action:
     sign_type : str or SignType
         One of ``"stable"``, ``"irregular"``, ``"unstable"``, ``"indeterminate"``.
     prediction : bool
-        True for "pain" (mean probability >= the model's threshold).
+        True for "pain" (mean probability above the model's threshold).
 
     Returns
     -------
