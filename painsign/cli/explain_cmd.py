@@ -22,8 +22,8 @@ from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.limits import require_regular_file
 from painsign.model_store import ModelStore
-from painsign.research.explain import PATCH_FRACTION, Explanation, explain
-from painsign.scoring.base import Calibratable, FaceFrame, Score
+from painsign.research.explain import PATCH_FRACTION, explain
+from painsign.scoring.base import Calibratable, Explanation, FaceFrame, Score
 from painsign.video.reader import VideoReader
 from painsign.vision.detector import DETECTORS, FaceDetector
 from painsign.vision.image import to_rgb
