@@ -12,12 +12,13 @@ from synthetic import neutral_animator, render, render_video
 
 from painsign.cli import explain_cmd
 from painsign.errors import InputError
-from painsign.research.explain import explain, grown_box, occlusion_map
+from painsign.research.explain import explain, occlusion_map
 from painsign.scoring.base import FaceFrame
 from painsign.scoring.nfcs import ACTIONS, NfcsScorer
 from painsign.scoring.nfcs_explain import ACTION_LANDMARKS
 from painsign.scoring.onnx_scorer import OnnxClassifierScorer
 from painsign.synth.animator import Segment
+from painsign.vision.geometry import grow_box
 from painsign.vision.image import to_rgb
 from painsign.vision.types import FaceResult
 
@@ -86,7 +87,7 @@ def test_occlusion_of_a_crop_beyond_the_frame_keeps_the_models_input(tmp_path):
     omap = occlusion_map(scorer, rgb, box, patch=8, stride=8)
     frame = FaceFrame(rgb, _face(box), 0.0)
     assert omap.base_p == pytest.approx(scorer.score(frame).p, abs=1e-6)
-    x1, y1, x2, y2 = grown_box(box, 0.3)
+    x1, y1, x2, y2 = grow_box(box, 0.3)
     assert omap.heat.shape == (y2 - y1, x2 - x1)
     assert (omap.crop[:, :5] == 0).all()  # black beyond the frame, as the model sees it
     result = explain(scorer, frame)

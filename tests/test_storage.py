@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 
 from painsign.errors import InputError
+from painsign.monitor.face_snapshots import encode_png
 from painsign.signal import threshold_crossings
+from painsign.signal.snapshot_rule import SnapshotRule
 from painsign.storage import (
     SCHEMA_VERSION,
     TABLES,
     SessionRecorder,
-    SnapshotPolicy,
     StorageError,
     default_db_path,
     list_sessions,
@@ -404,32 +405,32 @@ def frames_of(face_bgr, n):
     return [cv2.add(face_bgr, np.full_like(face_bgr, 5 * i)) for i in range(n)]
 
 
-def test_snapshots_are_off_by_default(tmp_path, face_crop_bgr):
+def test_snapshots_are_off_by_default(tmp_path):
+    # The engine cuts no face at all then (tests/test_engine_seams.py); the recorder
+    # itself stores nothing it is given.
     path = tmp_path / "private.db"
-    asked = []
     with SessionRecorder(path, "b", "s", SCORERS, {}) as rec:
-        policy = SnapshotPolicy(0.5, rec, "nfcs")
-        for i, p in enumerate(P_SEQUENCE):
-            assert policy.update(i, p, lambda: asked.append(1) or face_crop_bgr) is False
+        assert rec.snapshots_enabled is False
         rec.add_snapshot(0.0, "pain", "nfcs", b"\x89PNG fake")
-    assert asked == [], "no face image may even be requested when snapshots are off"
     assert read(path, "SELECT count(*) FROM snapshots") == [(0,)]
 
 
 def test_snapshot_first_image_of_each_state(tmp_path, face_crop_bgr):
+    # The rule (painsign.signal.snapshot_rule) says when; the recorder stores the bytes.
     path = tmp_path / "snap.db"
     frames = frames_of(face_crop_bgr, len(P_SEQUENCE))
     no_crop_at = {6}  # the face crop is missing when "no pain" begins: take the next one
-
-    def provider(i):
-        return lambda: None if i in no_crop_at else frames[i]
-
+    rule, taken = SnapshotRule(0.5), []
     with SessionRecorder(path, "b", "s", SCORERS, {}, snapshots=True) as rec:
-        policy = SnapshotPolicy(0.5, rec, "nfcs")
-        taken = [i for i, p in enumerate(P_SEQUENCE) if policy.update(i / 10, p, provider(i))]
+        for i, p in enumerate(P_SEQUENCE):
+            state = rule.update(p)
+            if state is not None and i not in no_crop_at:
+                rec.add_snapshot(i / 10, state, "nfcs", encode_png(frames[i]))
+                rule.taken()
+                taken.append(i)
     assert taken == [0, 3, 7, 8]
     # N crossings -> N + 1 snapshots (the initial state counts as a change)
-    assert threshold_crossings(P_SEQUENCE, 0.5) == 3 == policy.count - 1
+    assert threshold_crossings(P_SEQUENCE, 0.5) == 3 == rule.count - 1
     rows = read(path, "SELECT t, state, scorer, png FROM snapshots ORDER BY t")
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (0.0, "no pain", "nfcs"), (0.3, "pain", "nfcs"), (0.7, "no pain", "nfcs"),
@@ -438,15 +439,17 @@ def test_snapshot_first_image_of_each_state(tmp_path, face_crop_bgr):
         assert bytes(png[:8]) == b"\x89PNG\r\n\x1a\n"
         decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
         np.testing.assert_array_equal(decoded, frames[i])  # lossless, the right frame
-    assert policy.last.state == "pain" and policy.last.t == 0.8
+    assert rule.state == "pain"
 
 
-def test_snapshot_policy_alone_keeps_the_last(face_crop_bgr):
-    policy = SnapshotPolicy(0.5)
-    assert policy.update(0.0, 0.5, lambda: face_crop_bgr) is False  # on threshold: no side
-    assert policy.update(0.1, 0.9, lambda: face_crop_bgr) is True
-    assert policy.update(0.2, 0.95, lambda: face_crop_bgr) is False
-    assert policy.last.state == "pain" and policy.count == 1
+def test_snapshot_rule_alone_wants_each_state_once():
+    rule = SnapshotRule(0.5)
+    assert rule.update(0.5) is None  # on threshold: no side
+    assert rule.update(0.9) == "pain"
+    assert rule.update(0.95) == "pain"  # still wanted: not taken yet
+    rule.taken()
+    assert rule.update(0.95) is None and rule.update(math.nan) is None
+    assert rule.state == "pain" and rule.count == 1
 
 
 def test_snapshot_retention_limit(tmp_path, face_crop_bgr):

@@ -114,7 +114,7 @@ def build_engine(args: argparse.Namespace):
     from painsign.monitor.engine import MonitorEngine, MonitorSettings
     from painsign.scoring.background import BackgroundScorer
     from painsign.signal.learned import load_sign_types
-    from painsign.storage import SessionRecorder, SnapshotPolicy, default_db_path
+    from painsign.storage import SessionRecorder, default_db_path
     from painsign.vision.tracker import FaceTracker
 
     for option in ("speed", "sustained", "face_timeout", "stall", "frozen"):
@@ -140,7 +140,7 @@ def build_engine(args: argparse.Namespace):
     alarm_settings = AlarmSettings(sustained_pain_s=args.sustained,
                                    face_not_seen_s=args.face_timeout)
     settings = MonitorSettings(bed=args.bed)
-    recorder = snapshots = None
+    recorder = None
     if not args.no_record:
         db = args.db or default_db_path()
         recorder = SessionRecorder(
@@ -149,12 +149,9 @@ def build_engine(args: argparse.Namespace):
                       "demo": bool(demo_note),
                       "calibration_s": args.calibration,
                       "sign_types": None if args.sign_types is None else str(args.sign_types)},
-            snapshots=args.snapshots)
-        if args.snapshots:
-            snapshots = SnapshotPolicy(scorers[0].threshold, recorder, scorers[0].name)
+            snapshots=args.snapshots)  # the engine then snapshots the first scorer's states
     engine = MonitorEngine(source, FrameAnalyzer(FaceTracker(store=store), scorers), settings,
-                           alarm_settings, recorder, snapshots=snapshots, classifier=classifier,
-                           demo_note=demo_note)
+                           alarm_settings, recorder, classifier=classifier, demo_note=demo_note)
     return engine, recorder
 
 

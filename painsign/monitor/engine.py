@@ -2,8 +2,8 @@
 
 One worker thread reads frames from a :class:`~painsign.capture.FrameSource`, runs the face
 tracker and the scorers **without holding the state lock**, then publishes the results
-under the lock: each scorer's live sign (:mod:`painsign.monitor.tracks`: measured samples
-only, never interpolated), surges, sustained pain and faults as alarms, and every result
+under the lock: each scorer's live sign (:mod:`painsign.signal.live_tracker`: measured
+samples only, never interpolated), surges, sustained pain and faults as alarms, and every result
 to the recorder (whose own thread writes SQLite). A view (the Qt dashboard, or the
 headless log) polls :meth:`MonitorEngine.snapshot`; it never runs inference or touches
 the disk, and it never waits for inference.
@@ -33,20 +33,23 @@ from painsign.alarms import AlarmId, AlarmManager, AlarmSettings, Clock, Monoton
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.capture import TROUBLE
 from painsign.monitor.calibration import calibrate_all
-from painsign.monitor.display import DISPLAY_WIDTH, Result, display_frame, face_crop
+from painsign.monitor.face_snapshots import FaceSnapshots
+from painsign.monitor.frame_work import FrameWork
+from painsign.monitor.gaps import Gaps
 from painsign.monitor.inputs import (
     OUTAGE_INPUT,
     classify_input,
     clock_text,
     log_row,
 )
-from painsign.monitor.ports import Recorder, SnapshotTaker, Source
+from painsign.monitor.ports import Recorder, Source
 from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.snapshot import build_state
 from painsign.monitor.state import AlarmLogRow, MonitorState
-from painsign.monitor.tracks import PROVISIONAL_MIN_S, Gaps, ScorerTrack, Trend
 from painsign.signal import NearestCentroidSignTypes, SignTypeClassifier
+from painsign.signal.live_tracker import PROVISIONAL_MIN_S, LiveSignTracker
 from painsign.signal.review import needs_review
+from painsign.vision.draw import DISPLAY_WIDTH, display_frame
 
 logger = logging.getLogger("painsign.monitor")
 
@@ -103,12 +106,11 @@ class MonitorEngine:
     alarm_settings : AlarmSettings, optional
     recorder : Recorder, optional
         Receives every sample, alarm change and replay segment (a
-        :class:`~painsign.storage.recorder.SessionRecorder`).
+        :class:`~painsign.storage.recorder.SessionRecorder`); one created with snapshots
+        on also gets the first face image of each pain / no-pain state of the first scorer
+        (:mod:`painsign.signal.snapshot_rule`).
     clock : Clock, optional
         Monotonic clock for the alarms (a fake one in tests).
-    snapshots : SnapshotTaker, optional
-        Opt-in: stores the first face image at each pain / no-pain change of the first
-        scorer.
     classifier : SignTypeClassifier, optional
         Sign-type classifier of the windows and the provisional type (e.g. a loaded
         :class:`~painsign.signal.SignTypeModel`); default
@@ -120,14 +122,13 @@ class MonitorEngine:
     def __init__(self, source: Source, analyzer: FrameAnalyzer,
                  settings: MonitorSettings | None = None,
                  alarm_settings: AlarmSettings | None = None, recorder: Recorder | None = None,
-                 clock: Clock | None = None, snapshots: SnapshotTaker | None = None,
+                 clock: Clock | None = None,
                  classifier: SignTypeClassifier | None = None,
                  demo_note: str | None = None) -> None:
         self.source = source
         self.analyzer = analyzer
         self.settings = settings or MonitorSettings()
         self.recorder = recorder
-        self.snapshots = snapshots
         self.demo_note = demo_note
         self.clock = clock or MonotonicClock()
         self.alarms = AlarmManager(self.clock, alarm_settings or AlarmSettings(),
@@ -140,10 +141,10 @@ class MonitorEngine:
         self._fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
         self._classifier = NearestCentroidSignTypes() if classifier is None else classifier
         self._tracks = self._new_tracks()
+        self._snapshots = self._new_snapshots()
         self._alarm_log: deque[tuple[float, str, str, str]] = deque(maxlen=100)
         self._alarm_rows: deque[AlarmLogRow] = deque(maxlen=200)
         self._raised_at: dict[str, float] = {}
-        self._trend = Trend()
         self._gaps = Gaps()
         self._frame: np.ndarray | None = None
         self._face = False
@@ -174,9 +175,19 @@ class MonitorEngine:
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
         self.error: Exception | None = None
 
-    def _new_tracks(self) -> list[ScorerTrack]:
-        return [ScorerTrack(s, self._fps, self.settings, self._classifier)
+    def _new_tracks(self) -> list[LiveSignTracker]:
+        """One live tracker per scorer, in the analyzer's order."""
+        st = self.settings
+        return [LiveSignTracker(s.threshold, self._fps, span_s=st.span_s, window_s=st.window_s,
+                                step_s=st.step_s, surge_rise=st.surge_rise,
+                                surge_within_s=st.surge_within_s, classifier=self._classifier)
                 for s in self.analyzer.scorers]
+
+    def _new_snapshots(self) -> FaceSnapshots | None:
+        if self.recorder is None or not getattr(self.recorder, "snapshots_enabled", False):
+            return None
+        first = self.analyzer.scorers[0]
+        return FaceSnapshots(first.threshold, first.name, self.recorder)
 
     # -- control ---------------------------------------------------------------------------
 
@@ -360,14 +371,14 @@ class MonitorEngine:
             self._seg_media0 = float(frame.t)
         return max(self._seg_t0 + float(frame.t) - self._seg_media0, self._elapsed)
 
-    def _analyse(self, frame) -> Result:
+    def _analyse(self, frame) -> FrameWork:
         started = time.monotonic()
         if self._calibrate_requested:
             self._calibrate_requested = False
             self._calibration_note = calibrate_all(self.analyzer.scorers, self._face)
             if self._calibration_note:
                 logger.info("%s", self._calibration_note)
-        result = Result(frame, self._frame_time(frame), started=started)
+        result = FrameWork(frame, self._frame_time(frame), started=started)
         try:
             result.record, result.face = self.analyzer.process(frame.index, result.t,
                                                                frame.bgr)
@@ -392,7 +403,7 @@ class MonitorEngine:
             self.alarms.set_condition(AlarmId.RECORDING_FAILURE,
                                       not getattr(self.recorder, "healthy", True))
 
-    def _publish(self, result: Result) -> None:
+    def _publish(self, result: FrameWork) -> None:
         """Apply one analysed frame to the shown state, the alarms and the recorder."""
         self._frames_seen = True
         self._last_frame_mono = time.monotonic()
@@ -412,8 +423,11 @@ class MonitorEngine:
             self._gaps.measured(t)
         else:
             self._gaps.missing(t)
-        for k, track in enumerate(self._tracks):
-            self._update_track(track, record, t, primary=k == 0, bgr=result.frame.bgr)
+        for k, (scorer, track) in enumerate(zip(self.analyzer.scorers, self._tracks,
+                                                strict=True)):
+            self._update_track(scorer, track, record, t, primary=k == 0)
+        if self._snapshots is not None:
+            self._snapshots.update(t, self._tracks[0].current, result.frame.bgr, record.box)
         self._processed.append(result.done)
         captured = ((self.source.started_at + result.frame.t) if self.source.live
                     else result.started)
@@ -421,9 +435,9 @@ class MonitorEngine:
         self.latencies_ms.append(self._latency)
         self.frames_processed += 1
 
-    def _update_track(self, track: ScorerTrack, record, t: float, primary: bool,
-                      bgr) -> None:
-        name = track.scorer.name
+    def _update_track(self, scorer, track: LiveSignTracker, record, t: float,
+                      primary: bool) -> None:
+        name = scorer.name
         p_raw = record.p_raw[name]
         p, events, windows = track.push(t, p_raw, record.face)
         self._faults.update(name, t, record.failed.get(name),
@@ -434,16 +448,12 @@ class MonitorEngine:
                     logger.info("surge of %s at %.1f s (%.2f)", name, event.t, event.value)
                     self.alarms.raise_event(AlarmId.PAIN_SURGE)
             for window in windows:
-                self._review(window, track.scorer.threshold)
+                self._review(window, track.threshold)
             # Alarm conditions are judged on measured values only: no face, no judgement
             # (the condition ends; a latched alarm stays latched).
-            above = not math.isnan(p) and p >= track.scorer.threshold
-            self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, above)
-            if not above:
+            self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, track.above)
+            if not track.above:
                 self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
-            self._trend.add(t, p)
-            if self.snapshots is not None and not math.isnan(p):
-                self.snapshots.update(t, p, lambda: face_crop(bgr, record.box))
         if self.recorder is not None:
             self.recorder.add_sample(t, record.face, name, p_raw, p)
 
@@ -460,7 +470,6 @@ class MonitorEngine:
         if state in OUTAGE_INPUT and previous not in OUTAGE_INPUT:
             for track in self._tracks:
                 track.gap(now)
-            self._trend.gap()
             self._gaps.missing(now)
             self._face = False
             self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, False)
@@ -488,7 +497,6 @@ class MonitorEngine:
             self._elapsed = self._seg_t0
             self._media_t = max(0.0, target)
             self._tracks = self._new_tracks()
-            self._trend = Trend()
             self._gaps = Gaps()
             self._ended = False
             self._face = False

@@ -1,18 +1,15 @@
-"""What the monitor engine needs of a frame source, a recorder and a snapshot taker.
+"""What the monitor engine needs of a frame source and a recorder.
 
 The engine depends on these protocols, not on the classes that implement them
 (:class:`painsign.capture.FrameSource` and its subclasses, :class:`painsign.storage.
-recorder.SessionRecorder`, :class:`painsign.storage.recorder.SnapshotPolicy`), so a test or
-a new kind of camera plugs in with the same members. Each is ``runtime_checkable``:
+recorder.SessionRecorder`), so a test or a new kind of camera plugs in with the same
+members. Each is ``runtime_checkable``:
 ``isinstance(x, Replay)`` says whether ``x`` has every member, not whether it behaves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
-
-import numpy as np
 
 from painsign.capture import CaptureStats
 from painsign.video.reader import VideoFrame
@@ -136,10 +133,13 @@ class Recorder(Protocol):
         The database file.
     healthy : bool
         False while writes fail ("Recording failed" alarm); :meth:`reason` says why.
+    snapshots_enabled : bool
+        Whether face snapshots are stored (opt-in); the engine cuts no face otherwise.
     """
 
     session_id: int | None
     path: object
+    snapshots_enabled: bool
 
     @property
     def healthy(self) -> bool:
@@ -165,12 +165,7 @@ class Recorder(Protocol):
         """Store the start of a replay segment (a seek, a restart, a stall)."""
         ...
 
-
-@runtime_checkable
-class SnapshotTaker(Protocol):
-    """Takes a face image when the first scorer's sign changes side of its threshold."""
-
-    def update(self, t: float, p: float,
-               face_bgr_provider: Callable[[], np.ndarray | None]) -> bool:
-        """Feed one sample of the sign; return True when a snapshot was taken now."""
+    def add_snapshot(self, t: float | None, state: str, scorer: str,
+                     png_bytes: bytes) -> None:
+        """Store a PNG face snapshot taken in ``state`` ("pain" or "no pain")."""
         ...

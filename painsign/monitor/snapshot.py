@@ -14,8 +14,8 @@ import numpy as np
 from painsign.monitor.calibration import baseline_view
 from painsign.monitor.inputs import STALE_INPUT, input_reason
 from painsign.monitor.state import MonitorState, MonitorStats, ScorerView
-from painsign.monitor.tracks import ScorerTrack
 from painsign.scoring.base import display_name
+from painsign.signal.live_tracker import LiveSignTracker
 
 
 def build_state(engine) -> MonitorState:
@@ -23,9 +23,10 @@ def build_state(engine) -> MonitorState:
     e = engine
     now = e._session_now()
     live = e._input == "live"
-    views = [scorer_view(track, now, live, e.settings.fresh_s,
-                         e._faults.reason(track.scorer.name)) for track in e._tracks]
-    trend_t, trend_p = e._trend.arrays()
+    views = [scorer_view(scorer, track, now, live, e.settings.fresh_s,
+                         e._faults.reason(scorer.name))
+             for scorer, track in zip(e.analyzer.scorers, e._tracks, strict=True)]
+    trend_t, trend_p = e._tracks[0].trend.arrays()
     baseline = baseline_view(e.analyzer.scorers)
     sounding = e.alarms.sounding()
     paused = e.alarms.audio_paused()
@@ -82,15 +83,15 @@ def recording_problem(recorder) -> str | None:
     return (reason() if callable(reason) else "") or "the session database cannot be written"
 
 
-def scorer_view(track: ScorerTrack, now: float, live: bool, fresh_s: float,
+def scorer_view(s, track: LiveSignTracker, now: float, live: bool, fresh_s: float,
                 failure: str | None = None) -> ScorerView:
-    """One scorer's view; ``current`` only while the input is live, the value fresh and
-    the scorer not failing (``failure``: why it failed, while its alarm holds)."""
-    s = track.scorer
+    """Scorer ``s``'s view from its live ``track``; ``current`` only while the input is
+    live, the value fresh and the scorer not failing (``failure``: why it failed, while its
+    alarm holds)."""
     fresh = now - track.last_valid_t <= fresh_s
     span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
     cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
-    w = track.window or track.provisional
+    w = track.sign
     current = (track.current if live and fresh and failure is None
                and math.isfinite(track.current) else None)
     return ScorerView(

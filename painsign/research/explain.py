@@ -44,6 +44,7 @@ from painsign.scoring.explain_legend import (
     text_width,
     wrap_text,
 )
+from painsign.vision.geometry import grow_box
 
 #: Default patch side as a fraction of the crop's longer side; stride is half the patch.
 PATCH_FRACTION = 1 / 8
@@ -80,22 +81,6 @@ class OcclusionMap:
     crop: np.ndarray
     patch: int
     stride: int
-
-
-def grown_box(box, margin: float) -> tuple[int, int, int, int]:
-    """Return the crop an ONNX classifier sees: ``box`` grown by ``margin``, whole pixels.
-
-    Mirrors :meth:`~painsign.scoring.onnx_scorer.OnnxClassifierScorer.preprocess`.
-
-    Examples
-    --------
-    >>> grown_box([10, 20, 110, 70], 0.1)
-    (0, 15, 120, 75)
-    """
-    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, dtype=np.float64).ravel())
-    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    ix1, iy1 = round(x1 - dx), round(y1 - dy)
-    return ix1, iy1, max(round(x2 + dx), ix1 + 1), max(round(y2 + dy), iy1 + 1)
 
 
 def _positions(n: int, patch: int, stride: int) -> list[int]:
@@ -144,7 +129,7 @@ def occlusion_map(
         For a patch or stride below 1.
     """
     rgb = np.asarray(rgb)
-    gx1, gy1, gx2, gy2 = grown_box(box, scorer.spec.crop_margin)
+    gx1, gy1, gx2, gy2 = grow_box(box, scorer.spec.crop_margin)
     w, h = gx2 - gx1, gy2 - gy1
     patch = max(1, round(max(w, h) * PATCH_FRACTION)) if patch is None else int(patch)
     stride = max(1, patch // 2) if stride is None else int(stride)
@@ -249,7 +234,7 @@ def explain_classifier(scorer, frame: FaceFrame, patch_fraction: float = PATCH_F
     for label, f in (("patch", patch_fraction), ("stride", stride_fraction)):
         if f is not None and not 0 < f <= 1:
             raise ValueError(f"{label} fraction must be in (0, 1], got {f!r}")
-    gx1, gy1, gx2, gy2 = grown_box(frame.face.box, scorer.spec.crop_margin)
+    gx1, gy1, gx2, gy2 = grow_box(frame.face.box, scorer.spec.crop_margin)
     side = max(gx2 - gx1, gy2 - gy1)
     patch = max(1, round(side * patch_fraction))
     stride = max(1, patch // 2) if stride_fraction is None else max(1, round(side *

@@ -24,6 +24,7 @@ from painsign.runtime import create_session, session_provider
 from painsign.scoring.base import FaceFrame, Score, ScoreError
 from painsign.scoring.guard import value_text
 from painsign.scoring.sidecar import ClassifierSpec, load_spec
+from painsign.vision.geometry import grow_box
 
 #: ITU-R BT.601 luminance weights for R, G, B (what OpenCV's RGB2GRAY uses).
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -163,7 +164,7 @@ class OnnxClassifierScorer:
         if not _usable_box(box):
             raise InputError(f"face box must be 4 finite numbers with x2 > x1, y2 > y1: {box}")
         spec = self.spec
-        face = _cut(rgb, _grow(box, spec.crop_margin))
+        face = _cut(rgb, grow_box(box, spec.crop_margin))
         img = _fit(face, *spec.input_size, letterbox=spec.resize == "letterbox")
         x = img.astype(np.float32)
         if spec.grayscale:
@@ -349,14 +350,6 @@ def _shape_str(shape: list) -> str:
 def _usable_box(box) -> bool:
     b = np.asarray(box, dtype=np.float64).ravel()
     return b.size == 4 and bool(np.all(np.isfinite(b))) and b[2] > b[0] and b[3] > b[1]
-
-
-def _grow(box, margin: float) -> tuple[int, int, int, int]:
-    """Grow ``box`` by ``margin`` of its size on each side; round to whole pixels."""
-    x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
-    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
-    ix1, iy1 = round(x1 - dx), round(y1 - dy)
-    return ix1, iy1, max(round(x2 + dx), ix1 + 1), max(round(y2 + dy), iy1 + 1)
 
 
 def _cut(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:

@@ -1,12 +1,11 @@
 """Session storage: a crash-safe SQLite record of live monitoring, and reading it back.
 
-No Qt and no camera here; OpenCV is imported only to encode a snapshot.
+No Qt, no camera and no OpenCV here: a face snapshot arrives as PNG bytes.
 
 * :mod:`~painsign.storage.db` — schema (sessions, samples, alarms, snapshots), WAL and
   ``synchronous=FULL`` connections, UTC time stamps, the default database path.
 * :mod:`~painsign.storage.recorder` — :class:`SessionRecorder` (queue + writer thread,
-  commits at least every second) and :class:`SnapshotPolicy` (opt-in face snapshots at
-  each pain / no-pain change).
+  commits at least every second; opt-in face snapshots).
 * :mod:`~painsign.storage.history` — list, summarise and export stored sessions.
 """
 
@@ -32,7 +31,7 @@ from painsign.storage.history import (
     purge_snapshots,
     session_summary,
 )
-from painsign.storage.recorder import SessionRecorder, Snapshot, SnapshotPolicy, encode_png
+from painsign.storage.recorder import SessionRecorder
 
 __all__ = [
     "ALARMS_CSV_COLUMNS",
@@ -42,12 +41,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "TABLES",
     "SessionRecorder",
-    "Snapshot",
-    "SnapshotPolicy",
     "StorageError",
     "default_db_path",
     "delete_old_snapshots",
-    "encode_png",
     "export_alarms_csv",
     "export_session_csv",
     "list_sessions",

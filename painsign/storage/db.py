@@ -42,6 +42,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from painsign.errors import InputError
+from painsign.signal.snapshot_rule import NO_PAIN as NO_PAIN  # the stored snapshot states
+from painsign.signal.snapshot_rule import PAIN as PAIN
 
 #: Version of the schema written by this painsign (``PRAGMA user_version``).
 SCHEMA_VERSION = 1
@@ -54,8 +56,6 @@ TABLES: dict[str, tuple[str, ...]] = {
     "snapshots": ("session_id", "t", "state", "scorer", "png"),
 }
 
-#: Snapshot states.
-PAIN, NO_PAIN = "pain", "no pain"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

@@ -5,9 +5,9 @@ batches them and commits at least every ``commit_interval`` seconds (default 0.5
 crash or ``kill -9`` loses at most the last second, and a committed batch survives a power
 loss (WAL, ``synchronous=FULL``; see :mod:`painsign.storage.db`).
 
-:class:`SnapshotPolicy` decides when a face image is worth keeping: only the first face
-image of each new pain / no-pain state. Snapshots are opt-in (privacy: by default no frame
-of the baby's face is stored).
+Face snapshots are opt-in (privacy: by default no frame of the baby's face is stored): with
+``snapshots=True`` the recorder stores the PNG bytes it is given; when to take one is the
+domain's rule (:mod:`painsign.signal.snapshot_rule`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from painsign import __version__
 from painsign.scoring.base import display_name
@@ -473,102 +470,3 @@ class SessionRecorder:
                 self._report(exc)
             self._conn = None
         self._ready.set()
-
-
-# -- snapshots -------------------------------------------------------------------------------
-
-
-def encode_png(image_bgr: np.ndarray) -> bytes:
-    """Encode a BGR (or grayscale) uint8 image as PNG bytes (lossless)."""
-    import cv2
-
-    image = np.ascontiguousarray(image_bgr)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise ValueError(f"expected a non-empty uint8 BGR image, got {image.dtype} "
-                         f"{image.shape}")
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a {image.shape} image as PNG")
-    return buf.tobytes()
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A stored face snapshot: session time, state ('pain' or 'no pain'), PNG bytes."""
-
-    t: float
-    state: str
-    png: bytes
-
-
-class SnapshotPolicy:
-    """Keep only the first face image of each pain / no-pain state (Carlini et al.).
-
-    States follow the threshold-crossing rule of
-    :func:`~painsign.signal.metrics.threshold_crossings`: ``p > threshold`` is pain,
-    ``p < threshold`` no pain, a value exactly on the threshold keeps the current state,
-    NaN is ignored. The first state of the record counts as a change, so a record with
-    N crossings gives **N + 1 snapshots**: one for the initial state, one per crossing.
-
-    At a change, the policy asks ``face_bgr_provider()`` for the face image (so no image is
-    touched otherwise); if it returns None (no face crop at that moment) the policy asks
-    again on the following updates until an image comes or the state changes.
-
-    Parameters
-    ----------
-    threshold : float
-        The scorer's decision threshold.
-    recorder : SessionRecorder, optional
-        Where snapshots go (:meth:`SessionRecorder.add_snapshot`). When the recorder was
-        created without ``snapshots=True`` the policy does nothing at all: no image is
-        requested or encoded.
-    scorer : str, default ""
-        Scorer name stored with each snapshot.
-
-    Attributes
-    ----------
-    state : str or None
-        Current state, ``'pain'``, ``'no pain'`` or None before the first side.
-    last : Snapshot or None
-        The latest snapshot taken.
-    count : int
-        Snapshots taken.
-    """
-
-    def __init__(self, threshold: float, recorder: SessionRecorder | None = None,
-                 scorer: str = ""):
-        self.threshold = float(threshold)
-        self.recorder = recorder
-        self.scorer = scorer
-        self.state: str | None = None
-        self.last: Snapshot | None = None
-        self.count = 0
-        self._wanted = False
-
-    @property
-    def enabled(self) -> bool:
-        """False when attached to a recorder that stores no snapshots."""
-        return self.recorder is None or self.recorder.snapshots_enabled
-
-    def update(self, t: float, p: float,
-               face_bgr_provider: Callable[[], np.ndarray | None]) -> bool:
-        """Feed one sample of the sign; return True when a snapshot was taken now."""
-        if not self.enabled:
-            return False
-        if p is not None and not math.isnan(p):
-            new = PAIN if p > self.threshold else NO_PAIN if p < self.threshold else self.state
-            if new is not None and new != self.state:
-                self.state = new
-                self._wanted = True
-        if not self._wanted:
-            return False
-        image = face_bgr_provider()
-        if image is None:
-            return False
-        png = encode_png(image)
-        self._wanted = False
-        self.last = Snapshot(float(t), self.state, png)
-        self.count += 1
-        if self.recorder is not None:
-            self.recorder.add_snapshot(t, self.state, self.scorer, png)
-        return True

@@ -1,14 +1,21 @@
-"""Draw faces on an image for people to look at (boxes, keypoints, landmarks)."""
+"""Pictures of faces for people to look at: annotated frames, the monitor's display frame
+and the face crop of a snapshot."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from painsign.vision.geometry import clip_box, grow_box
 from painsign.vision.types import FaceResult
 
 PATIENT_BGR = (80, 220, 60)
 OTHER_BGR = (60, 160, 255)
+NO_FACE_BGR = (60, 60, 230)
+#: Widest display frame (px).
+DISPLAY_WIDTH = 480
+#: Margin of a snapshot's face crop, as a fraction of the face box on each side.
+SNAPSHOT_MARGIN = 0.2
 
 
 def draw_faces(bgr: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
@@ -46,3 +53,58 @@ def draw_faces(bgr: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
             for x, y in face.detection.keypoints:
                 cv2.circle(out, (round(x), round(y)), 2 * thick + 1, colour, -1)
     return out
+
+
+def display_frame(bgr: np.ndarray, face: FaceResult) -> np.ndarray:
+    """The monitor's picture: at most :data:`DISPLAY_WIDTH` px wide, with the face box and
+    an oval guide (green) or, without a face, a centred red oval where to place it.
+
+    Parameters
+    ----------
+    bgr : numpy.ndarray
+        (H, W, 3) BGR uint8 frame.
+    face : FaceResult
+        The patient's face in ``bgr`` (``found``, ``box`` in frame pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        A new, possibly smaller, BGR image.
+    """
+    h, w = bgr.shape[:2]
+    scale = min(1.0, DISPLAY_WIDTH / w)
+    small = cv2.resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    colour = PATIENT_BGR if face.found else NO_FACE_BGR
+    if face.found:
+        x1, y1, x2, y2 = (round(float(v) * scale) for v in face.box)
+        cv2.rectangle(small, (x1, y1), (x2, y2), colour, 2, cv2.LINE_AA)
+        centre, axes = ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2 + 8,
+                                                             (y2 - y1) // 2 + 14)
+    else:
+        centre, axes = (sw // 2, sh // 2), (sw // 5, sh // 3)
+    cv2.ellipse(small, centre, axes, 0, 0, 360, colour, 2, cv2.LINE_AA)
+    return small
+
+
+def face_crop(bgr: np.ndarray, box) -> np.ndarray | None:
+    """The face with a :data:`SNAPSHOT_MARGIN` margin (:func:`~painsign.vision.geometry.
+    grow_box`), cut to the frame, as a copy; None without a finite box or when nothing of
+    it lies in the frame.
+
+    Parameters
+    ----------
+    bgr : numpy.ndarray
+        (H, W, 3) frame.
+    box : array-like
+        ``[x1, y1, x2, y2]`` in pixels (NaN when no face was found).
+    """
+    box = np.asarray(box, dtype=np.float64).ravel()
+    if box.size != 4 or not np.isfinite(box).all():
+        return None
+    inside = clip_box(grow_box(box, SNAPSHOT_MARGIN), bgr.shape)
+    if inside is None:
+        return None
+    x1, y1, x2, y2 = inside
+    return bgr[y1:y2, x1:x2].copy()

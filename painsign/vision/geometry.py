@@ -168,3 +168,50 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
     union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def grow_box(box, margin: float) -> tuple[int, int, int, int]:
+    """Grow ``box`` by ``margin`` of its width and height on each side, in whole pixels.
+
+    The one definition of a face crop with a margin: the crop an ONNX classifier sees
+    (:class:`~painsign.scoring.onnx_scorer.OnnxClassifierScorer`), the heatmap that explains
+    it (:mod:`painsign.research.explain`) and the monitor's face snapshot. Corners are
+    rounded half to even (Python's ``round``), so shifting the box by an even number of
+    pixels shifts the result by the same amount. Not clipped to the image (see
+    :func:`clip_box`); at least one pixel wide and high.
+
+    Parameters
+    ----------
+    box : array-like
+        ``[x1, y1, x2, y2]`` in pixels.
+    margin : float
+        Fraction of the box's size added on each side (0.2: 20 %).
+
+    Returns
+    -------
+    tuple of int
+        ``(x1, y1, x2, y2)``.
+
+    Examples
+    --------
+    >>> grow_box([10, 20, 110, 70], 0.1)
+    (0, 15, 120, 75)
+    """
+    x1, y1, x2, y2 = (float(v) for v in np.asarray(box, dtype=np.float64).ravel())
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    ix1, iy1 = round(x1 - dx), round(y1 - dy)
+    return ix1, iy1, max(round(x2 + dx), ix1 + 1), max(round(y2 + dy), iy1 + 1)
+
+
+def clip_box(box: tuple[int, int, int, int], shape) -> tuple[int, int, int, int] | None:
+    """The part of an integer ``box`` inside an image of ``shape`` (H, W, ...); None when
+    nothing of it is.
+
+    Examples
+    --------
+    >>> clip_box((-5, 10, 50, 200), (100, 40)), clip_box((50, 0, 60, 10), (100, 40))
+    ((0, 10, 40, 100), None)
+    """
+    h, w = shape[:2]
+    x1, y1, x2, y2 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+    return (x1, y1, x2, y2) if x2 > x1 and y2 > y1 else None
