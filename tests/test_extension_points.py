@@ -23,7 +23,7 @@ from painsign.analysis.replay import analyze_video
 from painsign.analysis.report import write_frames_csv
 from painsign.capture import FileSource
 from painsign.monitor.engine import MonitorEngine, MonitorSettings
-from painsign.monitor.ports import Recorder, Replay, SnapshotTaker, Source
+from painsign.monitor.ports import Recorder, Replay, Source
 from painsign.research.explain import explain
 from painsign.scoring.base import (
     Calibratable,
@@ -37,7 +37,6 @@ from painsign.scoring.default import DefaultPainScorer
 from painsign.scoring.expression import ExpressionScorer
 from painsign.scoring.nfcs import ACTIONS, NfcsScorer
 from painsign.storage import SessionRecorder
-from painsign.storage.recorder import SnapshotPolicy
 from painsign.synth.animator import Segment
 from painsign.vision.tracker import FaceTracker
 
@@ -282,7 +281,6 @@ def test_the_real_sources_and_recorder_fit_the_engines_ports(tmp_path):
     assert isinstance(camera, Source) and not isinstance(camera, Replay)
     with SessionRecorder(tmp_path / "s.db", "b", "file demo.mp4", ["nfcs"]) as recorder:
         assert isinstance(recorder, Recorder)
-    assert isinstance(SnapshotPolicy(0.5), SnapshotTaker)
     fake = ScriptSource()  # a replay fake without damage(), ended_early, frames_skipped
     assert isinstance(fake, Source) and not isinstance(fake, Replay)
     assert not isinstance(object(), Recorder)
