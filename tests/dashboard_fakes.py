@@ -7,7 +7,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 
 from painsign.alarms import AlarmManager, FakeClock
-from painsign.monitor.state import MonitorState, MonitorStats, ScorerView
+from painsign.monitor.state import MonitorState, MonitorStats, ScorerLabel, ScorerView
 
 
 def scorer_view(t=None, p=None, current=0.42, sign_type="stable", action="no action",
@@ -66,14 +66,13 @@ class FakeEngine:
 
     def __init__(self, state=None, duration=30.0):
         self.settings = NS(bed="bed 4", span_s=60.0)
-        self.analyzer = NS(scorers=[NS(name="nfcs", display_name="NFCS proxy")])
+        self.primary_scorer = ScorerLabel("nfcs", "NFCS proxy", 0.5)
         self.clock = FakeClock()
         self.alarms = AlarmManager(self.clock)
         self.calls: list = []
         self.duration = duration
-        self.source = NS(pause=lambda: self.calls.append("pause"),
-                         resume=lambda: self.calls.append("resume"),
-                         set_speed=lambda s: self.calls.append(("speed", s)))
+        self.is_replay = True
+        self.replay_speed = 1.0
         self.state = state or make_state()
 
     def snapshot(self):
@@ -107,6 +106,15 @@ class FakeEngine:
 
     def seek(self, t):
         self.calls.append(("seek", t))
+
+    def pause_replay(self):
+        self.calls.append("pause")
+
+    def resume_replay(self):
+        self.calls.append("resume")
+
+    def set_replay_speed(self, speed):
+        self.calls.append(("speed", speed))
 
     def restart(self):
         self.calls.append("restart")

@@ -294,7 +294,7 @@ def test_paused_replay_shows_play_and_the_reason(window):
 
 def test_speed_box_shows_the_replay_speed(qtbot):
     engine = FakeEngine()
-    engine.source.speed = 2.0
+    engine.replay_speed = 2.0  # the engine says the speed; the view never reaches its source
     w = Dashboard(engine)
     w.timer.stop()
     qtbot.addWidget(w)

@@ -76,7 +76,8 @@ class ReplayBar(QWidget):
     Parameters
     ----------
     engine : MonitorEngine
-        Its ``seek(t)``, ``restart()`` and ``source.pause/resume/set_speed`` are used.
+        Its ``seek(t)``, ``restart()``, ``pause_replay()``, ``resume_replay()``,
+        ``replay_speed`` and ``set_replay_speed(speed)`` are used.
     duration_s : float
         Length of the replayed file.
     """
@@ -96,8 +97,7 @@ class ReplayBar(QWidget):
         self.speed = QComboBox()
         for s in ("0.5x", "1x", "2x", "4x"):
             self.speed.addItem(s)
-        speed = float(getattr(engine.source, "speed", 1.0) or 1.0)
-        label = f"{speed:g}x"
+        label = f"{engine.replay_speed:g}x"
         if self.speed.findText(label) < 0:
             self.speed.addItem(label)
         self.speed.setCurrentText(label)
@@ -115,19 +115,14 @@ class ReplayBar(QWidget):
 
     def toggle(self) -> None:
         """Pause, resume, or after the end of the file restart the replay."""
-        source = self.engine.source
         if self.ended:
-            restart = getattr(self.engine, "restart", None)
-            if restart is not None:
-                restart()
-            else:
-                self.engine.seek(0.0)
+            self.engine.restart()
             self.set_mode("playing")
         elif self.play_button.text() == "Pause":
-            source.pause()
+            self.engine.pause_replay()
             self.set_mode("paused")
         else:
-            source.resume()
+            self.engine.resume_replay()
             self.set_mode("playing")
 
     def set_mode(self, mode: str) -> None:
@@ -152,4 +147,4 @@ class ReplayBar(QWidget):
         self.play_button.setFixedWidth(fm.horizontalAdvance("Restart") + round(40 * scale))
 
     def _set_speed(self, text: str) -> None:
-        self.engine.source.set_speed(float(text[:-1]))
+        self.engine.set_replay_speed(float(text[:-1]))

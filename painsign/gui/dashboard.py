@@ -37,7 +37,6 @@ from painsign.gui.widgets import (
     set_text,
 )
 from painsign.monitor.state import MonitorState
-from painsign.scoring.base import display_name
 
 DISCLAIMER = "Research software: the pain score (an adult-trained expression network and an " \
              "NFCS proxy) is not a validated clinical tool."
@@ -132,8 +131,7 @@ class Dashboard(QMainWindow):
         body.addLayout(middle, 5)
 
         right = QVBoxLayout()
-        first = self.engine.analyzer.scorers[0]
-        self.big = BigValue(display_name(first))
+        self.big = BigValue(self.engine.primary_scorer.display_name)
         right.addWidget(self.big, 4)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton("Acknowledge")
@@ -227,10 +225,7 @@ class Dashboard(QMainWindow):
         state = self.state if self.state is not None else self.engine.snapshot()
         paused = state.pause_remaining_s > 0 or state.audio_paused
         if paused:
-            cancel = (getattr(self.engine, "cancel_pause", None)
-                      or getattr(self.engine, "resume_audio", None)
-                      or self.engine.alarms.cancel_pause)
-            cancel()
+            self.engine.cancel_pause()
         else:
             self.engine.pause_audio()
         self.refresh()

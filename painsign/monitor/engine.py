@@ -45,7 +45,8 @@ from painsign.monitor.inputs import (
 from painsign.monitor.ports import Recorder, Source
 from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.snapshot import build_state
-from painsign.monitor.state import AlarmLogRow, MonitorState
+from painsign.monitor.state import AlarmLogRow, MonitorState, ScorerLabel
+from painsign.scoring.base import display_name
 from painsign.signal import NearestCentroidSignTypes, SignTypeClassifier
 from painsign.signal.live_tracker import PROVISIONAL_MIN_S, LiveSignTracker
 from painsign.signal.review import needs_review
@@ -263,6 +264,39 @@ class MonitorEngine:
     def replay_ended_early(self) -> bool:
         """Whether the replayed file ended before the frames its container announces."""
         return bool(self._damage) and bool(getattr(self.source, "ended_early", False))
+
+    @property
+    def is_replay(self) -> bool:
+        """Whether the source is a replayed file (it can pause, change speed and seek)."""
+        return not self.source.live
+
+    @property
+    def replay_speed(self) -> float:
+        """Replay speed (1.0: real time); 1.0 for a live source."""
+        return float(getattr(self.source, "speed", 1.0) or 1.0)
+
+    def set_replay_speed(self, speed: float) -> None:
+        """Play a replayed file ``speed`` times faster than real time (> 0)."""
+        self._replay().set_speed(float(speed))
+
+    def pause_replay(self) -> None:
+        """Pause a replayed file (session time stops; no stall is raised)."""
+        self._replay().pause()
+
+    def resume_replay(self) -> None:
+        """Resume a paused replay."""
+        self._replay().resume()
+
+    def _replay(self):
+        if self.source.live:
+            raise ValueError(f"{self.source.describe()} is live: it is not a replay")
+        return self.source
+
+    @property
+    def primary_scorer(self) -> ScorerLabel:
+        """The first scorer (the one that drives the pain alarms), as a view shows it."""
+        first = self.analyzer.scorers[0]
+        return ScorerLabel(first.name, display_name(first), float(first.threshold))
 
     def scorer_failure_line(self) -> str | None:
         """The scorers that failed during the session, in one line ("scorer 'mine' failed

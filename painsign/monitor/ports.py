@@ -116,6 +116,18 @@ class Replay(Source, Protocol):
         """Move to ``t`` seconds of media time."""
         ...
 
+    def pause(self) -> None:
+        """Stop delivering frames until :meth:`resume`."""
+        ...
+
+    def resume(self) -> None:
+        """Deliver frames again after :meth:`pause`."""
+        ...
+
+    def set_speed(self, speed: float) -> None:
+        """Replay ``speed`` times faster than real time."""
+        ...
+
     def damage(self) -> str | None:
         """How the file was damaged, in one line; None when it was not."""
         ...

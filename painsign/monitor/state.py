@@ -26,6 +26,15 @@ INPUT_STATES: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ScorerLabel:
+    """What a view shows of a scorer before any frame: its name, display name, threshold."""
+
+    name: str
+    display_name: str
+    threshold: float
+
+
 @dataclass
 class ScorerView:
     """One scorer's live sign for the display.
