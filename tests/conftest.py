@@ -17,6 +17,17 @@ from skimage import data
 ASTRONAUT_FACE = (173.0, 68.0, 279.0, 175.0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def synthetic_video_cache(tmp_path_factory):
+    """Let tests/synthetic.py keep the videos it encodes for this session (and no longer)."""
+    import synthetic
+
+    synthetic.video_cache_dir = tmp_path_factory.mktemp("synthetic-videos")
+    yield synthetic.video_cache_dir
+    synthetic.video_cache_dir = None
+    synthetic._videos.clear()
+
+
 @pytest.fixture(scope="session")
 def astronaut_rgb() -> np.ndarray:
     """The astronaut photo, (512, 512, 3) RGB uint8."""
