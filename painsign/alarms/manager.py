@@ -205,6 +205,7 @@ class AlarmManager:
                 delay = self._settings.condition_delay(kind_id)
                 self._log(alarm, State.PENDING, f"condition started; alarm after {delay:g} s")
         elif not active and alarm.condition:
+            assert alarm.condition_since is not None  # set with condition
             held = now - alarm.condition_since
             alarm.condition, alarm.condition_since = False, None
             if alarm.state == State.INACTIVE:
@@ -502,7 +503,7 @@ class AlarmManager:
         self._activations += 1
         alarm.seq = self._activations
         alarm.breakthrough = (
-            self._pause_until is not None and alarm.kind.priority > self._pause_ceiling
+            self._pause_ceiling is not None and alarm.kind.priority > self._pause_ceiling
         )
         if alarm.breakthrough:
             note += "; sounds through the audio pause"
@@ -535,6 +536,7 @@ class AlarmManager:
         self._log(alarm, State.INACTIVE, note)
 
     def _snapshot(self, alarm: _Alarm) -> AlarmState:
+        assert alarm.since is not None, "only present alarms are shown"
         kind = alarm.kind
         return AlarmState(
             kind=kind.id,

@@ -114,7 +114,7 @@ class State(StrEnum):
 def _check_seconds(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and value >= 0):
+    if not (math.isfinite(value) and float(value) >= 0):
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
 
 

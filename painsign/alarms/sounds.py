@@ -261,7 +261,7 @@ def pulse_segments(
     edges = np.diff(np.concatenate(([0], on, [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     segments: list[list[int]] = []
-    for s, e in zip(starts, ends, strict=True):
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         if segments and s - segments[-1][1] < min_gap_s * rate:
             segments[-1][1] = e
         else:

@@ -244,10 +244,13 @@ class DetailColumns(Protocol):
 
     Attributes
     ----------
+    name : str
+        The scorer's name (its ``details`` are looked up by it).
     detail_columns : sequence of str
         The ``details`` keys written as columns, in order.
     """
 
+    name: str
     detail_columns: Sequence[str]
 
 

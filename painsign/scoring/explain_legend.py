@@ -22,7 +22,8 @@ LEGEND_WIDTH = 300
 def intensity_colour(value: float) -> tuple[int, int, int]:
     """Return the JET colour (BGR) of an intensity in [0, 1]."""
     v = np.uint8(round(255 * min(1.0, max(0.0, float(value)))))
-    return tuple(int(c) for c in cv2.applyColorMap(np.array([[v]]), cv2.COLORMAP_JET)[0, 0])
+    b, g, r = cv2.applyColorMap(np.array([[v]]), cv2.COLORMAP_JET)[0, 0]
+    return int(b), int(g), int(r)
 
 
 

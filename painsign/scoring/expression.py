@@ -49,7 +49,8 @@ class ExpressionScorer:
         """Return P(pain-like expression); each expression's probability in the details."""
         if self._last is not None and self._last[0] is frame:
             return self._last[1]
-        probs = self.model.infer(frame.rgb, frame.face.box, frame.face.landmarks.points)
+        mesh = frame.face.landmarks
+        probs = self.model.infer(frame.rgb, frame.face.box, None if mesh is None else mesh.points)
         p = float(np.clip(probs[_PAIN_IDX].sum(), 0.0, 1.0))
         result = Score(p, {e: float(v) for e, v in zip(EXPRESSIONS, probs, strict=True)})
         self._last = (frame, result)

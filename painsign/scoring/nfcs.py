@@ -198,6 +198,8 @@ class NfcsScorer:
 
     def measure(self, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the raw measures (``MEASURES`` + eye openness), canonical crop and points."""
+        if frame.face.landmarks is None:
+            raise ValueError("the NFCS proxy needs the face's landmarks")
         points = frame.face.landmarks.points
         crop, pts = canonical_face(frame.rgb, points)
         values = np.append(face_measures(points), eye_openness(crop, pts))
@@ -213,7 +215,7 @@ class NfcsScorer:
         r = self.rest
         v = dict(zip(_KEYS, values, strict=True))
         brow_flow = (brow_drop(self.rest_crop, self.rest_pts, crop)
-                     if self.rest_crop is not None else 0.0)
+                     if self.rest_crop is not None and self.rest_pts is not None else 0.0)
         change = {
             # The mesh follows real brows and lids (it did not follow the synthetic warps
             # the flow and appearance measures were made for), so either may show them.

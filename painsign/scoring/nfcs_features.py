@@ -161,8 +161,8 @@ def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> 
     """
     idx = list(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER) + list(_CORNERS)
     start = rest_pts[idx].astype(np.float32).reshape(-1, 1, 2)
-    moved, status, _ = cv2.calcOpticalFlowPyrLK(rest_crop, crop, start, None,
-                                                 winSize=(15, 15), maxLevel=2)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+        rest_crop, crop, start, None, winSize=(15, 15), maxLevel=2)  # None: OpenCV allocates
     dy = (moved - start)[:, 0, 1] * status[:, 0]
     n_brow = len(M.RIGHT_BROW_INNER) * 2
     return float(dy[:n_brow].mean() - dy[n_brow:].mean()) / CANON_IOD

@@ -287,13 +287,13 @@ class OnnxClassifierScorer:
         out = self.spec.output
         if out.kind in ("sigmoid", "logit"):
             return n == 1
-        return n >= max(2, out.pain_index + 1)
+        return n >= max(2, (out.pain_index or 0) + 1)
 
     def _output_rule(self) -> str:
         out = self.spec.output
         if out.kind in ("sigmoid", "logit"):
             return f"output kind '{out.kind}' (exactly 1 value)"
-        least = max(2, out.pain_index + 1)
+        least = max(2, (out.pain_index or 0) + 1)
         return (
             f"output kind '{out.kind}' with pain_index {out.pain_index} "
             f"(at least {least} values)"
@@ -391,9 +391,10 @@ def _scale(x: np.ndarray, spec: ClassifierSpec) -> np.ndarray:
     if s.kind == "unit":
         return x / np.float32(255)
     if s.kind == "mean_std":
-        return (x / np.float32(255) - np.float32(s.mean)) / np.float32(s.std)
+        mean, std = np.asarray(s.mean, np.float32), np.asarray(s.std, np.float32)
+        return (x / np.float32(255) - mean) / std
     if s.kind == "mean_subtract":
-        return x - np.float32(s.mean)
+        return x - np.asarray(s.mean, np.float32)
     return x
 
 
