@@ -97,6 +97,15 @@ class LearnedSignTypes:
         k tried, windows fitted on.
     """
 
+    # Set by load() or by the learner's fit(), as scikit-learn's fitted attributes are.
+    centroids_: np.ndarray
+    names_: np.ndarray
+    scale_: np.ndarray
+    k_: int
+    silhouette_: float
+    silhouettes_: dict[int, float]
+    n_windows_: int
+
     def __init__(
         self,
         centroids: str = "DEFAULT",

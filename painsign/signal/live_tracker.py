@@ -72,6 +72,7 @@ class Trend:
             self._second = None
 
     def _close(self) -> None:
+        assert self._second is not None  # only an open second is closed
         finite = [v for v in self._bucket if not math.isnan(v)]
         self.points.append((float(self._second), float(np.mean(finite)) if finite else math.nan))
         self._bucket = []

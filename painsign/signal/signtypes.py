@@ -135,10 +135,10 @@ def _build_centroids() -> Mapping[str, Mapping[SignType, Centroid]]:
         )
     default = {}
     for kind in _PAPER_TYPES:
-        rows = np.array([table[model][kind] for model in _TABLE3])
-        means = rows[:, :2].mean(axis=0)
+        per_model = np.array([table[model][kind] for model in _TABLE3])
+        means = per_model[:, :2].mean(axis=0)
         # Pooled sd with equal weight per model: the root of the mean variance.
-        sds = np.sqrt((rows[:, 2:] ** 2).mean(axis=0))
+        sds = np.sqrt((per_model[:, 2:] ** 2).mean(axis=0))
         default[kind] = Centroid(*(float(v) for v in (*means, *sds)))
     table["DEFAULT"] = MappingProxyType(default)
     return MappingProxyType(table)

@@ -203,7 +203,7 @@ class SignStream:
         if math.isnan(p):
             self._pending.append(t)
             return []
-        out = []
+        out: list[SignSample] = []
         if self._pending:
             if self._last_valid is None:
                 fill = np.full(len(self._pending), p)
@@ -259,14 +259,16 @@ class SignStream:
         n = self._count - self._counts[0]
         p_smooth = (self._sum - self._sums[0]) / n if n else math.nan
         self._buffer.append(t, p_smooth)
+        t_first = self._t_first
+        assert t_first is not None  # set by the first sample
         while True:
-            t0, t1 = window_bounds(self._t_first, self._k, self.window_s, self.step_s)
+            t0, t1 = window_bounds(t_first, self._k, self.window_s, self.step_s)
             if t < t1:
                 break
             bt, bp = self._buffer.view()
             self._emit(window_metrics(bt, bp, self.threshold, t0, t1, self.classifier))
             self._k += 1
             self._buffer.drop_before(
-                window_bounds(self._t_first, self._k, self.window_s, self.step_s)[0]
+                window_bounds(t_first, self._k, self.window_s, self.step_s)[0]
             )
         return SignSample(t, p_interp, p_smooth)
