@@ -3,19 +3,15 @@
 One worker thread reads frames from a :class:`~painsign.capture.FrameSource`, runs the face
 tracker and the scorers **without holding the state lock**, then publishes the results
 under the lock: each scorer's live sign (:mod:`painsign.signal.live_tracker`: measured
-samples only, never interpolated), surges, sustained pain and faults as alarms, and every result
-to the recorder (whose own thread writes SQLite). A view (the Qt dashboard, or the
+samples only, never interpolated), surges, sustained pain and faults as alarms, and every
+result to the recorder (whose own thread writes SQLite). A view (the Qt dashboard, or the
 headless log) polls :meth:`MonitorEngine.snapshot`; it never runs inference or touches
 the disk, and it never waits for inference.
 
-Session time (``MonitorState.elapsed_s``, the ``t`` of stored samples and alarms) is
-seconds since the session began and never goes back:
-
-* live sources: the monotonic clock since the source started, so it keeps running
-  during an outage and outages have their length in the log and the database;
-* replay: the media time within a segment. A seek or :meth:`MonitorEngine.restart`
-  starts a new segment just after the current session time (media time of the segment's
-  start stored in the ``segments`` table), and resets the signs, plot, trend and gaps.
+Session time (seconds since the session began, never going back; replay segments) is
+kept by :class:`~painsign.monitor.session_clock.SessionClock`. A seek or
+:meth:`MonitorEngine.restart` starts a new segment and resets the signs, plot, trend and
+gaps.
 """
 
 from __future__ import annotations
@@ -25,13 +21,15 @@ import math
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from painsign.alarms import AlarmId, AlarmManager, AlarmSettings, Clock, MonotonicClock
 from painsign.analysis.frames import FrameAnalyzer
 from painsign.capture import TROUBLE
+from painsign.monitor.alarm_controls import AlarmControls
+from painsign.monitor.alarm_journal import AlarmJournal
 from painsign.monitor.calibration import calibrate_all
 from painsign.monitor.face_snapshots import FaceSnapshots
 from painsign.monitor.frame_work import FrameWork
@@ -40,58 +38,25 @@ from painsign.monitor.inputs import (
     OUTAGE_INPUT,
     classify_input,
     clock_text,
-    log_row,
 )
 from painsign.monitor.ports import Recorder, Source
+from painsign.monitor.replay_controls import ReplayControls
 from painsign.monitor.scorer_faults import ScorerFaults
+from painsign.monitor.session_clock import SessionClock
+from painsign.monitor.settings import MonitorSettings
 from painsign.monitor.snapshot import build_state
 from painsign.monitor.state import AlarmLogRow, MonitorState, ScorerLabel
 from painsign.scoring.base import display_name
 from painsign.signal import NearestCentroidSignTypes, SignTypeClassifier
 from painsign.signal.live_tracker import PROVISIONAL_MIN_S, LiveSignTracker
-from painsign.signal.review import needs_review
 from painsign.vision.draw import DISPLAY_WIDTH, display_frame
 
 logger = logging.getLogger("painsign.monitor")
 
-#: A replay with no new frame for this many seconds (not paused, not ended) is stalled:
-#: its session time runs on the monotonic clock until frames come again. Longer than a
-#: frame's inference on a slow machine, so a replay that is merely processed slower than
-#: real time keeps its media time.
-REPLAY_STALL_S = 1.0
-
 __all__ = ["DISPLAY_WIDTH", "PROVISIONAL_MIN_S", "MonitorEngine", "MonitorSettings"]
 
 
-@dataclass
-class MonitorSettings:
-    """Monitor options (all seconds unless said otherwise).
-
-    Attributes
-    ----------
-    bed : str
-        Bed label shown on screen and stored with the session.
-    span_s : float
-        Length of the live sign plot.
-    window_s, step_s : float
-        Sliding windows for the sign type.
-    surge_rise, surge_within_s : float
-        Surge trigger (see :func:`painsign.signal.detect_events`).
-    fresh_s : float
-        How long the last measured value may still be shown while the next frame is
-        being processed (the value is blanked at once when the face or input is lost).
-    """
-
-    bed: str = "bed 1"
-    span_s: float = 60.0
-    window_s: float = 20.0
-    step_s: float = 1.0
-    surge_rise: float = 0.3
-    surge_within_s: float = 3.0
-    fresh_s: float = 1.0
-
-
-class MonitorEngine:
+class MonitorEngine(AlarmControls, ReplayControls):
     """Run the pain-sign pipeline on a live or replayed source in a worker thread.
 
     Parameters
@@ -132,6 +97,9 @@ class MonitorEngine:
         self.recorder = recorder
         self.demo_note = demo_note
         self.clock = clock or MonotonicClock()
+        self._fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
+        self._clock = SessionClock(source, self._fps, recorder)  # session time, segments
+        self._journal = AlarmJournal()
         self.alarms = AlarmManager(self.clock, alarm_settings or AlarmSettings(),
                                    on_change=self._alarm_changed)
         self._faults = ScorerFaults(self.alarms)  # per-scorer failures: alarm, reason, log
@@ -139,35 +107,22 @@ class MonitorEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False
-        self._fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
         self._classifier = NearestCentroidSignTypes() if classifier is None else classifier
         self._tracks = self._new_tracks()
         self._snapshots = self._new_snapshots()
-        self._alarm_log: deque[tuple[float, str, str, str]] = deque(maxlen=100)
-        self._alarm_rows: deque[AlarmLogRow] = deque(maxlen=200)
-        self._raised_at: dict[str, float] = {}
         self._gaps = Gaps()
         self._frame: np.ndarray | None = None
         self._face = False
         self._actions: dict[str, float] = {}  # the last frame's detail columns
         self._processed: deque[float] = deque(maxlen=2000)
         self._latency = np.nan
-        self._elapsed = 0.0
-        self._t0: float | None = None
-        self._ended = False
         self._calibrate_requested = False
         self._calibration_note = ""
-        self._advisory: str | None = None
         self._source_status = "starting"
         self._frames_seen = False
         self._input = "starting"
         self._input_since = 0.0
         self._last_face_t = 0.0
-        self._last_frame_mono: float | None = None  # when the last frame was published
-        self._segment = 0
-        self._seg_t0 = 0.0
-        self._seg_media0: float | None = 0.0
-        self._media_t: float | None = None if source.live else 0.0
         self._seek_request: tuple[float, str] | None = None
         self._audio_problem: str | None = None
         self._damage: str | None = None  # a replayed file found damaged at its end
@@ -195,7 +150,7 @@ class MonitorEngine:
     def start(self) -> None:
         """Start the source and the worker thread."""
         self.source.start()
-        self._t0 = self.source.started_at
+        self._clock.started_at = self.source.started_at
         self._started = True
         self._spawn()
 
@@ -219,79 +174,6 @@ class MonitorEngine:
         """Whether the worker thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    def acknowledge(self) -> None:
-        """Acknowledge every alarm (silences them; clears latched ones whose cause ended)."""
-        with self._lock:
-            self.alarms.acknowledge()
-
-    def pause_audio(self, seconds: float | None = None) -> bool:
-        """Pause alarm sound (visuals continue; higher priority breaks through).
-
-        Pressing it while a pause runs changes nothing (it does not restart the 2 min);
-        end a pause with :meth:`cancel_pause`. Returns whether a pause started.
-        """
-        with self._lock:
-            return self.alarms.pause_audio(seconds)
-
-    def cancel_pause(self) -> bool:
-        """End the audio pause now (logged); False if audio was not paused."""
-        with self._lock:
-            return self.alarms.resume_audio()
-
-    def toggle_pause_audio(self) -> bool:
-        """One button: start a pause, or cancel the running one; return whether paused now."""
-        with self._lock:
-            if self.alarms.audio_paused():
-                self.alarms.resume_audio()
-                return False
-            return self.alarms.pause_audio()
-
-    def replay_duration(self) -> float | None:
-        """Length of a replayed file in seconds; None for a live source."""
-        info = getattr(self.source, "info", None)
-        if getattr(self.source, "live", True) or info is None:
-            return None
-        return float(info.duration_s)
-
-    @property
-    def replay_damage(self) -> str | None:
-        """How the replayed file was damaged, once its end was reached (skipped frames,
-        or fewer frames than announced); None otherwise and for a live source."""
-        with self._lock:
-            return self._damage
-
-    @property
-    def replay_ended_early(self) -> bool:
-        """Whether the replayed file ended before the frames its container announces."""
-        return bool(self._damage) and bool(getattr(self.source, "ended_early", False))
-
-    @property
-    def is_replay(self) -> bool:
-        """Whether the source is a replayed file (it can pause, change speed and seek)."""
-        return not self.source.live
-
-    @property
-    def replay_speed(self) -> float:
-        """Replay speed (1.0: real time); 1.0 for a live source."""
-        return float(getattr(self.source, "speed", 1.0) or 1.0)
-
-    def set_replay_speed(self, speed: float) -> None:
-        """Play a replayed file ``speed`` times faster than real time (> 0)."""
-        self._replay().set_speed(float(speed))
-
-    def pause_replay(self) -> None:
-        """Pause a replayed file (session time stops; no stall is raised)."""
-        self._replay().pause()
-
-    def resume_replay(self) -> None:
-        """Resume a paused replay."""
-        self._replay().resume()
-
-    def _replay(self):
-        if self.source.live:
-            raise ValueError(f"{self.source.describe()} is live: it is not a replay")
-        return self.source
-
     @property
     def primary_scorer(self) -> ScorerLabel:
         """The first scorer (the one that drives the pain alarms), as a view shows it."""
@@ -303,33 +185,6 @@ class MonitorEngine:
         on 312 frames (output NaN)"); None when every scorer scored every frame it got."""
         with self._lock:
             return self._faults.summary()
-
-    def seek(self, t: float, reason: str = "seek") -> None:
-        """Jump a replayed file to ``t`` seconds (media time): a new segment starts.
-
-        The worker performs it before reading its next frame; repeated calls (a slider
-        being dragged) collapse into the last one. The signs, plot, trend and gaps
-        restart; session time goes on from where it was (never backwards). After the
-        end of the file this plays again from ``t``.
-        """
-        if getattr(self.source, "live", True):
-            raise ValueError(f"{self.source.describe()} is live: only a replay can seek")
-        with self._lock:
-            self._seek_request = (float(t), reason)
-            if self._started and not self._stop.is_set() and not self.running:
-                self._spawn()
-
-    def restart(self) -> None:
-        """Replay the file again from the start, as a new segment."""
-        self.seek(0.0, reason="restart")
-
-    def report_audio_problem(self, message: str) -> None:
-        """Raise the technical alarm "Alarm sound unavailable" (idempotent)."""
-        with self._lock:
-            if self._audio_problem is None:
-                logger.warning("alarm sound unavailable: %s", message)
-            self._audio_problem = message
-            self.alarms.set_condition(AlarmId.AUDIO_FAILURE, True)
 
     def request_calibration(self) -> None:
         """Learn a new rest baseline from the next calm seconds of the face, in every scorer
@@ -352,58 +207,22 @@ class MonitorEngine:
                     result = self._analyse(frame)  # inference: outside the lock
                 with self._lock:
                     self._watch_source()
-                    if getattr(self.source, "paused", False):
-                        self._last_frame_mono = time.monotonic()  # a pause is no stall
+                    self._clock.tick()
                     if result is not None and self._seek_request is None:
                         self._publish(result)
                     elif self.source.status == "ended":
-                        if not self._ended:
+                        if not self._clock.ended:
                             self._note_replay_end()
-                        self._ended = True
+                        self._clock.ended = True
                     self._update_input()
                     self.alarms.update()
-                    if self._ended and self._seek_request is None:
+                    if self._clock.ended and self._seek_request is None:
                         break  # a later seek() or restart() starts a new worker
         except Exception as exc:  # the view shows it; nothing dies silently
             logger.exception("monitor worker failed")
             self.error = exc
             with self._lock:
                 self.alarms.set_condition(AlarmId.INFERENCE_ERROR, True)
-
-    def _session_now(self) -> float:
-        """Session time now: monotonic for a live source; for a replay the media time,
-        running on the monotonic clock while the replay is stalled (alarm rows logged
-        during an outage keep their real times)."""
-        if self.source.live and self._t0 is not None:
-            return max(self._elapsed, time.monotonic() - self._t0)
-        return self._elapsed + self._replay_stall_s()
-
-    def _replay_stall_s(self) -> float:
-        """Seconds since the last frame of a replay that has waited longer than
-        :data:`REPLAY_STALL_S` for one (not paused, not ended); else 0."""
-        if (self.source.live or self._last_frame_mono is None or self._ended
-                or getattr(self.source, "paused", False)):
-            return 0.0
-        waited = time.monotonic() - self._last_frame_mono
-        return waited if waited > REPLAY_STALL_S else 0.0
-
-    def _frame_time(self, frame) -> float:
-        if self.source.live:
-            return max(float(frame.t), self._elapsed)
-        stall = self._replay_stall_s()
-        if stall:
-            # Frames again after a stall: a new segment at the session time the clock
-            # reached, so samples stay after the alarms logged during the stall.
-            self._segment += 1
-            self._seg_t0, self._seg_media0 = self._elapsed + stall, float(frame.t)
-            logger.info("segment %d: replay stalled for %.1f s (session t %.2f s)",
-                        self._segment, stall, self._seg_t0)
-            if self.recorder is not None:
-                self.recorder.add_segment(self._segment, self._seg_t0, float(frame.t),
-                                          "stall")
-        if self._seg_media0 is None:
-            self._seg_media0 = float(frame.t)
-        return max(self._seg_t0 + float(frame.t) - self._seg_media0, self._elapsed)
 
     def _analyse(self, frame) -> FrameWork:
         started = time.monotonic()
@@ -412,7 +231,7 @@ class MonitorEngine:
             self._calibration_note = calibrate_all(self.analyzer.scorers, self._face)
             if self._calibration_note:
                 logger.info("%s", self._calibration_note)
-        result = FrameWork(frame, self._frame_time(frame), started=started)
+        result = FrameWork(frame, self._clock.frame_time(float(frame.t)), started=started)
         try:
             result.record, result.face = self.analyzer.process(frame.index, result.t,
                                                                frame.bgr)
@@ -429,8 +248,6 @@ class MonitorEngine:
             logger.info("source %s: %s -> %s", self.source.describe(), self._source_status,
                         status)
             self._source_status = status
-        if self.source.live:
-            self._elapsed = self._session_now()
         self.alarms.set_condition(AlarmId.CAMERA_LOST, status in ("lost", "reconnecting", "failed"))
         self.alarms.set_condition(AlarmId.CAMERA_FROZEN, status == "frozen")
         if self.recorder is not None:
@@ -440,7 +257,7 @@ class MonitorEngine:
     def _publish(self, result: FrameWork) -> None:
         """Apply one analysed frame to the shown state, the alarms and the recorder."""
         self._frames_seen = True
-        self._last_frame_mono = time.monotonic()
+        self._clock.arrived()
         if result.error is not None:
             self.alarms.set_condition(AlarmId.INFERENCE_ERROR, True)
             return
@@ -449,8 +266,7 @@ class MonitorEngine:
         self.alarms.set_condition(AlarmId.FACE_NOT_SEEN, not record.face)
         self._face = record.face
         self._actions = record.actions
-        self._elapsed = t
-        self._media_t = None if self.source.live else float(result.frame.t)
+        self._clock.published(t, float(result.frame.t))
         self._frame = result.display
         if record.face:
             self._last_face_t = t
@@ -497,7 +313,7 @@ class MonitorEngine:
         state = classify_input(self.source.status, self._frames_seen, self._face, paused)
         if state == self._input:
             return
-        now = self._session_now()
+        now = self._clock.now()
         previous, self._input = self._input, state
         self._input_since = self._last_face_t if state == "no_face" else now
         logger.info("input %s -> %s", previous, state)
@@ -523,57 +339,26 @@ class MonitorEngine:
         self.source.seek(target)
         self.analyzer.tracker.reset()
         with self._lock:
-            now = self._session_now()
-            self._last_frame_mono = time.monotonic()
-            self._segment += 1
-            self._seg_t0 = now + 1.0 / self._fps
-            self._seg_media0 = None
-            self._elapsed = self._seg_t0
-            self._media_t = max(0.0, target)
+            t0 = self._clock.seeked(target, reason)
             self._tracks = self._new_tracks()
             self._gaps = Gaps()
-            self._ended = False
             self._face = False
             self._frames_seen = False
             self._input = "starting"
-            self._input_since = self._seg_t0
+            self._input_since = t0
             self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, False)
             self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
             text = (f"Replay restarted from {clock_text(target)}" if reason == "restart"
                     else f"Replay moved to {clock_text(target)}")
-            self._alarm_rows.append(AlarmLogRow(self._seg_t0, "segment", "Replay", None,
-                                                "seek", text))
-            logger.info("segment %d: %s (session t %.2f s)", self._segment, text, self._seg_t0)
-            if self.recorder is not None:
-                add = getattr(self.recorder, "add_segment", None)
-                if add is not None:
-                    add(self._segment, self._seg_t0, target, reason)
+            self._journal.rows.append(AlarmLogRow(t0, "segment", "Replay", None, "seek", text))
+            logger.info("segment %d: %s (session t %.2f s)", self._clock.segment, text, t0)
+
+    def _alarm_changed(self, entry) -> None:
+        self._journal.alarm_changed(entry, self._clock.now(), self.recorder)
 
     def _review(self, window, threshold: float) -> None:
         """Advisory (not an alarm): the latest window of the first scorer needs review."""
-        flag, reason = needs_review(window.mean, threshold, str(window.sign_type))
-        advisory = reason if flag else None
-        if advisory != self._advisory:
-            logger.info("advisory: %s", advisory or "cleared")
-            if self.recorder is not None:
-                self.recorder.add_alarm(self._elapsed, "needs_review", "advisory",
-                                        "active" if flag else "cleared", reason)
-            self._advisory = advisory
-
-    def _alarm_changed(self, entry) -> None:
-        t = self._session_now()
-        row = log_row(entry, t, self._raised_at)
-        if row is not None:
-            self._alarm_rows.append(row)
-            self._alarm_log.append((t, row.name, row.change, (row.priority or "").upper()))
-        level = logging.WARNING if entry.state in ("active", "latched") else logging.INFO
-        logger.log(level, "alarm %s %s (%s)%s", entry.kind, entry.state,
-                   getattr(entry.priority, "name", entry.priority),
-                   f": {entry.note}" if entry.note else "")
-        if self.recorder is not None:
-            self.recorder.add_alarm(t, entry.kind,
-                                    getattr(entry.priority, "name", str(entry.priority)).lower(),
-                                    entry.state, entry.note)
+        self._journal.review(window, threshold, self._clock.elapsed, self.recorder)
 
     # -- view ------------------------------------------------------------------------------
 

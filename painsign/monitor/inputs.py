@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import math
 
-from painsign.alarms import AUDIO_PAUSE, SETTINGS, AlarmLogEntry, get_kind
-from painsign.monitor.state import AlarmLogRow
-
 #: Input states in which the last frame is not the current picture.
 STALE_INPUT = frozenset({"starting", "camera_lost", "camera_frozen", "ended", "refused"})
 #: Input states that start a gap in the sign (an outage).
@@ -125,53 +122,3 @@ def input_reason(state: str, *, for_s: float, message: str, source: str,
         return (f"recording ended at {clock_text(media_t)}" if not live
                 else f"input ended: {msg}" if msg else "input ended")
     return state
-
-
-def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> AlarmLogRow | None:
-    """The on-screen row for an alarm-system change, or None for one that does not matter.
-
-    "pending" rows (a condition whose delay runs) and conditions that ended before their
-    delay are dropped (the database keeps them). ``raised_at`` (kind -> session time)
-    is updated here and gives the length of an alarm when it ends.
-
-    Parameters
-    ----------
-    entry : AlarmLogEntry
-    t : float
-        Session time of the change.
-    raised_at : dict
-        Kept between calls by the caller.
-    """
-    state, kind, note = str(entry.state), entry.kind, entry.note or ""
-    if kind == AUDIO_PAUSE:
-        change = "paused" if state == "paused" else "resumed"
-        if change == "paused":
-            length = note.split(" s;")[0].replace("audio paused for ", "")
-            text = f"Audio paused for {length} s"
-        else:
-            text = "Audio resumed (pause cancelled)" if "cancel" in note else "Audio resumed"
-        return AlarmLogRow(t, kind, "Audio pause", None, change, text)
-    if kind == SETTINGS:
-        return AlarmLogRow(t, kind, "Settings", None, "changed", f"Settings changed: {note}")
-    try:
-        name = get_kind(kind).label  # also "Scorer 'NAME' failed"
-    except ValueError:
-        name = kind.replace("_", " ").capitalize()
-    priority = entry.priority.label if entry.priority is not None else None
-    if state == "pending" or (state == "inactive" and "before its" in note):
-        return None
-    if state == "active":
-        if "reminder" in note:
-            return AlarmLogRow(t, kind, name, priority, "reminder", f"{name} reminder")
-        raised_at[kind] = t
-        extra = " (sounds through the pause)" if "sounds through" in note else ""
-        again = " again" if "again" in note or "returned" in note else ""
-        return AlarmLogRow(t, kind, name, priority, "raised", f"{name} raised{again}{extra}")
-    if state == "latched":
-        return AlarmLogRow(t, kind, name, priority, "latched",
-                           f"{name} latched: condition ended, acknowledge to clear")
-    if state == "acknowledged":
-        return AlarmLogRow(t, kind, name, priority, "acknowledged", f"{name} acknowledged")
-    since = raised_at.pop(kind, None)
-    length = f" after {t - since:.0f} s" if since is not None else ""
-    return AlarmLogRow(t, kind, name, priority, "ended", f"{name} ended{length}")

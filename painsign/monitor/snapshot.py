@@ -21,7 +21,7 @@ from painsign.signal.live_tracker import LiveSignTracker
 def build_state(engine) -> MonitorState:
     """Everything the view shows, copied from ``engine`` (its lock held by the caller)."""
     e = engine
-    now = e._session_now()
+    now = e._clock.now()
     live = e._input == "live"
     views = [scorer_view(scorer, track, now, live, e.settings.fresh_s,
                          e._faults.reason(scorer.name))
@@ -44,7 +44,7 @@ def build_state(engine) -> MonitorState:
         can_calibrate=baseline.available,
         baseline_status=e._calibration_note or baseline.status,
         alarms=e.alarms.active_alarms(),
-        alarm_log=list(e._alarm_log),
+        alarm_log=list(e._journal.log),
         clock_now=e.clock.now(),
         sounding=sounding,
         visual=e.alarms.visual(),
@@ -53,24 +53,24 @@ def build_state(engine) -> MonitorState:
         session_id=getattr(e.recorder, "session_id", None),
         db_path=str(getattr(e.recorder, "path", "")) or None,
         recording_problem=recording_problem(e.recorder),
-        ended=e._ended,
-        advisory=e._advisory,
+        ended=e._clock.ended,
+        advisory=e._journal.advisory,
         replay=replay_info(e),
         input_state=e._input,
         input_reason=input_reason(
             e._input, for_s=now - e._input_since, message=e.source.status_message,
-            source=e.source.describe(), media_t=e._media_t, live=e.source.live,
+            source=e.source.describe(), media_t=e._clock.media_t, live=e.source.live,
             damage=e._damage, ended_early=e.replay_ended_early,
             duration=e.replay_duration()),
         frame_stale=e._frame is None or e._input in STALE_INPUT,
         gaps=e._gaps.within(now - e.settings.span_s, now),
         trend_gaps=e._gaps.all(now),
-        media_t=e._media_t,
-        segment=e._segment,
+        media_t=e._clock.media_t,
+        segment=e._clock.segment,
         audio_paused=paused,
         breakthrough=sounding.label if paused and sounding is not None else None,
         demo_note=e.demo_note,
-        alarm_rows=list(e._alarm_rows),
+        alarm_rows=list(e._journal.rows),
         damage=e._damage,
     )
 
@@ -130,7 +130,7 @@ def replay_info(engine) -> dict | None:
     if duration is None:
         return None
     source = engine.source
-    return {"position_s": engine._media_t, "duration_s": duration,
+    return {"position_s": engine._clock.media_t, "duration_s": duration,
             "paused": bool(getattr(source, "paused", False)),
             "speed": float(getattr(source, "speed", 1.0)),
-            "segment": engine._segment, "ended": engine._ended}
+            "segment": engine._clock.segment, "ended": engine._clock.ended}
