@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.painsign-installed
 
-.PHONY: install test demo demo-video bench lint models models-check clean
+.PHONY: install test test-fast demo demo-video bench lint models models-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# The tests without the `slow` mark (wall-clock waits, wheel builds): for the edit-test loop.
+test-fast: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
 
 # Speed, latency and memory on this machine (see README, Performance).
 bench: $(STAMP)

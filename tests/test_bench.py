@@ -55,6 +55,7 @@ class SlowScorer:
         self.seen = []
 
 
+@pytest.mark.slow
 def test_background_scorer_keeps_the_pace_and_leaves_gaps():
     slow = SlowScorer(0.05)
     bg = BackgroundScorer(slow)

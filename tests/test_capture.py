@@ -430,6 +430,7 @@ def mjpeg_server():
     server.stop()
 
 
+@pytest.mark.slow
 def test_url_source_reads_mjpeg_then_freezes_is_lost_and_recovers(mjpeg_server):
     server = mjpeg_server
     rec = Recorder()

@@ -57,6 +57,7 @@ def test_the_window_without_qt_says_how_to_get_it(no_qt_env, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_headless_monitor_and_the_command_line_work_without_qt(no_qt_env, tmp_path):
     r = painsign_without_qt(no_qt_env, "monitor", "--video", str(DEMO), "--headless",
                             "--no-record", "--speed", "4", "--exit-after", "3", cwd=tmp_path)

@@ -67,6 +67,7 @@ def test_replay_fills_the_sign_raises_a_surge_and_records(tmp_path, detector, la
     assert con.execute("select ended_utc from sessions").fetchone()[0] is not None
 
 
+@pytest.mark.slow
 def test_invalid_sign_shows_no_number_when_the_face_is_gone(detector, landmarker):
     engine = make_engine(FileSource(DEMO, speed=8.0), detector, landmarker)
     engine.start()
@@ -118,6 +119,7 @@ class FaceMjpegServer(MjpegServer):
         return cv2.imencode(".jpg", img)[1].tobytes()
 
 
+@pytest.mark.slow
 def test_http_mjpeg_camera_is_monitored(tmp_path, detector, landmarker, astronaut_bgr):
     server = FaceMjpegServer(astronaut_bgr).start()
     db = tmp_path / "s.db"
@@ -139,6 +141,7 @@ def test_http_mjpeg_camera_is_monitored(tmp_path, detector, landmarker, astronau
     assert con.execute("select count(*) from samples where face = 1").fetchone()[0] >= 20
 
 
+@pytest.mark.slow
 def test_kill_9_of_a_headless_run_keeps_committed_rows(tmp_path):
     db = tmp_path / "s.db"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -189,6 +192,7 @@ def test_calibrate_is_refused_with_the_reason_when_the_face_is_gone(detector, la
         engine.stop()
 
 
+@pytest.mark.slow
 def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     db = tmp_path / "s.db"
     r = subprocess.run(

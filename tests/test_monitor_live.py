@@ -156,6 +156,7 @@ def test_audio_problem_reaches_the_alarms_the_banner_and_the_database(tmp_path):
     assert rows == [("audio_failure", "low", "pending"), ("audio_failure", "low", "active")]
 
 
+@pytest.mark.slow
 def test_outage_keeps_session_time_running_and_has_its_length(tmp_path):
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="cam", scorers=["nfcs"])
@@ -198,6 +199,7 @@ def test_outage_keeps_session_time_running_and_has_its_length(tmp_path):
     assert ended == [f"Camera lost ended after {back_t - lost_t:.0f} s"]
 
 
+@pytest.mark.slow
 def test_snapshot_never_waits_for_a_slow_scorer():
     camera = ScriptedCamera(fps=30.0, stall_s=2.0, frozen_s=5.0)
     engine, _ = scripted_engine(lambda t: 0.2, source=camera, delay_s=0.2)

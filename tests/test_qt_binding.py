@@ -47,6 +47,7 @@ def test_settext_does_not_drop_none_references(qapp):
         f"Qt binding has the PySide6 6.12.0 refcount bug (pin it below 6.12)")
 
 
+@pytest.mark.slow
 def test_dashboard_refreshes_do_not_drop_none_references(qtbot, detector, landmarker):
     from painsign.gui.dashboard import Dashboard
 

@@ -257,6 +257,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_9_loses_at_most_the_last_second(tmp_path):
     path = tmp_path / "killed.db"
     env = dict(os.environ, PYTHONPATH=str(REPO))
