@@ -44,6 +44,7 @@ from painsign.scoring.explain_legend import (
     text_width,
     wrap_text,
 )
+from painsign.signal.threshold import above
 from painsign.vision.geometry import grow_box
 
 #: Default patch side as a fraction of the crop's longer side; stride is half the patch.
@@ -295,7 +296,7 @@ def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
-    side_word = "pain" if p >= threshold else "no pain"
+    side_word = "pain" if above(p, threshold) else "no pain"
     lines = [(title, 0.6), (f"P(pain) {p:.2f} ({side_word} at {threshold:.2f})", 0.5)]
     lines += [(f"{k.replace('_', ' ')} {v:.2f}", 0.45) for k, v in numbers.items()]
     mg, y, texts = LEGEND_MARGIN, LEGEND_MARGIN, []

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from painsign.errors import PainsignError
+from painsign.signal.threshold import above
 
 if TYPE_CHECKING:  # the contract imports no OpenCV (painsign.storage uses display_name)
     from painsign.vision.types import FaceResult
@@ -205,7 +206,7 @@ class Explanation:
     @property
     def summary(self) -> str:
         """One line: the scorer, P(pain) against its threshold, and what drives it."""
-        side = "pain" if self.p >= self.threshold else "no pain"
+        side = "pain" if above(self.p, self.threshold) else "no pain"
         head = (f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
                 f"threshold {self.threshold:.2f})")
         values = ", ".join(f"{k} {v:.2f}" for k, v in self.active.items())

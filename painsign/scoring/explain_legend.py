@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from painsign.scoring.nfcs import ACTIONS, NOISE
+from painsign.signal.threshold import above
 
 #: Side of the face view and width of the legend panel (pixels).
 VIEW_SIDE = 384
@@ -163,7 +164,7 @@ def nfcs_legend_layout(intensities: dict[str, float], p: float, threshold: float
             y += h + base + LINE_GAP
 
     add_text(title, 0.6, (255, 255, 255))
-    side = "pain" if p >= threshold else "no pain"
+    side = "pain" if above(p, threshold) else "no pain"
     add_text(f"P(pain) {p:.2f} ({side} at {threshold:.2f})", 0.5, (255, 255, 255))
     y += 12
     for action in ACTIONS:
