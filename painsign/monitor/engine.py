@@ -22,6 +22,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict
+from typing import cast
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from painsign.monitor.inputs import (
     classify_input,
     clock_text,
 )
-from painsign.monitor.ports import Recorder, Source
+from painsign.monitor.ports import Recorder, Replay, Source
 from painsign.monitor.replay_controls import ReplayControls
 from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.session_clock import SessionClock
@@ -262,6 +263,7 @@ class MonitorEngine(AlarmControls, ReplayControls):
             self.alarms.set_condition(AlarmId.INFERENCE_ERROR, True)
             return
         record, t = result.record, result.t
+        assert record is not None  # analysed without error
         self.alarms.set_condition(AlarmId.INFERENCE_ERROR, False)
         self.alarms.set_condition(AlarmId.FACE_NOT_SEEN, not record.face)
         self._face = record.face
@@ -279,7 +281,8 @@ class MonitorEngine(AlarmControls, ReplayControls):
         if self._snapshots is not None:
             self._snapshots.update(t, self._tracks[0].current, result.frame.bgr, record.box)
         self._processed.append(result.done)
-        captured = ((self.source.started_at + result.frame.t) if self.source.live
+        started_at = self.source.started_at
+        captured = ((started_at + result.frame.t) if self.source.live and started_at is not None
                     else result.started)
         self._latency = 1000.0 * (result.done - captured)
         self.latencies_ms.append(self._latency)
@@ -331,12 +334,13 @@ class MonitorEngine(AlarmControls, ReplayControls):
         text = damage() if callable(damage) else None
         if text is not None and text != self._damage:
             logger.warning("%s %s: %s", self.source.describe(),
-                           "ended early" if self.source.ended_early else "is damaged", text)
+                           "ended early" if getattr(self.source, "ended_early", False)
+                           else "is damaged", text)
         self._damage = text
 
     def _do_seek(self, target: float, reason: str) -> None:
         """In the worker: move the file, start a new segment, reset signs and plots."""
-        self.source.seek(target)
+        cast(Replay, self.source).seek(target)  # seeks are asked of replays only
         self.analyzer.tracker.reset()
         with self._lock:
             t0 = self._clock.seeked(target, reason)

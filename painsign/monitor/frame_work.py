@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from painsign.analysis.frames import FrameRecord
+    from painsign.video.reader import VideoFrame
+    from painsign.vision.types import FaceResult
 
 
 @dataclass
@@ -29,10 +35,10 @@ class FrameWork:
         Monotonic times the work started and ended (latency).
     """
 
-    frame: object
+    frame: VideoFrame
     t: float
-    record: object = None
-    face: object = None
+    record: FrameRecord | None = None
+    face: FaceResult | None = None
     display: np.ndarray | None = None
     error: Exception | None = None
     started: float = 0.0

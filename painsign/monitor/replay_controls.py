@@ -18,7 +18,10 @@ class ReplayControls:
     _seek_request: tuple[float, str] | None
     _started: bool
     _stop: threading.Event
-    running: bool
+
+    @property
+    def running(self) -> bool:  # the engine's worker
+        raise NotImplementedError
 
     def _spawn(self) -> None:  # the engine starts its worker
         raise NotImplementedError
