@@ -11,9 +11,7 @@ __version__ = "0.1.0"
 
 #: True when onnxruntime was imported before painsign without the setting, which then
 #: came too late.
-ORT_IMPORTED_FIRST = (
-    "onnxruntime" in sys.modules and os.environ.get("ORT_DISABLE_TELEMETRY") != "1"
-)
+ORT_IMPORTED_FIRST = "onnxruntime" in sys.modules and os.environ.get("ORT_DISABLE_TELEMETRY") != "1"
 
 # Nothing leaves the machine. onnxruntime's official wheels ship Microsoft's 1DS telemetry:
 # on import they create a device id and an event store under

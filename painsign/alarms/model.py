@@ -182,20 +182,25 @@ class AlarmKind:
 
 PAIN_SURGE = AlarmKind(AlarmId.PAIN_SURGE, "Pain surge", Priority.MEDIUM, technical=False)
 SUSTAINED_PAIN = AlarmKind(
-    AlarmId.SUSTAINED_PAIN, "Sustained pain", Priority.HIGH, technical=False, latching=True,
+    AlarmId.SUSTAINED_PAIN,
+    "Sustained pain",
+    Priority.HIGH,
+    technical=False,
+    latching=True,
     delay_s=30.0,
 )
 CAMERA_LOST = AlarmKind(AlarmId.CAMERA_LOST, "Camera lost", Priority.MEDIUM, technical=True)
-CAMERA_FROZEN = AlarmKind(AlarmId.CAMERA_FROZEN, "Camera frozen", Priority.MEDIUM,
-                          technical=True)
+CAMERA_FROZEN = AlarmKind(AlarmId.CAMERA_FROZEN, "Camera frozen", Priority.MEDIUM, technical=True)
 FACE_NOT_SEEN = AlarmKind(
     AlarmId.FACE_NOT_SEEN, "Face not seen", Priority.LOW, technical=True, delay_s=10.0
 )
-INFERENCE_ERROR = AlarmKind(AlarmId.INFERENCE_ERROR, "Inference error", Priority.MEDIUM,
-                            technical=True)
+INFERENCE_ERROR = AlarmKind(
+    AlarmId.INFERENCE_ERROR, "Inference error", Priority.MEDIUM, technical=True
+)
 # The alarm system must signal its own failure: shown on screen when sound cannot play.
-AUDIO_FAILURE = AlarmKind(AlarmId.AUDIO_FAILURE, "Alarm sound unavailable", Priority.LOW,
-                          technical=True)
+AUDIO_FAILURE = AlarmKind(
+    AlarmId.AUDIO_FAILURE, "Alarm sound unavailable", Priority.LOW, technical=True
+)
 # Nothing lost silently: the session database cannot be written.
 RECORDING_FAILURE = AlarmKind(
     AlarmId.RECORDING_FAILURE, "Recording failed", Priority.MEDIUM, technical=True
@@ -245,9 +250,13 @@ def get_kind(kind_id: str) -> AlarmKind:
     if isinstance(kind_id, str):
         if kind_id in KINDS:
             return KINDS[kind_id]
-        name = kind_id[len(SCORER_FAILED):]
-        if kind_id.startswith(SCORER_FAILED) and name and kind_id.isidentifier() \
-                and kind_id == kind_id.lower():
+        name = kind_id[len(SCORER_FAILED) :]
+        if (
+            kind_id.startswith(SCORER_FAILED)
+            and name
+            and kind_id.isidentifier()
+            and kind_id == kind_id.lower()
+        ):
             return _scorer_failed_kind(name)
     raise ValueError(
         f"unknown alarm kind {kind_id!r}; known kinds: {', '.join(KINDS)}, {SCORER_FAILED}NAME"
@@ -256,8 +265,9 @@ def get_kind(kind_id: str) -> AlarmKind:
 
 @functools.cache
 def _scorer_failed_kind(name: str) -> AlarmKind:
-    return AlarmKind(scorer_failed_id(name), f"Scorer '{name}' failed", Priority.MEDIUM,
-                     technical=True)
+    return AlarmKind(
+        scorer_failed_id(name), f"Scorer '{name}' failed", Priority.MEDIUM, technical=True
+    )
 
 
 # Kinds whose delay has its own named field in AlarmSettings.

@@ -100,8 +100,9 @@ def _pulse(f0: float, n: int, rate: int) -> np.ndarray:
     return tone * envelope
 
 
-def synthesize_burst(priority: Priority, sample_rate: int = SAMPLE_RATE,
-                     tail_s: float = TAIL_SILENCE_S) -> np.ndarray:
+def synthesize_burst(
+    priority: Priority, sample_rate: int = SAMPLE_RATE, tail_s: float = TAIL_SILENCE_S
+) -> np.ndarray:
     """Synthesise one alarm burst.
 
     Parameters

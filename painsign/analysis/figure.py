@@ -19,8 +19,10 @@ def legend_label(sign) -> str:
         return f"{sign.display_name}: no face, no sign"
     w = sign.whole
     pred = "pain" if w.prediction else "no pain"
-    return (f"{sign.display_name}: mean {w.mean:.2f}, {pred}, entropy {w.entropy:.2f} bits, "
-            f"{w.crossings} crossings, {w.sign_type} ({w.action})")
+    return (
+        f"{sign.display_name}: mean {w.mean:.2f}, {pred}, entropy {w.entropy:.2f} bits, "
+        f"{w.crossings} crossings, {w.sign_type} ({w.action})"
+    )
 
 
 def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -> None:
@@ -47,8 +49,13 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
     t_end = float(t[-1]) if len(t) else 1.0
     no_face = np.array([not r.face for r in analysis.records])
     for k, (start, stop) in enumerate(_runs(no_face)):
-        ax.axvspan(t[start], t[min(stop, len(t) - 1)], color="0.85", lw=0,
-                   label="no face" if k == 0 else None)
+        ax.axvspan(
+            t[start],
+            t[min(stop, len(t) - 1)],
+            color="0.85",
+            lw=0,
+            label="no face" if k == 0 else None,
+        )
     for i, sign in enumerate(analysis.signs.values()):
         c = COLOURS[i % len(COLOURS)]
         ax.plot(t, sign.p_raw, ".", ms=2, color=c, alpha=0.25)
@@ -58,8 +65,7 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
             idx = crossing_indices(sign.p_smooth, sign.threshold)
             ax.plot(t[idx], sign.p_smooth[idx], "x", color="k", ms=7, mew=1.5)
             for e in sign.events:
-                ax.plot(e.t, e.value, "^" if e.kind == "surge" else "v", color=c, ms=10,
-                        mec="k")
+                ax.plot(e.t, e.value, "^" if e.kind == "surge" else "v", color=c, ms=10, mec="k")
     ax.set_xlim(float(t[0]) if len(t) else 0.0, t_end)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("P(pain), 1-s moving average")
@@ -67,10 +73,21 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
     ax.grid(alpha=0.3)
     # Above the plot, never over the data.
     entries = len(ax.get_legend_handles_labels()[1])
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=8, frameon=False,
-              ncol=1 if entries <= 4 else 2, borderaxespad=0.0)
-    fig.suptitle(title or f"pain sign: {analysis.info.path.name}  (research software, not a "
-                 "validated clinical tool)", fontsize=10, y=0.985)
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        fontsize=8,
+        frameon=False,
+        ncol=1 if entries <= 4 else 2,
+        borderaxespad=0.0,
+    )
+    fig.suptitle(
+        title
+        or f"pain sign: {analysis.info.path.name}  (research software, not a "
+        "validated clinical tool)",
+        fontsize=10,
+        y=0.985,
+    )
     if thumbs:
         n = len(thumbs)
         width = 0.92 / n

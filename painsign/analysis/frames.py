@@ -94,8 +94,12 @@ class FaceConfirmation:
     (False, False)
     """
 
-    def __init__(self, min_run_s: float = MIN_FACE_RUN_S,
-                 min_frames: int = MIN_FACE_RUN_FRAMES, max_gap_s: float = MAX_RUN_GAP_S):
+    def __init__(
+        self,
+        min_run_s: float = MIN_FACE_RUN_S,
+        min_frames: int = MIN_FACE_RUN_FRAMES,
+        max_gap_s: float = MAX_RUN_GAP_S,
+    ):
         self.min_run_s = float(min_run_s)
         self.min_frames = int(min_frames)
         self.max_gap_s = float(max_gap_s)
@@ -154,8 +158,12 @@ class FrameAnalyzer:
         The detail columns the scorers declare, in order (each record's ``actions``).
     """
 
-    def __init__(self, tracker: FaceTracker, scorers: list[Scorer],
-                 confirmation: FaceConfirmation | None = None):
+    def __init__(
+        self,
+        tracker: FaceTracker,
+        scorers: list[Scorer],
+        confirmation: FaceConfirmation | None = None,
+    ):
         names = [s.name for s in scorers]
         if len(set(names)) != len(names):
             raise ValueError(f"scorer names must be distinct, got {names}")
@@ -194,8 +202,13 @@ class FrameAnalyzer:
         counts = self.confirmation.update(t, face.found)
         if not counts:
             return FrameRecord(
-                index, t, False, (nan, nan, nan, nan), dict.fromkeys(self.detail_columns, nan),
-                {s.name: nan for s in self.scorers}, unconfirmed=face.found,
+                index,
+                t,
+                False,
+                (nan, nan, nan, nan),
+                dict.fromkeys(self.detail_columns, nan),
+                {s.name: nan for s in self.scorers},
+                unconfirmed=face.found,
             )
         frame = FaceFrame(rgb, face, t)
         p_raw, details, failed = {}, {}, {}

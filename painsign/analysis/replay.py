@@ -194,17 +194,24 @@ def analyze_video(
             next_thumb = frame.t + thumb_every_s
         if progress is not None:
             progress(len(records), reader.info.frame_count)
-    analysis = Analysis(reader.info, records, thumbs, problem=reader.damage(),
-                        frames_decoded=reader.frames_read,
-                        frames_skipped=reader.frames_skipped, skipped_frames=skipped,
-                        detail_columns=analyzer.detail_columns)
+    analysis = Analysis(
+        reader.info,
+        records,
+        thumbs,
+        problem=reader.damage(),
+        frames_decoded=reader.frames_read,
+        frames_skipped=reader.frames_skipped,
+        skipped_frames=skipped,
+        detail_columns=analyzer.detail_columns,
+    )
     for scorer in analyzer.scorers:
         analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
     return analysis
 
 
-def _undecoded(before: FrameRecord | None, frame, fps: float,
-               analyzer: FrameAnalyzer) -> list[FrameRecord]:
+def _undecoded(
+    before: FrameRecord | None, frame, fps: float, analyzer: FrameAnalyzer
+) -> list[FrameRecord]:
     """Records without a face for the frames between ``before`` and ``frame`` that did not
     decode, at times interpolated between theirs (from ``frame`` back at ``fps`` for
     frames before the first one decoded)."""
@@ -218,9 +225,17 @@ def _undecoded(before: FrameRecord | None, frame, fps: float,
         step = (frame.t - before.t) / (n + 1)
         times = [before.t + (k + 1) * step for k in range(n)]
     nan = float("nan")
-    return [FrameRecord(first + k, t, False, (nan, nan, nan, nan),
-                        dict.fromkeys(analyzer.detail_columns, nan),
-                        {s.name: nan for s in analyzer.scorers}) for k, t in enumerate(times)]
+    return [
+        FrameRecord(
+            first + k,
+            t,
+            False,
+            (nan, nan, nan, nan),
+            dict.fromkeys(analyzer.detail_columns, nan),
+            {s.name: nan for s in analyzer.scorers},
+        )
+        for k, t in enumerate(times)
+    ]
 
 
 def _located(reader, analyzer: FrameAnalyzer, pipelined: bool):
@@ -266,20 +281,47 @@ def compute_sign(analysis: Analysis, scorer, settings: SignSettings) -> ScorerSi
     p_raw = np.array([r.p_raw[scorer.name] for r in analysis.records], dtype=np.float64)
     p_interp = interpolate_gaps(p_raw)
     p_smooth = moving_average(p_interp, analysis.smoothing_samples)
-    classifier = (NearestCentroidSignTypes() if settings.classifier is None
-                  else settings.classifier)
+    classifier = NearestCentroidSignTypes() if settings.classifier is None else settings.classifier
     display = display_name(scorer)
-    reasons = Counter(r.failed[scorer.name] for r in analysis.records
-                      if scorer.name in r.failed)
+    reasons = Counter(r.failed[scorer.name] for r in analysis.records if scorer.name in r.failed)
     failed = sum(reasons.values())
     failure = reasons.most_common(1)[0][0] if reasons else None
     if np.isnan(p_smooth).all():  # never a face, or never scored: nothing to summarise
-        return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
-                          None, [], [], failed, failure)
+        return ScorerSign(
+            scorer.name,
+            display,
+            scorer.threshold,
+            p_raw,
+            p_interp,
+            p_smooth,
+            None,
+            [],
+            [],
+            failed,
+            failure,
+        )
     whole = whole_record_metrics(t, p_smooth, scorer.threshold, classifier)
-    windows = sliding_windows(t, p_smooth, scorer.threshold, settings.window_s,
-                              settings.step_s, classifier)
-    events = detect_events(t, p_smooth, scorer.threshold, settings.surge_rise,
-                           settings.surge_within_s, settings.refractory_s)
-    return ScorerSign(scorer.name, display, scorer.threshold, p_raw, p_interp, p_smooth,
-                      whole, windows, events, failed, failure)
+    windows = sliding_windows(
+        t, p_smooth, scorer.threshold, settings.window_s, settings.step_s, classifier
+    )
+    events = detect_events(
+        t,
+        p_smooth,
+        scorer.threshold,
+        settings.surge_rise,
+        settings.surge_within_s,
+        settings.refractory_s,
+    )
+    return ScorerSign(
+        scorer.name,
+        display,
+        scorer.threshold,
+        p_raw,
+        p_interp,
+        p_smooth,
+        whole,
+        windows,
+        events,
+        failed,
+        failure,
+    )

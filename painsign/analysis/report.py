@@ -20,8 +20,18 @@ def _num(x: float, digits: int = 4):
 def frames_columns(analysis: Analysis) -> list[str]:
     """Column names of frames.csv: the detail columns the scorers declare (the eight NFCS
     action intensities for the default scorers) after the face box."""
-    cols = ["frame", "t", "face", "x1", "y1", "x2", "y2", *analysis.detail_columns,
-            "own_baseline", "decoded"]
+    cols = [
+        "frame",
+        "t",
+        "face",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        *analysis.detail_columns,
+        "own_baseline",
+        "decoded",
+    ]
     for name in analysis.signs:
         cols += [f"p_raw_{name}", f"p_{name}"]
     return cols
@@ -42,10 +52,15 @@ def write_frames_csv(analysis: Analysis, path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(frames_columns(analysis))
         for i, r in enumerate(analysis.records):
-            row = [r.index, f"{r.t:.4f}", int(r.face), *(f"{v:.1f}" for v in r.box),
-                   *(f"{r.actions.get(c, math.nan):.4f}" for c in analysis.detail_columns),
-                   _own_baseline(r),
-                   int(r.index not in skipped)]
+            row = [
+                r.index,
+                f"{r.t:.4f}",
+                int(r.face),
+                *(f"{v:.1f}" for v in r.box),
+                *(f"{r.actions.get(c, math.nan):.4f}" for c in analysis.detail_columns),
+                _own_baseline(r),
+                int(r.index not in skipped),
+            ]
             for s in signs:
                 row += [f"{s.p_raw[i]:.4f}", f"{s.p_smooth[i]:.4f}"]
             w.writerow(row)
@@ -88,27 +103,51 @@ def summary(analysis: Analysis) -> dict:
         if analysis.frames_unconfirmed:
             out["note"] += (
                 f" ({analysis.frames_unconfirmed} frame(s) showed a face for less than "
-                f"{MIN_FACE_RUN_S:g} s in a row, which does not count as the patient's face)")
+                f"{MIN_FACE_RUN_S:g} s in a row, which does not count as the patient's face)"
+            )
     # The first scorer is the default one: the sign the monitor shows first and alarms on.
     default = next(iter(analysis.signs), None)
     for name, s in analysis.signs.items():
-        entry = {"display_name": s.display_name, "threshold": s.threshold,
-                 "default": name == default, "frames_failed": s.frames_failed,
-                 "failure": s.failure}
+        entry = {
+            "display_name": s.display_name,
+            "threshold": s.threshold,
+            "default": name == default,
+            "frames_failed": s.frames_failed,
+            "failure": s.failure,
+        }
         if s.whole is None:
-            entry.update(mean=None, prediction=None, entropy=None, crossings=None,
-                         sign_type=None, action=None, events=[], windows=[])
+            entry.update(
+                mean=None,
+                prediction=None,
+                entropy=None,
+                crossings=None,
+                sign_type=None,
+                action=None,
+                events=[],
+                windows=[],
+            )
             entry.update(_review(None, s.threshold, None))
         else:
             entry.update(
-                mean=_num(s.whole.mean), prediction=bool(s.whole.prediction),
-                entropy=_num(s.whole.entropy), crossings=int(s.whole.crossings),
-                sign_type=str(s.whole.sign_type), action=str(s.whole.action),
+                mean=_num(s.whole.mean),
+                prediction=bool(s.whole.prediction),
+                entropy=_num(s.whole.entropy),
+                crossings=int(s.whole.crossings),
+                sign_type=str(s.whole.sign_type),
+                action=str(s.whole.action),
                 events=[{"t": round(e.t, 3), "kind": e.kind} for e in s.events],
-                windows=[{"t0": round(w.t0, 3), "t1": round(w.t1, 3), "mean": _num(w.mean),
-                          "entropy": _num(w.entropy), "crossings": int(w.crossings),
-                          "sign_type": str(w.sign_type),
-                          **_review(w.mean, s.threshold, w.sign_type)} for w in s.windows],
+                windows=[
+                    {
+                        "t0": round(w.t0, 3),
+                        "t1": round(w.t1, 3),
+                        "mean": _num(w.mean),
+                        "entropy": _num(w.entropy),
+                        "crossings": int(w.crossings),
+                        "sign_type": str(w.sign_type),
+                        **_review(w.mean, s.threshold, w.sign_type),
+                    }
+                    for w in s.windows
+                ],
             )
             entry.update(_review(s.whole.mean, s.threshold, s.whole.sign_type))
         out["scorers"][name] = entry
@@ -128,8 +167,10 @@ def failure_text(entry: dict, frames_with_face: int) -> str | None:
     """
     if not entry.get("frames_failed"):
         return None
-    return (f"failed on {entry['frames_failed']} of {frames_with_face} frames with a face "
-            f"({entry['failure']})")
+    return (
+        f"failed on {entry['frames_failed']} of {frames_with_face} frames with a face "
+        f"({entry['failure']})"
+    )
 
 
 def write_summary_json(analysis: Analysis, path: Path) -> dict:

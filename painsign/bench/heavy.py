@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 #: Multiply-adds x 2 of the graph below, per call.
-GFLOPS = round(2 * (224 * 224 * 64 * 27 + 224 * 224 * 64 * 64 * 9 + 112 * 112 * 64 * 64 * 9
-                    + 64) / 1e9, 2)
+GFLOPS = round(
+    2 * (224 * 224 * 64 * 27 + 224 * 224 * 64 * 64 * 9 + 112 * 112 * 64 * 64 * 9 + 64) / 1e9, 2
+)
 
 
 def heavy_classifier(folder: Path) -> Path:
@@ -24,8 +25,7 @@ def heavy_classifier(folder: Path) -> Path:
     rng = np.random.default_rng(0)
 
     def weight(name, *shape):
-        return numpy_helper.from_array((rng.standard_normal(shape) * 0.05).astype(np.float32),
-                                       name)
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.05).astype(np.float32), name)
 
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
@@ -41,21 +41,35 @@ def heavy_classifier(folder: Path) -> Path:
         helper.make_node("Sigmoid", ["z"], ["prob"]),
     ]
     graph = helper.make_graph(
-        nodes, "heavy",
+        nodes,
+        "heavy",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 224, 224])],
         [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])],
-        [weight("w1", 64, 3, 3, 3), weight("w2", 64, 64, 3, 3), weight("w3", 64, 64, 3, 3),
-         weight("w4", 64, 1)],
+        [
+            weight("w1", 64, 3, 3, 3),
+            weight("w2", 64, 64, 3, 3),
+            weight("w3", 64, 64, 3, 3),
+            weight("w4", 64, 1),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "heavy.onnx"
     onnx.save(model, path)
-    (folder / "heavy.json").write_text(json.dumps({
-        "name": "Heavy CNN (bench)", "input_size": [224, 224], "threshold": 0.5,
-        "scaling": {"kind": "mean_std", "mean": [0.485, 0.456, 0.406],
-                    "std": [0.229, 0.224, 0.225]},
-        "description": f"random weights, about {GFLOPS} GFLOPs per call; for painsign bench",
-    }))
+    (folder / "heavy.json").write_text(
+        json.dumps(
+            {
+                "name": "Heavy CNN (bench)",
+                "input_size": [224, 224],
+                "threshold": 0.5,
+                "scaling": {
+                    "kind": "mean_std",
+                    "mean": [0.485, 0.456, 0.406],
+                    "std": [0.229, 0.224, 0.225],
+                },
+                "description": f"random weights, about {GFLOPS} GFLOPs per call; for painsign bench",
+            }
+        )
+    )
     return path

@@ -67,10 +67,15 @@ def model_ratios(store: ModelStore, repeat: int = 100, threads: int = 1) -> list
                 it.invoke()
 
             ref_ms = _median_ms(run_tflite, repeat)
-        rows.append({"model": name, "onnxruntime_ms": round(ort_ms, 3),
-                     "litert_ms": None if ref_ms is None else round(ref_ms, 3),
-                     "ratio": None if ref_ms is None else round(ort_ms / ref_ms, 2),
-                     "provider": session_provider(session)})
+        rows.append(
+            {
+                "model": name,
+                "onnxruntime_ms": round(ort_ms, 3),
+                "litert_ms": None if ref_ms is None else round(ref_ms, 3),
+                "ratio": None if ref_ms is None else round(ort_ms / ref_ms, 2),
+                "provider": session_provider(session),
+            }
+        )
     return rows
 
 
@@ -115,8 +120,10 @@ def stage_times(video: Path, store: ModelStore, frames: int = 120) -> dict:
     scorer = NfcsScorer(calibration_s=1.0)
     faces = [FaceResult(True, m.box, m.presence, m) for m in meshes]
     t0 = time.perf_counter()
-    ps = [scorer.score(FaceFrame(r, f, i / 30)).p for i, (r, f) in enumerate(zip(rgbs, faces,
-                                                                                  strict=True))]
+    ps = [
+        scorer.score(FaceFrame(r, f, i / 30)).p
+        for i, (r, f) in enumerate(zip(rgbs, faces, strict=True))
+    ]
     nfcs = 1000 * (time.perf_counter() - t0) / len(rgbs)
     model = ExpressionModel(store)
     t0 = time.perf_counter()
@@ -129,26 +136,49 @@ def stage_times(video: Path, store: ModelStore, frames: int = 120) -> dict:
         stream.push(i / 30, p)
         stream.new_windows()
     signal = 1000 * (time.perf_counter() - t0) / len(ps)
-    return {"decode_ms": round(decode, 3), "detect_ms": round(detect, 3),
-            "landmarks_ms": round(landmarks, 3), "nfcs_ms": round(nfcs, 3),
-            "expression_ms": round(expression, 3), "signal_ms": round(signal, 4)}
+    return {
+        "decode_ms": round(decode, 3),
+        "detect_ms": round(detect, 3),
+        "landmarks_ms": round(landmarks, 3),
+        "nfcs_ms": round(nfcs, 3),
+        "expression_ms": round(expression, 3),
+        "signal_ms": round(signal, 4),
+    }
 
 
 def replay_speed(video: Path, seconds: float) -> dict:
     """Wall time of ``painsign analyze`` on ``video`` in a fresh process (start-up included)."""
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "painsign", "analyze", str(video), "--out",
-                            out, "--quiet", "--no-figure"], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "painsign",
+                "analyze",
+                str(video),
+                "--out",
+                out,
+                "--quiet",
+                "--no-figure",
+            ],
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - t0
     if r.returncode != 0:
         raise RuntimeError(f"painsign analyze failed: {r.stderr.strip()}")
-    return {"video_s": seconds, "wall_s": round(wall, 2),
-            "x_real_time": round(seconds / wall, 1), "frames_per_s": round(seconds * 30 / wall, 1)}
+    return {
+        "video_s": seconds,
+        "wall_s": round(wall, 2),
+        "x_real_time": round(seconds / wall, 1),
+        "frames_per_s": round(seconds * 30 / wall, 1),
+    }
 
 
-def live_run(video: Path, seconds: float, store: ModelStore, heavy_model: Path | None = None
-             ) -> dict:
+def live_run(
+    video: Path, seconds: float, store: ModelStore, heavy_model: Path | None = None
+) -> dict:
     """Run the monitor engine on a simulated 30-fps camera; latency, rate, CPU, memory."""
     from painsign.analysis.frames import FrameAnalyzer
     from painsign.bench.camera import VideoCamera
@@ -234,8 +264,9 @@ def soak(video: Path, minutes: float, store: ModelStore) -> dict:
 
     frames = round(minutes * 60 * 30)
     camera = VideoCamera(video, fps=100_000.0)  # as fast as the engine takes frames
-    engine = MonitorEngine(camera, FrameAnalyzer(FaceTracker(store=store),
-                                                 default_scorers(store=store)))
+    engine = MonitorEngine(
+        camera, FrameAnalyzer(FaceTracker(store=store), default_scorers(store=store))
+    )
     engine.start()
     t0 = time.perf_counter()
     early = None
@@ -247,6 +278,11 @@ def soak(video: Path, minutes: float, store: ModelStore) -> dict:
     wall = time.perf_counter() - t0
     engine.stop()
     early = early or end
-    return {"video_minutes": minutes, "frames": engine.frames_processed,
-            "wall_s": round(wall, 1), "rss_early_mb": round(early, 1),
-            "rss_end_mb": round(end, 1), "rss_growth": round(end / early - 1.0, 4)}
+    return {
+        "video_minutes": minutes,
+        "frames": engine.frames_processed,
+        "wall_s": round(wall, 1),
+        "rss_early_mb": round(early, 1),
+        "rss_end_mb": round(end, 1),
+        "rss_growth": round(end / early - 1.0, 4),
+    }

@@ -37,8 +37,9 @@ def bench_video(seconds: float = 60.0, folder: Path | None = None) -> Path:
     photo = cv2.imread(str(asset_path("astronaut.jpg")))
     canvas = np.full((SIZE[1], SIZE[0], 3), 60, np.uint8)
     y0, x0 = (SIZE[1] - 480) // 2, (SIZE[0] - 480) // 2
-    canvas[y0:y0 + 480, x0:x0 + 480] = cv2.resize(photo, (480, 480),
-                                                  interpolation=cv2.INTER_AREA)
+    canvas[y0 : y0 + 480, x0 : x0 + 480] = cv2.resize(
+        photo, (480, 480), interpolation=cv2.INTER_AREA
+    )
     animator = animator_for(canvas)
     # One 20-s cycle (rest, grimace, rest, cry) rendered once and repeated.
     segments = [Segment(5, 9, GRIMACE, ramp_s=0.4), Segment(13, 17, CRY, ramp_s=0.4)]

@@ -30,7 +30,13 @@ logger = logging.getLogger("painsign.capture")
 Status = Literal["starting", "ok", "lost", "frozen", "reconnecting", "ended", "failed"]
 #: Every status a source can report.
 STATUSES: tuple[str, ...] = (
-    "starting", "ok", "lost", "frozen", "reconnecting", "ended", "failed",
+    "starting",
+    "ok",
+    "lost",
+    "frozen",
+    "reconnecting",
+    "ended",
+    "failed",
 )
 #: Statuses in which frames are not trustworthy or not coming (technical alarm material).
 TROUBLE: frozenset[str] = frozenset({"lost", "frozen", "reconnecting", "failed"})
@@ -158,7 +164,8 @@ class FrameSource:
             self._started_at = time.monotonic()
             self._status_message = "starting"
             self._thread = threading.Thread(
-                target=self._run_guarded, name=f"painsign-capture {self.describe()}",
+                target=self._run_guarded,
+                name=f"painsign-capture {self.describe()}",
                 daemon=True,
             )
         self._thread.start()
@@ -203,9 +210,12 @@ class FrameSource:
         for thread in [] if own else self._threads():  # from on_status: signal, don't join
             thread.join(timeout)
             if thread.is_alive():
-                logger.warning("%s: capture thread still blocked in the driver after %.1f s; "
-                               "it will release the device when the driver returns",
-                               self.describe(), timeout)
+                logger.warning(
+                    "%s: capture thread still blocked in the driver after %.1f s; "
+                    "it will release the device when the driver returns",
+                    self.describe(),
+                    timeout,
+                )
         if self._status not in ("ended", "failed"):
             self._set_status("ended", "stopped")
 
@@ -278,8 +288,7 @@ class FrameSource:
             logger.exception("%s: capture thread crashed", self.describe())
             self._set_status("failed", f"capture thread crashed: {exc!r}")
 
-    def _set_status(self, new: str, message: str, only_from: tuple[str, ...] | None = None
-                    ) -> bool:
+    def _set_status(self, new: str, message: str, only_from: tuple[str, ...] | None = None) -> bool:
         """Change status, log it and call ``on_status``; return whether it changed.
 
         Never call with ``self._cond`` held: the callback may read :attr:`stats`.

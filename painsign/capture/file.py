@@ -84,8 +84,14 @@ class FileSource(FrameSource):
 
     live = False
 
-    def __init__(self, path: str | Path, speed: float = 1.0, realtime: bool = True,
-                 queue_size: int = 16, on_status=None):
+    def __init__(
+        self,
+        path: str | Path,
+        speed: float = 1.0,
+        realtime: bool = True,
+        queue_size: int = 16,
+        on_status=None,
+    ):
         super().__init__(on_status=on_status)
         self.info: VideoInfo = probe(path)
         self.path = self.info.path
@@ -151,8 +157,7 @@ class FileSource(FrameSource):
         """Whether the decoder met the end of the file before the frames it announces."""
         with self._cond:
             end, skipped = self._end, len(self._skipped)
-        return end is not None and missing_frames(self.info, end[0] - skipped, skipped,
-                                                  end[1]) > 0
+        return end is not None and missing_frames(self.info, end[0] - skipped, skipped, end[1]) > 0
 
     @property
     def position(self) -> float:
@@ -250,11 +255,15 @@ class FileSource(FrameSource):
                 self._note_arrival(now)
                 break
         if ended:
-            self._set_status("ended", f"end of file after {self._position:.2f} s "
-                                      f"({self._delivered} frames delivered)")
+            self._set_status(
+                "ended",
+                f"end of file after {self._position:.2f} s ({self._delivered} frames delivered)",
+            )
         elif frame is not None and self._status != "ok":
-            self._set_status("ok", f"playing at {self._speed:g}x" if self.realtime
-                             else "reading as fast as possible")
+            self._set_status(
+                "ok",
+                f"playing at {self._speed:g}x" if self.realtime else "reading as fast as possible",
+            )
         return frame
 
     def _wait_until(self, deadline: float | None) -> bool:
@@ -273,8 +282,11 @@ class FileSource(FrameSource):
     def _put(self, generation: int, item) -> bool:
         """Queue ``item``, waiting while the queue is full; False when it became stale."""
         with self._cond:
-            while (len(self._buf) >= self._queue_size and not self._stopping.is_set()
-                   and generation == self._generation):
+            while (
+                len(self._buf) >= self._queue_size
+                and not self._stopping.is_set()
+                and generation == self._generation
+            ):
                 self._cond.wait()
             if self._stopping.is_set() or generation != self._generation:
                 return False
@@ -306,8 +318,9 @@ class FileSource(FrameSource):
         """
         if self._time_stamps is None:
             cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            self._time_stamps = bool(cap.read()[0] and cap.read()[0]
-                                     and cap.get(cv2.CAP_PROP_POS_MSEC) > 0)
+            self._time_stamps = bool(
+                cap.read()[0] and cap.read()[0] and cap.get(cv2.CAP_PROP_POS_MSEC) > 0
+            )
         return self._time_stamps
 
     def _seek(self, cap: cv2.VideoCapture, target: float):
@@ -365,16 +378,21 @@ class FileSource(FrameSource):
             return bisect.bisect_left(timeline, t - 1e-6), True
         return round(t * self.info.fps), False
 
-    def _note_skipped(self, index: int, skipped: int, last_t: float | None, t: float,
-                      exact: bool) -> None:
+    def _note_skipped(
+        self, index: int, skipped: int, last_t: float | None, t: float, exact: bool
+    ) -> None:
         """Count frames ``index`` .. ``index + skipped - 1`` that did not decode; give them
         time stamps between their neighbours' in the timeline (for seeking)."""
         with self._cond:
             new = set(range(index, index + skipped)) - self._skipped
             self._skipped.update(new)
         if new:
-            logger.info("%s: %d frame(s) from frame %d did not decode, skipped",
-                        self.describe(), skipped, index)
+            logger.info(
+                "%s: %d frame(s) from frame %d did not decode, skipped",
+                self.describe(),
+                skipped,
+                index,
+            )
         if exact and index == len(self._timeline):
             before = t - skipped / self.info.fps if last_t is None else last_t
             step = (t - before) / (skipped + 1)

@@ -46,8 +46,14 @@ class LiveSource(FrameSource):
 
     live = True
 
-    def __init__(self, stall_s: float = 3.0, frozen_s: float = 5.0, backoff_initial: float = 0.5,
-                 backoff_max: float = 2.0, on_status=None):
+    def __init__(
+        self,
+        stall_s: float = 3.0,
+        frozen_s: float = 5.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 2.0,
+        on_status=None,
+    ):
         super().__init__(on_status=on_status)
         self.watchdog = Watchdog(stall_s=stall_s, frozen_s=frozen_s)
         self._backoff = Backoff(backoff_initial, backoff_max)
@@ -77,7 +83,9 @@ class LiveSource(FrameSource):
         super().start()
         if first and self._watch_thread is None:
             self._watch_thread = threading.Thread(
-                target=self._watch, name=f"painsign-watchdog {self.describe()}", daemon=True,
+                target=self._watch,
+                name=f"painsign-watchdog {self.describe()}",
+                daemon=True,
             )
             self._watch_thread.start()
         return self
@@ -112,11 +120,15 @@ class LiveSource(FrameSource):
             with self._cond:
                 state = wd.check(time.monotonic()) if self._connected else None
             if state == LOST:
-                self._set_status("lost", f"no new frame for {wd.stall_s:g} s",
-                                 only_from=("starting", "ok", "frozen"))
+                self._set_status(
+                    "lost",
+                    f"no new frame for {wd.stall_s:g} s",
+                    only_from=("starting", "ok", "frozen"),
+                )
             elif state == FROZEN:
-                self._set_status("frozen", f"identical frames for {wd.frozen_s:g} s",
-                                 only_from=("ok",))
+                self._set_status(
+                    "frozen", f"identical frames for {wd.frozen_s:g} s", only_from=("ok",)
+                )
 
     def _run(self) -> None:
         try:

@@ -64,6 +64,8 @@ def decode_jpeg_frame(jpeg: bytes) -> np.ndarray:
     except Exception as exc:  # a garbled frame raises many types; none is a bug here
         raise ValueError(f"undecodable JPEG frame ({len(jpeg)} bytes): {exc}") from None
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)\s*$")
 _BOUNDARY = re.compile(r'(?i)boundary="?([^";,]+)"?')
@@ -89,8 +91,13 @@ class MjpegHttpStream:
     >>> stream.open(); bgr = stream.read(); stream.close()  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, open_timeout_s: float = 5.0, read_timeout_s: float = 3.0,
-                 max_frame_bytes: int = 16 * 1024 * 1024):
+    def __init__(
+        self,
+        url: str,
+        open_timeout_s: float = 5.0,
+        read_timeout_s: float = 3.0,
+        max_frame_bytes: int = 16 * 1024 * 1024,
+    ):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
@@ -160,10 +167,10 @@ class MjpegHttpStream:
         except (OSError, ValueError) as exc:
             self.close()
             if isinstance(exc, TimeoutError) or (
-                    isinstance(exc, ConnectionError) and str(exc).startswith("not an MJPEG")):
+                isinstance(exc, ConnectionError) and str(exc).startswith("not an MJPEG")
+            ):
                 raise
-            raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r}): {exc}"
-                                  ) from exc
+            raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r}): {exc}") from exc
 
     def _sniff(self, ctype: str, deadline: float) -> bytes | None:
         """Find the boundary (or None for bare JPEGs) from the first bytes of the body."""
@@ -180,10 +187,13 @@ class MjpegHttpStream:
             elif len(head) >= 2 or len(self._buf) > 4096:
                 raise ConnectionError(
                     f"not an MJPEG stream (Content-Type {ctype!r}; the body starts with "
-                    f"{head[:24]!r}, neither a multipart boundary nor a JPEG)")
+                    f"{head[:24]!r}, neither a multipart boundary nor a JPEG)"
+                )
             if len(self._buf) > 4096:
-                raise ConnectionError(f"not an MJPEG stream (Content-Type {ctype!r}; no "
-                                      "boundary line in the first 4 KiB)")
+                raise ConnectionError(
+                    f"not an MJPEG stream (Content-Type {ctype!r}; no "
+                    "boundary line in the first 4 KiB)"
+                )
             self._fill(deadline)
 
     def read(self) -> np.ndarray:
@@ -243,7 +253,7 @@ class MjpegHttpStream:
                     raise ValueError(f"frame of {size} bytes exceeds {self.max_frame_bytes}")
                 while len(buf) < body_start + size:
                     self._fill(deadline)
-                jpeg = bytes(buf[body_start: body_start + size])
+                jpeg = bytes(buf[body_start : body_start + size])
                 del buf[: body_start + size]
                 return jpeg
             del buf[:body_start]
@@ -266,8 +276,9 @@ class MjpegHttpStream:
 
     def _fill(self, deadline: float) -> None:
         if len(self._buf) > self.max_frame_bytes:
-            raise ValueError(f"no complete JPEG frame within {self.max_frame_bytes} bytes: "
-                             "not an MJPEG stream?")
+            raise ValueError(
+                f"no complete JPEG frame within {self.max_frame_bytes} bytes: not an MJPEG stream?"
+            )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"no complete frame within {self.read_timeout_s:g} s")

@@ -47,9 +47,15 @@ FFMPEG_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtp", "udp", "tcp", "srt",
 class _Cv2Device:
     """A ``cv2.VideoCapture`` opened, read and released by one thread."""
 
-    def __init__(self, target: int | str, api: int = cv2.CAP_ANY,
-                 params: list[int] | None = None, width: int | None = None,
-                 height: int | None = None, name: str = ""):
+    def __init__(
+        self,
+        target: int | str,
+        api: int = cv2.CAP_ANY,
+        params: list[int] | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        name: str = "",
+    ):
         self.target, self.api, self.params = target, api, params or []
         self.width, self.height, self.name = width, height, name
         self.cap: cv2.VideoCapture | None = None
@@ -58,8 +64,9 @@ class _Cv2Device:
         cap = cv2.VideoCapture(self.target, self.api, self.params)
         if not cap.isOpened():
             cap.release()
-            raise ConnectionError("cv2.VideoCapture did not open it (absent, busy, unreachable "
-                                  "or not supported)")
+            raise ConnectionError(
+                "cv2.VideoCapture did not open it (absent, busy, unreachable or not supported)"
+            )
         if self.width:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         if self.height:
@@ -91,13 +98,20 @@ class CameraSource(LiveSource):
         See :class:`~painsign.capture.live.LiveSource`.
     """
 
-    def __init__(self, index: int, width: int | None = None, height: int | None = None,
-                 stall_s: float = 3.0, frozen_s: float = 5.0, backoff_initial: float = 0.5,
-                 backoff_max: float = 2.0, on_status=None):
+    def __init__(
+        self,
+        index: int,
+        width: int | None = None,
+        height: int | None = None,
+        stall_s: float = 3.0,
+        frozen_s: float = 5.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 2.0,
+        on_status=None,
+    ):
         super().__init__(stall_s, frozen_s, backoff_initial, backoff_max, on_status)
         self.index = int(index)
-        self._device = _Cv2Device(self.index, width=width, height=height,
-                                  name=self.describe())
+        self._device = _Cv2Device(self.index, width=width, height=height, name=self.describe())
 
     def describe(self) -> str:
         """E.g. "camera 0"."""
@@ -143,9 +157,16 @@ class UrlSource(LiveSource):
         When ``url`` has no scheme or host, or a scheme that is not a video stream.
     """
 
-    def __init__(self, url: str, open_timeout_s: float = 5.0, stall_s: float = 3.0,
-                 frozen_s: float = 5.0, backoff_initial: float = 0.5, backoff_max: float = 2.0,
-                 on_status=None):
+    def __init__(
+        self,
+        url: str,
+        open_timeout_s: float = 5.0,
+        stall_s: float = 3.0,
+        frozen_s: float = 5.0,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 2.0,
+        on_status=None,
+    ):
         super().__init__(stall_s, frozen_s, backoff_initial, backoff_max, on_status)
         self.url = check_url(url)
         self.scheme = urlsplit(self.url).scheme.lower()
@@ -166,8 +187,9 @@ class UrlSource(LiveSource):
         if self._device is not None:
             self._device.open()
             return
-        stream = MjpegHttpStream(self.url, open_timeout_s=self.open_timeout_s,
-                                 read_timeout_s=self.watchdog.stall_s)
+        stream = MjpegHttpStream(
+            self.url, open_timeout_s=self.open_timeout_s, read_timeout_s=self.watchdog.stall_s
+        )
         with self._lock:
             self._stream = stream
         if self._stopping.is_set():
@@ -199,17 +221,22 @@ class UrlSource(LiveSource):
 def check_url(url: str) -> str:
     """Return ``url`` if it names a video stream, else raise :class:`InputError`."""
     if not isinstance(url, str) or not url.strip():
-        raise InputError(f"url {url!r} is empty; give e.g. http://HOST/video.mjpg or "
-                         "rtsp://HOST:554/stream")
+        raise InputError(
+            f"url {url!r} is empty; give e.g. http://HOST/video.mjpg or rtsp://HOST:554/stream"
+        )
     url = url.strip()
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if not scheme or not parts.netloc:
-        raise InputError(f"url {redact_url(url)!r} has no scheme or host; give e.g. "
-                         "http://HOST/video.mjpg or rtsp://HOST:554/stream")
+        raise InputError(
+            f"url {redact_url(url)!r} has no scheme or host; give e.g. "
+            "http://HOST/video.mjpg or rtsp://HOST:554/stream"
+        )
     if scheme not in FFMPEG_SCHEMES | {"http", "https"}:
-        raise InputError(f"url scheme {scheme!r} is not a video stream; use http(s):// for "
-                         f"MJPEG or one of {', '.join(sorted(FFMPEG_SCHEMES))}")
+        raise InputError(
+            f"url scheme {scheme!r} is not a video stream; use http(s):// for "
+            f"MJPEG or one of {', '.join(sorted(FFMPEG_SCHEMES))}"
+        )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
@@ -227,8 +254,13 @@ def _check_camera(camera) -> int:
     return int(camera)
 
 
-def open_source(camera: int | str | None = None, video: str | Path | None = None,
-                url: str | None = None, speed: float = 1.0, **options) -> FrameSource:
+def open_source(
+    camera: int | str | None = None,
+    video: str | Path | None = None,
+    url: str | None = None,
+    speed: float = 1.0,
+    **options,
+) -> FrameSource:
     """Create (not start) the frame source for exactly one of ``camera``, ``video``, ``url``.
 
     Parameters
@@ -256,8 +288,11 @@ def open_source(camera: int | str | None = None, video: str | Path | None = None
         When none or several inputs are given, or one is unusable (a missing file, a bad
         camera number or URL, a speed that is not positive or given for a live input).
     """
-    given = [name for name, value in (("camera", camera), ("video", video), ("url", url))
-             if value is not None]
+    given = [
+        name
+        for name, value in (("camera", camera), ("video", video), ("url", url))
+        if value is not None
+    ]
     if len(given) != 1:
         what = "none" if not given else " and ".join(given)
         raise InputError(f"give exactly one input: a camera, a video file or a url (got {what})")

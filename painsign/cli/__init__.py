@@ -24,8 +24,16 @@ from painsign.cli.chatter import quiet_opencv, route_chatter
 from painsign.errors import PainsignError
 
 COMMANDS = (
-    models_cmd, detect_cmd, analyze_cmd, monitor_cmd, history_cmd, evaluate_cmd, cluster_cmd,
-    compare_cmd, explain_cmd, bench_cmd,
+    models_cmd,
+    detect_cmd,
+    analyze_cmd,
+    monitor_cmd,
+    history_cmd,
+    evaluate_cmd,
+    cluster_cmd,
+    compare_cmd,
+    explain_cmd,
+    bench_cmd,
 )
 
 
@@ -40,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"painsign {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument(
-        "--models", metavar="DIR",
+        "--models",
+        metavar="DIR",
         help="folder with the face models and manifest.json (default: the bundled models, "
         "or $PAINSIGN_MODELS)",
     )

@@ -26,15 +26,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bench`` subcommand."""
     p = sub.add_parser("bench", help="measure speed, latency and memory on this machine")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--live-seconds", type=float, default=20.0, metavar="S",
-                   help="length of each simulated live run (default 20)")
-    p.add_argument("--video-seconds", type=float, default=60.0, metavar="S",
-                   help="length of the 640x480 replay video (default 60)")
-    p.add_argument("--no-heavy", action="store_true",
-                   help="skip the live run with a heavy (4.8 GFLOPs) user classifier")
-    p.add_argument("--soak-minutes", type=float, default=0.0, metavar="M",
-                   help="also replay M minutes of video at full speed and report memory "
-                   "growth (60 for the one-hour check; default 0: skip)")
+    p.add_argument(
+        "--live-seconds",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="length of each simulated live run (default 20)",
+    )
+    p.add_argument(
+        "--video-seconds",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="length of the 640x480 replay video (default 60)",
+    )
+    p.add_argument(
+        "--no-heavy",
+        action="store_true",
+        help="skip the live run with a heavy (4.8 GFLOPs) user classifier",
+    )
+    p.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=0.0,
+        metavar="M",
+        help="also replay M minutes of video at full speed and report memory "
+        "growth (60 for the one-hour check; default 0: skip)",
+    )
     p.set_defaults(run=run)
 
 
@@ -46,16 +64,16 @@ def run(args: argparse.Namespace) -> int:
     from painsign.runtime import available_providers
 
     if args.live_seconds <= 0 or args.video_seconds <= 0 or args.soak_minutes < 0:
-        raise InputError("--live-seconds and --video-seconds must be positive, "
-                         "--soak-minutes zero or positive")
+        raise InputError(
+            "--live-seconds and --video-seconds must be positive, --soak-minutes zero or positive"
+        )
     say = (lambda *a: None) if args.json else print
     # Alarms raised by the bench's own runs are not news: keep the report readable.
     logging.getLogger("painsign.monitor").setLevel(logging.ERROR)
     store = ModelStore(args.models)
     say("preparing the bench video (rendered once, then cached) ...")
     video = bench_video(args.video_seconds)
-    result = {"provider": available_providers()[0], "video": str(video),
-              "targets": TARGETS}
+    result = {"provider": available_providers()[0], "video": str(video), "targets": TARGETS}
     say("models ...")
     result["models"] = measure.model_ratios(store)
     say(f"live, simulated 30-fps camera, {args.live_seconds:g} s ...")
@@ -78,9 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: Why the heavy-classifier run is skipped without the ``onnx`` package.
-NO_ONNX = ("skipped: building the heavy test classifier needs the 'onnx' package, which "
-           "only the dev install has (pip install onnx, or pip install painsign[dev]); "
-           "--no-heavy skips this run")
+NO_ONNX = (
+    "skipped: building the heavy test classifier needs the 'onnx' package, which "
+    "only the dev install has (pip install onnx, or pip install painsign[dev]); "
+    "--no-heavy skips this run"
+)
 
 
 def heavy_run(video, seconds: float, store, say=print) -> dict:
@@ -112,12 +132,16 @@ def checks(r: dict) -> dict:
     for m in r["models"]:
         if m["ratio"] is not None:
             out[f"{m['model']} ort/litert"] = (m["ratio"], m["ratio"] <= t["model_ratio_max"])
-    out["replay x real time"] = (r["replay"]["x_real_time"],
-                                 r["replay"]["x_real_time"] >= t["replay_x_real_time_min"])
+    out["replay x real time"] = (
+        r["replay"]["x_real_time"],
+        r["replay"]["x_real_time"] >= t["replay_x_real_time_min"],
+    )
     live = r["live"]
     out["live fps"] = (live["processed_fps"], live["processed_fps"] >= t["live_fps_min"])
-    out["live latency p95 ms"] = (live["latency_p95_ms"],
-                                  (live["latency_p95_ms"] or 1e9) <= t["live_latency_p95_ms_max"])
+    out["live latency p95 ms"] = (
+        live["latency_p95_ms"],
+        (live["latency_p95_ms"] or 1e9) <= t["live_latency_p95_ms_max"],
+    )
     out["live cpu cores"] = (live["cpu_cores"], live["cpu_cores"] <= t["live_cpu_cores_max"])
     out["live rss MB"] = (live["rss_end_mb"], live["rss_end_mb"] <= t["rss_mb_max"])
     if "processed_fps" in r.get("live_heavy", {}):
@@ -137,12 +161,16 @@ def print_table(r: dict) -> None:
         ref = "-" if m["litert_ms"] is None else f"{m['litert_ms']:.2f}"
         ratio = "-" if m["ratio"] is None else f"{m['ratio']:.2f}"
         print(f"{m['model']:28s} {m['onnxruntime_ms']:14.2f} {ref:>18s} {ratio:>6s}")
-    print("\nstage (ms per frame): " + ", ".join(
-        f"{k[:-3]} {v:.2f}" for k, v in r["stages_ms"].items()))
+    print(
+        "\nstage (ms per frame): "
+        + ", ".join(f"{k[:-3]} {v:.2f}" for k, v in r["stages_ms"].items())
+    )
     rp = r["replay"]
-    print(f"replay: {rp['video_s']:g} s of 640x480 video in {rp['wall_s']:.2f} s "
-          f"= {rp['x_real_time']:.1f}x real time ({rp['frames_per_s']:.0f} frames/s, start-up "
-          "included)")
+    print(
+        f"replay: {rp['video_s']:g} s of 640x480 video in {rp['wall_s']:.2f} s "
+        f"= {rp['x_real_time']:.1f}x real time ({rp['frames_per_s']:.0f} frames/s, start-up "
+        "included)"
+    )
     for key, label in (("live", "live"), ("live_heavy", "live + heavy classifier")):
         if key not in r:
             continue
@@ -150,16 +178,23 @@ def print_table(r: dict) -> None:
         if "skipped" in lv:
             print(f"{label}: {lv['skipped']}")
             continue
-        extra = (f", heavy scorer {lv['heavy_scorer_fps']:.1f} faces/s"
-                 if "heavy_scorer_fps" in lv else "")
-        print(f"{label}: {lv['processed_fps']:.1f} fps processed of {lv['input_fps']:.1f}, "
-              f"latency p50 {lv['latency_p50_ms']} ms p95 {lv['latency_p95_ms']} ms, "
-              f"dropped {lv['dropped']}, CPU {lv['cpu_cores']:.2f} cores, RSS "
-              f"{lv['rss_end_mb']:.0f} MB{extra}")
+        extra = (
+            f", heavy scorer {lv['heavy_scorer_fps']:.1f} faces/s"
+            if "heavy_scorer_fps" in lv
+            else ""
+        )
+        print(
+            f"{label}: {lv['processed_fps']:.1f} fps processed of {lv['input_fps']:.1f}, "
+            f"latency p50 {lv['latency_p50_ms']} ms p95 {lv['latency_p95_ms']} ms, "
+            f"dropped {lv['dropped']}, CPU {lv['cpu_cores']:.2f} cores, RSS "
+            f"{lv['rss_end_mb']:.0f} MB{extra}"
+        )
     if "soak" in r:
         s = r["soak"]
-        print(f"soak: {s['video_minutes']:g} min of video, RSS {s['rss_early_mb']:.0f} -> "
-              f"{s['rss_end_mb']:.0f} MB ({100 * s['rss_growth']:+.1f} %)")
+        print(
+            f"soak: {s['video_minutes']:g} min of video, RSS {s['rss_early_mb']:.0f} -> "
+            f"{s['rss_end_mb']:.0f} MB ({100 * s['rss_growth']:+.1f} %)"
+        )
     print("\ntargets:")
     for name, c in r["checks"].items():
         print(f"  {'ok  ' if c['met'] else 'MISS'} {name}: {c['value']}")

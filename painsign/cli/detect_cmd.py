@@ -25,12 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", type=Path, help="image file (PNG, JPEG, BMP, TIFF, ...)")
     p.add_argument("--out", type=Path, metavar="PNG", help="write the annotated image here")
     p.add_argument("--json", action="store_true", help="print the faces as JSON")
-    p.add_argument("--landmarks", action="store_true",
-                   help="with --json, also print the 468 landmarks of each face")
-    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range",
-                   help="BlazeFace model tried first (default: full_range); the other "
-                   "model and, for a large image, full range on tiles look for the faces "
-                   "it missed")
+    p.add_argument(
+        "--landmarks",
+        action="store_true",
+        help="with --json, also print the 468 landmarks of each face",
+    )
+    p.add_argument(
+        "--detector",
+        choices=sorted(DETECTORS),
+        default="full_range",
+        help="BlazeFace model tried first (default: full_range); the other "
+        "model and, for a large image, full range on tiles look for the faces "
+        "it missed",
+    )
     p.set_defaults(run=run)
 
 
@@ -50,16 +57,21 @@ def run(args: argparse.Namespace) -> int:
             if args.landmarks:
                 row["landmarks"] = np.round(face.landmarks.points, 2).tolist()
             rows.append(row)
-        print(json.dumps({"image": str(args.image), "faces": rows,
-                          "provider": tracker.detector.provider}))
+        print(
+            json.dumps(
+                {"image": str(args.image), "faces": rows, "provider": tracker.detector.provider}
+            )
+        )
     else:
         h, w = image.shape[:2]
         print(f"{args.image}: {w}x{h}, {len(faces)} face(s)")
         for i, face in enumerate(faces):
             x1, y1, x2, y2 = face.box
             role = "patient" if i == 0 else "other"
-            print(f"  face {i} ({role}): box x {x1:.0f}-{x2:.0f}, y {y1:.0f}-{y2:.0f}, "
-                  f"score {face.score:.2f}, landmark presence {face.landmarks.presence:.2f}")
+            print(
+                f"  face {i} ({role}): box x {x1:.0f}-{x2:.0f}, y {y1:.0f}-{y2:.0f}, "
+                f"score {face.score:.2f}, landmark presence {face.landmarks.presence:.2f}"
+            )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         ok, buf = cv2.imencode(".png", draw_faces(image, faces))

@@ -20,21 +20,37 @@ from painsign.vision.tracker import FaceTracker
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` subcommand."""
     p = sub.add_parser(
-        "evaluate", help="evaluate the scorers against labelled videos and images (research)",
+        "evaluate",
+        help="evaluate the scorers against labelled videos and images (research)",
         description="Score every item of LABELS.csv (columns path,label and optionally "
         "subject,start,end,frame_labels; see painsign/research/labels.py) and write "
         "DIR/evaluation.json, DIR/scores.csv, DIR/roc.png, DIR/pr.png and "
         "DIR/calibration.png. A video's score is the mean of its pain sign, an image's "
-        "the P(pain) of its face.")
+        "the P(pain) of its face.",
+    )
     p.add_argument("labels", type=Path, metavar="LABELS.csv", help="the labelled items")
     add_scorer_options(p)
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="output folder (default: ./painsign-eval-LABELS_NAME)")
-    p.add_argument("--folds", type=int, default=None, metavar="K",
-                   help="also choose the Youden threshold on K-1 folds of subjects and "
-                   "test it on the held-out fold (leave subjects out)")
-    p.add_argument("--groups", default=None, metavar="COLUMN",
-                   help="column of LABELS.csv naming the subject (default: subject)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default: ./painsign-eval-LABELS_NAME)",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also choose the Youden threshold on K-1 folds of subjects and "
+        "test it on the held-out fold (leave subjects out)",
+    )
+    p.add_argument(
+        "--groups",
+        default=None,
+        metavar="COLUMN",
+        help="column of LABELS.csv naming the subject (default: subject)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment (0)")
     p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -46,40 +62,51 @@ def _num(x, fmt: str = ".3f") -> str:
 
 
 def _print_item(done: int, total: int, result) -> None:
-    scores = ", ".join(f"{n} {_num(p, '.3f') if math.isfinite(p) else 'no face'}"
-                       for n, p in result.scores.items())
+    scores = ", ".join(
+        f"{n} {_num(p, '.3f') if math.isfinite(p) else 'no face'}" for n, p in result.scores.items()
+    )
     print(f"[{done}/{total}] {result.item.name}: {scores}", file=sys.stderr, flush=True)
 
 
 def print_table(result: dict) -> None:
     """Print a short table per scorer (and the cross-validated and per-frame results)."""
     subjects = f", {result['subjects']} subjects" if result["subjects"] else ""
-    print(f"{result['items']} items ({result['pain']} pain, {result['no_pain']} no pain"
-          f"{subjects}); research evaluation, not a clinical validation")
-    print(f"{'scorer':<12} {'n':>4} {'no face':>7} {'AUC':>6} {'Brier':>6} | "
-          f"{'Youden thr':>10} {'sens':>5} {'spec':>5} | {'own thr':>7} {'sens':>5} "
-          f"{'spec':>5} {'acc':>5}")
+    print(
+        f"{result['items']} items ({result['pain']} pain, {result['no_pain']} no pain"
+        f"{subjects}); research evaluation, not a clinical validation"
+    )
+    print(
+        f"{'scorer':<12} {'n':>4} {'no face':>7} {'AUC':>6} {'Brier':>6} | "
+        f"{'Youden thr':>10} {'sens':>5} {'spec':>5} | {'own thr':>7} {'sens':>5} "
+        f"{'spec':>5} {'acc':>5}"
+    )
     for name, e in result["scorers"].items():
         yd, own = e.get("youden") or {}, e.get("at_threshold") or {}
-        print(f"{name:<12} {e['n']:>4} {e['n_no_face']:>7} {_num(e.get('auc')):>6} "
-              f"{_num(e.get('brier')):>6} | {_num(yd.get('threshold')):>10} "
-              f"{_num(yd.get('sensitivity'), '.2f'):>5} {_num(yd.get('specificity'), '.2f'):>5}"
-              f" | {_num(e['threshold']):>7} {_num(own.get('sensitivity'), '.2f'):>5} "
-              f"{_num(own.get('specificity'), '.2f'):>5} {_num(own.get('accuracy'), '.2f'):>5}")
+        print(
+            f"{name:<12} {e['n']:>4} {e['n_no_face']:>7} {_num(e.get('auc')):>6} "
+            f"{_num(e.get('brier')):>6} | {_num(yd.get('threshold')):>10} "
+            f"{_num(yd.get('sensitivity'), '.2f'):>5} {_num(yd.get('specificity'), '.2f'):>5}"
+            f" | {_num(e['threshold']):>7} {_num(own.get('sensitivity'), '.2f'):>5} "
+            f"{_num(own.get('specificity'), '.2f'):>5} {_num(own.get('accuracy'), '.2f'):>5}"
+        )
     for name, e in result["scorers"].items():
         cv = e.get("cross_validation")
         if cv:
             thr = " ".join(_num(f["threshold"]) for f in cv["folds"])
             pooled = cv["pooled"]
-            print(f"  {name}, {cv['k']} folds leaving subjects out: thresholds {thr}; "
-                  f"held out sens {_num(pooled['sensitivity'], '.2f')} spec "
-                  f"{_num(pooled['specificity'], '.2f')} acc "
-                  f"{_num(pooled['accuracy'], '.2f')}")
+            print(
+                f"  {name}, {cv['k']} folds leaving subjects out: thresholds {thr}; "
+                f"held out sens {_num(pooled['sensitivity'], '.2f')} spec "
+                f"{_num(pooled['specificity'], '.2f')} acc "
+                f"{_num(pooled['accuracy'], '.2f')}"
+            )
         frames = e.get("frames")
         if frames and frames.get("auc") is not None:
-            print(f"  {name}, per frame ({frames['n']} frames of {frames['items']} videos): "
-                  f"AUC {_num(frames['auc'])}, Youden threshold "
-                  f"{_num(frames['youden']['threshold'])}")
+            print(
+                f"  {name}, per frame ({frames['n']} frames of {frames['items']} videos): "
+                f"AUC {_num(frames['auc'])}, Youden threshold "
+                f"{_num(frames['youden']['threshold'])}"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,9 +122,17 @@ def run(args: argparse.Namespace) -> int:
     scorers = build_scorers(args)
     detector = FaceDetector(getattr(args, "detector", "full_range"), store=store)
     tracker = FaceTracker(detector, FaceLandmarker(store=store))
-    result = evaluate(labels, lambda: scorers, tracker, out, SignSettings(), folds=folds,
-                      groups=getattr(args, "groups", None), seed=getattr(args, "seed", 0),
-                      progress=None if getattr(args, "quiet", False) else _print_item)
+    result = evaluate(
+        labels,
+        lambda: scorers,
+        tracker,
+        out,
+        SignSettings(),
+        folds=folds,
+        groups=getattr(args, "groups", None),
+        seed=getattr(args, "seed", 0),
+        progress=None if getattr(args, "quiet", False) else _print_item,
+    )
     print_table(result)
     for note in result["item_notes"]:
         print(f"  note: {note['path']}: {note['note']}")

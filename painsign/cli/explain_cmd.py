@@ -35,25 +35,56 @@ from painsign.vision.tracker import FaceTracker
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``explain`` subcommand."""
     p = sub.add_parser(
-        "explain", help="explain each scorer's P(pain) for one frame (heatmaps, landmarks)",
+        "explain",
+        help="explain each scorer's P(pain) for one frame (heatmaps, landmarks)",
         description="Write DIR/explain_NAME.png for each scorer: an occlusion-sensitivity "
         "heatmap for ONNX classifiers, the measured landmarks of the active facial actions "
-        "for the NFCS proxy.")
+        "for the NFCS proxy.",
+    )
     p.add_argument("input", type=Path, metavar="IMAGE_OR_VIDEO", help="image or video file")
-    p.add_argument("--t", type=float, default=0.0, metavar="SECONDS",
-                   help="time of the video frame to explain (default 0)")
+    p.add_argument(
+        "--t",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="time of the video frame to explain (default 0)",
+    )
     add_scorer_options(p)
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="output folder (default: ./painsign-explain-INPUT_NAME)")
-    p.add_argument("--patch", type=float, default=PATCH_FRACTION, metavar="FRAC",
-                   help="occlusion patch side, fraction of the face crop (default 1/8)")
-    p.add_argument("--stride", type=float, default=None, metavar="FRAC",
-                   help="occlusion stride, fraction of the face crop (default half the patch)")
-    p.add_argument("--rest", type=Path, default=None, metavar="IMAGE",
-                   help="for an image: a rest face of the same patient, the NFCS baseline")
-    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range",
-                   help="BlazeFace model tried first (default: full_range); the other "
-                   "model backs it up when it finds no face")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default: ./painsign-explain-INPUT_NAME)",
+    )
+    p.add_argument(
+        "--patch",
+        type=float,
+        default=PATCH_FRACTION,
+        metavar="FRAC",
+        help="occlusion patch side, fraction of the face crop (default 1/8)",
+    )
+    p.add_argument(
+        "--stride",
+        type=float,
+        default=None,
+        metavar="FRAC",
+        help="occlusion stride, fraction of the face crop (default half the patch)",
+    )
+    p.add_argument(
+        "--rest",
+        type=Path,
+        default=None,
+        metavar="IMAGE",
+        help="for an image: a rest face of the same patient, the NFCS baseline",
+    )
+    p.add_argument(
+        "--detector",
+        choices=sorted(DETECTORS),
+        default="full_range",
+        help="BlazeFace model tried first (default: full_range); the other "
+        "model backs it up when it finds no face",
+    )
     p.set_defaults(run=run)
 
 
@@ -73,8 +104,9 @@ def _image_face(tracker: FaceTracker, path: Path):
     return FaceFrame(rgb, faces[0], 0.0)
 
 
-def _video_frame(tracker: FaceTracker, scorers: list, path: Path, t: float
-                 ) -> tuple[FaceFrame, dict[str, Score]]:
+def _video_frame(
+    tracker: FaceTracker, scorers: list, path: Path, t: float
+) -> tuple[FaceFrame, dict[str, Score]]:
     """Run the tracker and stateful scorers up to the frame nearest ``t``; return it."""
     reader = VideoReader(path)
     half = 0.5 / reader.info.fps
@@ -127,15 +159,15 @@ def run(args: argparse.Namespace) -> int:
         if args.rest is not None:
             _calibrate(scorers, _image_face(tracker, args.rest))
         frame = _image_face(tracker, args.input)
-        print(f"{args.input}: patient face at box "
-              + ", ".join(f"{v:.0f}" for v in frame.face.box))
+        print(f"{args.input}: patient face at box " + ", ".join(f"{v:.0f}" for v in frame.face.box))
     else:
         frame, scores = _video_frame(tracker, scorers, args.input, args.t)
         print(f"{args.input}: frame at t={frame.t:.2f} s")
     out.mkdir(parents=True, exist_ok=True)
     for scorer in scorers:
-        result: Explanation = explain(scorer, frame, scores.get(scorer.name), args.patch,
-                                      args.stride)
+        result: Explanation = explain(
+            scorer, frame, scores.get(scorer.name), args.patch, args.stride
+        )
         path = out / f"explain_{scorer.name}.png"
         ok, buf = cv2.imencode(".png", result.image)
         if not ok:

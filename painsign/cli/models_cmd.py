@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``models`` subcommand."""
     p = sub.add_parser("models", help="list the face models; --verify checks them")
     p.add_argument(
-        "--verify", action="store_true",
+        "--verify",
+        action="store_true",
         help="check each file's sha256, load it in onnxruntime and check its inputs and "
         "outputs against what painsign feeds it; check that the manifest lists every model "
         "painsign needs and every .onnx file of the folder (exit 1 on failure)",
@@ -46,14 +47,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:28s} FAILED\n    not in {manifest}; {REBUILD_HINT}")
     for path in store.unlisted_files():
         failures.append(f"{path} is in the models folder but not in {manifest}")
-        print(f"{path.name:28s} FAILED\n    not in {manifest} (unverified file); remove it "
-              f"or {REBUILD_HINT}")
+        print(
+            f"{path.name:28s} FAILED\n    not in {manifest} (unverified file); remove it "
+            f"or {REBUILD_HINT}"
+        )
     if not failures:
         print("all models verified")
         return 0
     print(f"{len(failures)} problem(s) found")
-    raise ModelFileError(f"models --verify failed: {failures[0]}"
-                         + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""))
+    raise ModelFileError(
+        f"models --verify failed: {failures[0]}"
+        + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else "")
+    )
 
 
 def _check(store: ModelStore, name: str) -> tuple[str | None, str]:

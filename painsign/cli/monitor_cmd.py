@@ -17,45 +17,95 @@ logger = logging.getLogger("painsign.monitor")
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``monitor`` subcommand."""
     p = sub.add_parser(
-        "monitor", help="live pain-sign monitor on a camera, stream or video file",
+        "monitor",
+        help="live pain-sign monitor on a camera, stream or video file",
         description="Show the bedside dashboard (or run --headless), raise alarms and "
-        "record the session in SQLite.")
+        "record the session in SQLite.",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, metavar="N", help="camera index (0 is the first)")
     src.add_argument("--video", type=Path, metavar="FILE", help="replay a recorded video")
     src.add_argument("--url", metavar="URL", help="RTSP or HTTP (MJPEG) stream of an IP camera")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
-                   help="replay speed for --video (default 1 = real time)")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="replay speed for --video (default 1 = real time)",
+    )
     p.add_argument("--bed", default="bed 1", help="bed label shown and stored (default 'bed 1')")
-    p.add_argument("--db", type=Path, default=None,
-                   help="SQLite file for the session (default: $PAINSIGN_DB or the user's "
-                   "data folder)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file for the session (default: $PAINSIGN_DB or the user's data folder)",
+    )
     p.add_argument("--no-record", action="store_true", help="do not record the session")
-    p.add_argument("--snapshots", action="store_true",
-                   help="store the first face image at each pain / no-pain change (off by "
-                   "default: no images are stored)")
+    p.add_argument(
+        "--snapshots",
+        action="store_true",
+        help="store the first face image at each pain / no-pain change (off by "
+        "default: no images are stored)",
+    )
     add_scorer_options(p)
-    p.add_argument("--sign-types", type=Path, default=None, metavar="MODEL.json",
-                   help="sign-type model from painsign cluster (default: the paper's centroids)")
-    p.add_argument("--sustained", type=float, default=30.0, metavar="S",
-                   help="sign above threshold this long raises the high alarm (default 30)")
-    p.add_argument("--face-timeout", type=float, default=10.0, metavar="S",
-                   help="no face this long raises a technical alarm (default 10)")
-    p.add_argument("--stall", type=float, default=3.0, metavar="S",
-                   help="no new frame this long: camera lost (default 3)")
-    p.add_argument("--frozen", type=float, default=5.0, metavar="S",
-                   help="identical frames this long: camera frozen (default 5)")
-    p.add_argument("--headless", action="store_true",
-                   help="no window: same pipeline, alarms and recording, status to the log")
-    p.add_argument("--exit-after", type=float, default=None, metavar="S",
-                   help="stop cleanly after S seconds")
-    p.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
-                   help="save the window as PNG just before exit")
+    p.add_argument(
+        "--sign-types",
+        type=Path,
+        default=None,
+        metavar="MODEL.json",
+        help="sign-type model from painsign cluster (default: the paper's centroids)",
+    )
+    p.add_argument(
+        "--sustained",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="sign above threshold this long raises the high alarm (default 30)",
+    )
+    p.add_argument(
+        "--face-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="no face this long raises a technical alarm (default 10)",
+    )
+    p.add_argument(
+        "--stall",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="no new frame this long: camera lost (default 3)",
+    )
+    p.add_argument(
+        "--frozen",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="identical frames this long: camera frozen (default 5)",
+    )
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: same pipeline, alarms and recording, status to the log",
+    )
+    p.add_argument(
+        "--exit-after", type=float, default=None, metavar="S", help="stop cleanly after S seconds"
+    )
+    p.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="save the window as PNG just before exit",
+    )
     p.add_argument("--mute", action="store_true", help="do not play alarm sounds")
-    p.add_argument("--demo", action="store_true",
-                   help=f"demonstration: shortened alarm delays (sustained pain "
-                   f"{DEMO_SUSTAINED_S:g} s, face not seen {DEMO_FACE_TIMEOUT_S:g} s) so a short "
-                   "video shows every alarm priority; said on screen")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"demonstration: shortened alarm delays (sustained pain "
+        f"{DEMO_SUSTAINED_S:g} s, face not seen {DEMO_FACE_TIMEOUT_S:g} s) so a short "
+        "video shows every alarm priority; said on screen",
+    )
     p.set_defaults(run=run)
 
 
@@ -102,7 +152,9 @@ def require_gui() -> None:
     if missing:
         raise PainsignError(
             f"the bedside window needs {' and '.join(missing)}, which is not installed: "
-            f"{GUI_HINT}, or run the monitor with --headless", exit_code=2)
+            f"{GUI_HINT}, or run the monitor with --headless",
+            exit_code=2,
+        )
 
 
 def build_engine(args: argparse.Namespace):
@@ -132,26 +184,44 @@ def build_engine(args: argparse.Namespace):
     if getattr(args, "demo", False):
         args.sustained = min(args.sustained, DEMO_SUSTAINED_S)
         args.face_timeout = min(args.face_timeout, DEMO_FACE_TIMEOUT_S)
-        demo_note = (f"DEMO: alarm delays shortened (sustained pain {args.sustained:g} s, "
-                     f"face not seen {args.face_timeout:g} s) to show every alarm priority")
+        demo_note = (
+            f"DEMO: alarm delays shortened (sustained pain {args.sustained:g} s, "
+            f"face not seen {args.face_timeout:g} s) to show every alarm priority"
+        )
     live_options = {} if args.video else {"stall_s": args.stall, "frozen_s": args.frozen}
-    source = open_source(camera=args.camera, video=args.video, url=args.url,
-                         speed=args.speed, **live_options)
-    alarm_settings = AlarmSettings(sustained_pain_s=args.sustained,
-                                   face_not_seen_s=args.face_timeout)
+    source = open_source(
+        camera=args.camera, video=args.video, url=args.url, speed=args.speed, **live_options
+    )
+    alarm_settings = AlarmSettings(
+        sustained_pain_s=args.sustained, face_not_seen_s=args.face_timeout
+    )
     settings = MonitorSettings(bed=args.bed)
     recorder = None
     if not args.no_record:
         db = args.db or default_db_path()
         recorder = SessionRecorder(
-            db, bed=args.bed, source=source.describe(), scorers=scorers,
-            settings={"monitor": vars(settings), "alarms": vars(alarm_settings),
-                      "demo": bool(demo_note),
-                      "calibration_s": args.calibration,
-                      "sign_types": None if args.sign_types is None else str(args.sign_types)},
-            snapshots=args.snapshots)  # the engine then snapshots the first scorer's states
-    engine = MonitorEngine(source, FrameAnalyzer(FaceTracker(store=store), scorers), settings,
-                           alarm_settings, recorder, classifier=classifier, demo_note=demo_note)
+            db,
+            bed=args.bed,
+            source=source.describe(),
+            scorers=scorers,
+            settings={
+                "monitor": vars(settings),
+                "alarms": vars(alarm_settings),
+                "demo": bool(demo_note),
+                "calibration_s": args.calibration,
+                "sign_types": None if args.sign_types is None else str(args.sign_types),
+            },
+            snapshots=args.snapshots,
+        )  # the engine then snapshots the first scorer's states
+    engine = MonitorEngine(
+        source,
+        FrameAnalyzer(FaceTracker(store=store), scorers),
+        settings,
+        alarm_settings,
+        recorder,
+        classifier=classifier,
+        demo_note=demo_note,
+    )
     return engine, recorder
 
 
@@ -168,12 +238,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"recording session {recorder.session_id} in {recorder.path}")
     elif recorder is not None:
         # The bedside stays primary: monitoring goes on with "Recording failed" raised.
-        print(f"NOT RECORDING: {recorder.reason() or f'{recorder.path} is not open yet'} "
-              "(monitoring goes on)")
+        print(
+            f"NOT RECORDING: {recorder.reason() or f'{recorder.path} is not open yet'} "
+            "(monitoring goes on)"
+        )
     if engine.demo_note:
         print(engine.demo_note)
-    print(f"monitoring {engine.source.describe()}: "
-          f"{stop_hint(headless, args.exit_after)}", flush=True)
+    print(
+        f"monitoring {engine.source.describe()}: {stop_hint(headless, args.exit_after)}", flush=True
+    )
     engine.start()
     try:
         if headless:
@@ -184,25 +257,33 @@ def run(args: argparse.Namespace) -> int:
             try:
                 from painsign.gui.app import run_dashboard
             except ImportError as exc:  # installed but broken (a missing system library)
-                raise PainsignError(f"the bedside window cannot load Qt ({exc}): "
-                                    f"{GUI_HINT}, or run with --headless", exit_code=2) from exc
-            code = run_dashboard(engine, args.exit_after, args.screenshot,
-                                 play_sound=not args.mute)
+                raise PainsignError(
+                    f"the bedside window cannot load Qt ({exc}): "
+                    f"{GUI_HINT}, or run with --headless",
+                    exit_code=2,
+                ) from exc
+            code = run_dashboard(engine, args.exit_after, args.screenshot, play_sound=not args.mute)
     finally:
         engine.stop()
         if recorder is not None:
             recorder.close()
     lost = None if recorder is None else recorder.outcome()
     if recorder is not None and recorder.session_id is not None:
-        print(f"session {recorder.session_id} recorded in {recorder.path} "
-              f"(painsign history --db {recorder.path} --session {recorder.session_id})")
+        print(
+            f"session {recorder.session_id} recorded in {recorder.path} "
+            f"(painsign history --db {recorder.path} --session {recorder.session_id})"
+        )
     damage = replay_damage_line(engine)
     # One stderr line for everything that went wrong; the largest exit code wins.
-    problems = [(c, line) for c, line in [(2, damage), *([lost] if lost else []),
-                                          (1, engine.scorer_failure_line())] if line]
+    problems = [
+        (c, line)
+        for c, line in [(2, damage), *([lost] if lost else []), (1, engine.scorer_failure_line())]
+        if line
+    ]
     if problems:
-        raise PainsignError("; ".join(line for _, line in problems),
-                            max([code] + [c for c, _ in problems]))
+        raise PainsignError(
+            "; ".join(line for _, line in problems), max([code] + [c for c, _ in problems])
+        )
     return code
 
 

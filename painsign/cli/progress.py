@@ -27,8 +27,10 @@ class Progress:
         if total > 0:
             frac = min(1.0, done / total)
             left = (total - done) / rate if rate > 0 else float("inf")
-            text = (f"{self.label}: {done}/{total} frames ({frac:4.0%}) "
-                    f"{rate:5.1f} frames/s, {left:4.0f} s left")
+            text = (
+                f"{self.label}: {done}/{total} frames ({frac:4.0%}) "
+                f"{rate:5.1f} frames/s, {left:4.0f} s left"
+            )
         else:
             frac = 0.0
             text = f"{self.label}: {done} frames, {rate:5.1f} frames/s"

@@ -9,14 +9,28 @@ from painsign.errors import InputError
 
 def add_scorer_options(p: argparse.ArgumentParser) -> None:
     """Add ``--model``, ``--no-nfcs`` and ``--calibration`` to a subcommand."""
-    p.add_argument("--model", action="append", default=[], metavar="ONNX",
-                   help="an ONNX pain classifier with its JSON sidecar (MODEL.json); "
-                   "repeat for several")
-    p.add_argument("--no-nfcs", "--no-default", dest="no_nfcs", action="store_true",
-                   help="leave out the built-in scorers (the default pain score, its "
-                   "expression CNN and NFCS parts); score with --model only")
-    p.add_argument("--calibration", type=float, default=3.0, metavar="S",
-                   help="seconds of rest face at the start for the NFCS baseline (default 3)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ONNX",
+        help="an ONNX pain classifier with its JSON sidecar (MODEL.json); repeat for several",
+    )
+    p.add_argument(
+        "--no-nfcs",
+        "--no-default",
+        dest="no_nfcs",
+        action="store_true",
+        help="leave out the built-in scorers (the default pain score, its "
+        "expression CNN and NFCS parts); score with --model only",
+    )
+    p.add_argument(
+        "--calibration",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds of rest face at the start for the NFCS baseline (default 3)",
+    )
 
 
 def build_scorers(args: argparse.Namespace) -> list:
@@ -70,10 +84,12 @@ def check_plugin_names(plugins: list) -> None:
         if p.name in BUILT_IN_NAMES:
             raise InputError(
                 f"{said} is that of a built-in scorer ({', '.join(BUILT_IN_NAMES)}); "
-                f'give it another "name" in {p.spec_path}')
+                f'give it another "name" in {p.spec_path}'
+            )
         if p.name in seen:
             other = seen[p.name]
             raise InputError(
                 f"{said} is also that of --model {other.model_path.name}; give each a "
-                f'distinct "name" in its JSON ({other.spec_path}, {p.spec_path})')
+                f'distinct "name" in its JSON ({other.spec_path}, {p.spec_path})'
+            )
         seen[p.name] = p

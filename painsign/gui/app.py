@@ -10,8 +10,9 @@ from pathlib import Path
 logger = logging.getLogger("painsign.gui")
 
 
-def run_dashboard(engine, exit_after: float | None = None, screenshot: Path | None = None,
-                  play_sound: bool = True) -> int:
+def run_dashboard(
+    engine, exit_after: float | None = None, screenshot: Path | None = None, play_sound: bool = True
+) -> int:
     """Show the dashboard for a started ``engine`` until the window closes.
 
     Parameters

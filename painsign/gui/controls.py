@@ -39,21 +39,25 @@ class SeekSlider(QSlider):
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         style = self.style()
-        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                      QStyle.SubControl.SC_SliderGroove, self)
-        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                      QStyle.SubControl.SC_SliderHandle, self)
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+        )
         span = max(1, groove.width() - handle.width())
         pos = round(x - groove.x() - handle.width() / 2)
-        return QStyle.sliderValueFromPosition(self.minimum(), self.maximum(),
-                                              min(max(pos, 0), span), span)
+        return QStyle.sliderValueFromPosition(
+            self.minimum(), self.maximum(), min(max(pos, 0), span), span
+        )
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             opt = QStyleOptionSlider()
             self.initStyleOption(opt)
-            handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
-                                                 QStyle.SubControl.SC_SliderHandle, self)
+            handle = self.style().subControlRect(
+                QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+            )
             point = event.position().toPoint()
             if not handle.contains(point):
                 # Jump to the click (not a page step), then let the press become a drag.
@@ -64,9 +68,13 @@ class SeekSlider(QSlider):
 
     def _keyboard(self, action: int) -> None:
         if not self.isSliderDown() and action in (
-                QSlider.SliderAction.SliderSingleStepAdd, QSlider.SliderAction.SliderSingleStepSub,
-                QSlider.SliderAction.SliderPageStepAdd, QSlider.SliderAction.SliderPageStepSub,
-                QSlider.SliderAction.SliderToMinimum, QSlider.SliderAction.SliderToMaximum):
+            QSlider.SliderAction.SliderSingleStepAdd,
+            QSlider.SliderAction.SliderSingleStepSub,
+            QSlider.SliderAction.SliderPageStepAdd,
+            QSlider.SliderAction.SliderPageStepSub,
+            QSlider.SliderAction.SliderToMinimum,
+            QSlider.SliderAction.SliderToMaximum,
+        ):
             self.seek_requested.emit(self.sliderPosition())
 
 

@@ -38,8 +38,10 @@ from painsign.gui.widgets import (
 )
 from painsign.monitor.state import MonitorState
 
-DISCLAIMER = "Research software: the pain score (an adult-trained expression network and an " \
-             "NFCS proxy) is not a validated clinical tool."
+DISCLAIMER = (
+    "Research software: the pain score (an adult-trained expression network and an "
+    "NFCS proxy) is not a validated clinical tool."
+)
 POLL_MS = 50
 #: The plots are redrawn every PLOT_EVERY-th poll (10 Hz).
 PLOT_EVERY = 2
@@ -253,8 +255,12 @@ class Dashboard(QMainWindow):
         value = present.value_text(state, first)
         alarm = present.physiological_alarm(state)
         self.big.value.border = alarm.priority.colour if alarm is not None else None
-        self.big.display(value, theme.MUTED if value == present.INVALID else theme.TEXT,
-                         present.badge_text(first, state), present.action_text(first, state))
+        self.big.display(
+            value,
+            theme.MUTED if value == present.INVALID else theme.TEXT,
+            present.badge_text(first, state),
+            present.action_text(first, state),
+        )
         self.actions.display(state.actions, valid=inp.live)
         if plots:
             self.sign_plot.display(state.scorers, state)
@@ -263,13 +269,17 @@ class Dashboard(QMainWindow):
         if self.calibrate_button.isHidden() == state.can_calibrate:
             self.calibrate_button.setHidden(not state.can_calibrate)
             self.calibration.setHidden(not state.can_calibrate)
-        self.advisory.set_full_text(f"Review advised (not an alarm): {state.advisory}"
-                                    if state.advisory else "")
+        self.advisory.set_full_text(
+            f"Review advised (not an alarm): {state.advisory}" if state.advisory else ""
+        )
         self._show_alarms(state)
         self._show_replay(state, inp)
         self.sound.update(state.sounding)
-        self.status.set_full_text(present.status_text(
-            state, None if self.sound.available else (self.sound.problem or "off")))
+        self.status.set_full_text(
+            present.status_text(
+                state, None if self.sound.available else (self.sound.problem or "off")
+            )
+        )
         note = state.demo_note
         self.note.set_full_text(note or "")
         if self.note.isVisible() != bool(note):
@@ -317,7 +327,9 @@ class Dashboard(QMainWindow):
         self._set_rows("log", self.alarm_log, present.log_rows(state))
         self.banner.show_alarm(present.banner_text(state), state.visual)
         remaining = state.pause_remaining_s
-        set_text(self.pause_button, f"Resume audio {present.mmss(remaining, countdown=True)}"
-                 if remaining > 0 else PAUSE_LABEL)
-
-
+        set_text(
+            self.pause_button,
+            f"Resume audio {present.mmss(remaining, countdown=True)}"
+            if remaining > 0
+            else PAUSE_LABEL,
+        )

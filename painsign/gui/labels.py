@@ -62,7 +62,8 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         elided = QFontMetrics(self.font()).elidedText(
-            self.full_text, Qt.TextElideMode.ElideRight, max(0, self.width() - 4))
+            self.full_text, Qt.TextElideMode.ElideRight, max(0, self.width() - 4)
+        )
         set_text(self, elided)
 
     def minimumSizeHint(self) -> QSize:
@@ -145,8 +146,12 @@ class WrappedLabel(QLabel):
         self._fit()
 
     def _fit(self) -> None:
-        set_text(self, elide_lines(self.full_text, QFontMetrics(self.font()),
-                                   max(10, self.width() - 6), self.lines))
+        set_text(
+            self,
+            elide_lines(
+                self.full_text, QFontMetrics(self.font()), max(10, self.width() - 6), self.lines
+            ),
+        )
 
     def minimumSizeHint(self) -> QSize:
         return QSize(10, self.minimumHeight())

@@ -44,8 +44,9 @@ class GapShading:
             return
         brush = pg.mkBrush(*theme.GAP_RGBA)
         while len(self.bands) < len(gaps):
-            band = pg.LinearRegionItem(values=(0, 1), movable=False, brush=brush,
-                                       pen=pg.mkPen(None))
+            band = pg.LinearRegionItem(
+                values=(0, 1), movable=False, brush=brush, pen=pg.mkPen(None)
+            )
             band.setZValue(-10)
             self.plot.addItem(band)
             self.bands.append(band)
@@ -101,9 +102,13 @@ def _state_key(state, gaps) -> tuple:
 
 
 def _signature(views, state, gaps) -> tuple:
-    return (tuple((v.name, _array_key(v.t, v.p), len(v.crossings_t),
-                   getattr(v, "failure", None)) for v in views),
-            _state_key(state, gaps))
+    return (
+        tuple(
+            (v.name, _array_key(v.t, v.p), len(v.crossings_t), getattr(v, "failure", None))
+            for v in views
+        ),
+        _state_key(state, gaps),
+    )
 
 
 def _style_axes(widget: pg.PlotWidget, scale: float) -> None:
@@ -163,7 +168,8 @@ class SignPlot(pg.PlotWidget):
         legend = "&nbsp;&nbsp;&nbsp;".join(
             f"<span style='color:{theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]}'>"
             f"\u2501\u2501 {html.escape(legend_name(v))}</span>"
-            for i, v in enumerate(views))
+            for i, v in enumerate(views)
+        )
         if legend != self._legend:  # a scorer added, failing or scoring again
             self._legend = legend
             self.key.setText(legend)
@@ -171,17 +177,18 @@ class SignPlot(pg.PlotWidget):
             colour = theme.SCORER_COLOURS[i % len(theme.SCORER_COLOURS)]
             if v.name not in self.curves:
                 self.curves[v.name] = self.plot([], [], pen=self._pen(colour, 3))
-                line = pg.InfiniteLine(v.threshold, angle=0,
-                                       pen=self._pen(colour, 1.5, Qt.PenStyle.DashLine))
+                line = pg.InfiniteLine(
+                    v.threshold, angle=0, pen=self._pen(colour, 1.5, Qt.PenStyle.DashLine)
+                )
                 self.addItem(line)
                 self.thresholds[v.name] = line
-                marks = pg.ScatterPlotItem(symbol="x", size=round(12 * self.scale),
-                                           pen=self._pen("w", 2))
+                marks = pg.ScatterPlotItem(
+                    symbol="x", size=round(12 * self.scale), pen=self._pen("w", 2)
+                )
                 self.addItem(marks)
                 self.marks[v.name] = marks
             if state is not None:
-                t, p, gaps = plot_gaps(v.t, v.p, engine_gaps if i == 0 else None, state,
-                                       max_dt=0.5)
+                t, p, gaps = plot_gaps(v.t, v.p, engine_gaps if i == 0 else None, state, max_dt=0.5)
             else:
                 t, p = np.asarray(v.t, float), np.asarray(v.p, float)
                 gaps = []

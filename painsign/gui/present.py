@@ -21,8 +21,16 @@ import numpy as np
 INVALID = "-?-"
 
 #: Input states of the monitor (``MonitorState.input_state``).
-INPUT_STATES = ("starting", "live", "no_face", "camera_lost", "camera_frozen", "ended",
-                "refused", "paused")
+INPUT_STATES = (
+    "starting",
+    "live",
+    "no_face",
+    "camera_lost",
+    "camera_frozen",
+    "ended",
+    "refused",
+    "paused",
+)
 
 #: The large text shown in the grey frame for each input state other than ``"live"``.
 HEADLINES = {
@@ -36,6 +44,7 @@ HEADLINES = {
     "paused": "Replay paused",
     "stale": "No new frame",
 }
+
 
 @dataclass(frozen=True)
 class InputView:
@@ -78,8 +87,9 @@ def input_view(state) -> InputView:
         return InputView("stale", HEADLINES["stale"], detail)
     if name == "ended" and getattr(state, "damage", None):
         return InputView(name, HEADLINES["damaged"], detail)
-    return InputView(name, "" if name == "live" else HEADLINES.get(name, name.replace("_", " ")),
-                     detail)
+    return InputView(
+        name, "" if name == "live" else HEADLINES.get(name, name.replace("_", " ")), detail
+    )
 
 
 def value_text(state, view=None) -> str:
@@ -99,8 +109,12 @@ def value_text(state, view=None) -> str:
     """
     scorer = view if view is not None else (state.scorers[0] if state.scorers else None)
     current = getattr(scorer, "current", None)
-    if (not input_view(state).live or current is None or not math.isfinite(current)
-            or getattr(scorer, "failure", None)):
+    if (
+        not input_view(state).live
+        or current is None
+        or not math.isfinite(current)
+        or getattr(scorer, "failure", None)
+    ):
         return INVALID
     return f"{current:.2f}"
 
@@ -333,11 +347,13 @@ def status_text(state, sound_problem: str | None = None) -> str:
     """
     s = state.stats
     latency = "-" if not np.isfinite(s.latency_ms) else f"{s.latency_ms:.0f} ms"
-    text = (f"t = {mmss(state.elapsed_s)}   {s.source} [{s.source_status}]   input "
-            f"{s.input_fps:.1f} fps   processed {s.processed_fps:.1f} fps   latency {latency}"
-            f"   dropped {s.dropped}"
-            + (f"   undecodable {s.skipped}" if getattr(s, "skipped", 0) else "")
-            + f"   {s.provider}")
+    text = (
+        f"t = {mmss(state.elapsed_s)}   {s.source} [{s.source_status}]   input "
+        f"{s.input_fps:.1f} fps   processed {s.processed_fps:.1f} fps   latency {latency}"
+        f"   dropped {s.dropped}"
+        + (f"   undecodable {s.skipped}" if getattr(s, "skipped", 0) else "")
+        + f"   {s.provider}"
+    )
     if sound_problem:
         text += f"   SOUND: {sound_problem}"
     if state.session_id:
@@ -363,8 +379,9 @@ def merge_intervals(intervals, min_len: float = 0.0) -> list[tuple[float, float]
     -------
     list of (float, float)
     """
-    clean = sorted((float(a), float(b)) for a, b in intervals
-                   if np.isfinite(a) and np.isfinite(b) and b > a)
+    clean = sorted(
+        (float(a), float(b)) for a, b in intervals if np.isfinite(a) and np.isfinite(b) and b > a
+    )
     out: list[list[float]] = []
     for a, b in clean:
         if out and a <= out[-1][1]:

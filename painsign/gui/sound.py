@@ -129,8 +129,13 @@ class AlarmSound:
         Why no sound can be played, if so.
     """
 
-    def __init__(self, clock=time.monotonic, play: bool = True, backend=None,
-                 on_problem: Callable[[str], object] | None = None):
+    def __init__(
+        self,
+        clock=time.monotonic,
+        play: bool = True,
+        backend=None,
+        on_problem: Callable[[str], object] | None = None,
+    ):
         self.clock = clock
         self.scheduled: list[tuple[float, Priority, str]] = []
         self.problem: str | None = None

@@ -78,7 +78,7 @@ def relative_luminance(colour: str) -> float:
     c = named.get(colour.lower(), colour).lstrip("#")
     if len(c) == 3:
         c = "".join(ch * 2 for ch in c)
-    r, g, b = (_channel(int(c[i:i + 2], 16) / 255.0) for i in (0, 2, 4))
+    r, g, b = (_channel(int(c[i : i + 2], 16) / 255.0) for i in (0, 2, 4))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -138,7 +138,7 @@ def saturation(colour: str) -> float:
         0.0 to 1.0.
     """
     c = colour.lstrip("#")
-    r, g, b = (int(c[i:i + 2], 16) for i in (0, 2, 4))
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
     hi, lo = max(r, g, b), min(r, g, b)
     return 0.0 if hi == 0 else (hi - lo) / hi
 
@@ -199,11 +199,22 @@ def sizes(scale: float) -> Sizes:
     -------
     Sizes
     """
+
     def px(v: float) -> int:
         return max(9, round(v * scale))
 
-    return Sizes(base=px(15), small=px(14), status=px(16), list=px(18), button=px(17),
-                 banner=px(30), bed=px(30), badge=px(20), title=px(17), reason=px(30))
+    return Sizes(
+        base=px(15),
+        small=px(14),
+        status=px(16),
+        list=px(18),
+        button=px(17),
+        banner=px(30),
+        bed=px(30),
+        badge=px(20),
+        title=px(17),
+        reason=px(30),
+    )
 
 
 def style(scale: float = 1.0) -> str:

@@ -17,8 +17,19 @@ from painsign.gui.labels import ElidedLabel, WrappedLabel, elide_lines, pixel_fo
 from painsign.gui.present import INVALID, InputView
 from painsign.scoring.nfcs import ACTIONS
 
-__all__ = ["ActionBars", "AlarmBanner", "BigValue", "ElidedLabel", "ValueDisplay", "VideoPane",
-           "WrappedLabel", "elide_lines", "panel", "pixel_font", "set_text"]
+__all__ = [
+    "ActionBars",
+    "AlarmBanner",
+    "BigValue",
+    "ElidedLabel",
+    "ValueDisplay",
+    "VideoPane",
+    "WrappedLabel",
+    "elide_lines",
+    "panel",
+    "pixel_font",
+    "set_text",
+]
 
 
 def panel() -> QFrame:
@@ -65,9 +76,13 @@ class VideoPane(QLabel):
         size = self.size()
         if view.live and bgr is not None:
             self.reason, self.detail, self.showing_picture, self._key = "", "", True, None
-            self.setPixmap(QPixmap.fromImage(_qimage(bgr)).scaled(
-                size, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation))
+            self.setPixmap(
+                QPixmap.fromImage(_qimage(bgr)).scaled(
+                    size,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
             return
         headline = view.headline or "No picture"
         picture = bgr if (bgr is not None and view.state in self.GREYED) else None
@@ -86,23 +101,32 @@ class VideoPane(QLabel):
         if bgr is not None:
             grey = (bgr.mean(axis=2) * 0.35 + 30).astype(np.uint8)
             rgb = np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
-            img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0],
-                         QImage.Format.Format_RGB888).copy()
+            img = QImage(
+                rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888
+            ).copy()
             scaled = QPixmap.fromImage(img).scaled(
-                w, h, Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.FastTransformation)
+                w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+            )
             painter.drawPixmap((w - scaled.width()) // 2, (h - scaled.height()) // 2, scaled)
         painter.setPen(QColor(theme.NO_PICTURE_TEXT))
         big = max(14, min(h // 7, w // 9))
         painter.setFont(pixel_font(big, bold=True))
         top = QRect(0, 0, w, h // 2 + big // 2)
-        painter.drawText(top, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
-                         | Qt.TextFlag.TextWordWrap, headline)
+        painter.drawText(
+            top,
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap,
+            headline,
+        )
         if detail:
             painter.setFont(pixel_font(max(12, big // 2)))
             bottom = QRect(w // 20, h // 2 + big // 2 + 8, w - w // 10, h // 2 - big // 2 - 8)
-            painter.drawText(bottom, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-                             | Qt.TextFlag.TextWordWrap, detail)
+            painter.drawText(
+                bottom,
+                Qt.AlignmentFlag.AlignHCenter
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap,
+                detail,
+            )
         painter.end()
         return pm
 
@@ -338,15 +362,17 @@ class AlarmBanner(QWidget):
             # Dark phase of the flashing: the alarm colour stays as a frame.
             width = max(3, self.height() // 12)
             painter.setPen(QPen(QColor(self._colour), width))
-            painter.drawRoundedRect(self.rect().adjusted(width // 2, width // 2, -width // 2,
-                                                         -width // 2), 6, 6)
+            painter.drawRoundedRect(
+                self.rect().adjusted(width // 2, width // 2, -width // 2, -width // 2), 6, 6
+            )
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawRoundedRect(self.rect(), 6, 6)
         painter.setPen(QColor(fg))
         painter.setFont(self._font)
-        text = QFontMetrics(self._font).elidedText(self._text, Qt.TextElideMode.ElideRight,
-                                                   self.width() - 16)
+        text = QFontMetrics(self._font).elidedText(
+            self._text, Qt.TextElideMode.ElideRight, self.width() - 16
+        )
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
         painter.end()
 

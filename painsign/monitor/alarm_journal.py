@@ -33,8 +33,9 @@ class AlarmJournal:
         self.advisory: str | None = None
         self._raised_at: dict[str, float] = {}
 
-    def alarm_changed(self, entry: AlarmLogEntry, t: float,
-                      recorder: Recorder | None = None) -> None:
+    def alarm_changed(
+        self, entry: AlarmLogEntry, t: float, recorder: Recorder | None = None
+    ) -> None:
         """Journal one change of the alarm manager at session time ``t``; ``recorder``
         stores it."""
         row = log_row(entry, t, self._raised_at)
@@ -42,16 +43,24 @@ class AlarmJournal:
             self.rows.append(row)
             self.log.append((t, row.name, row.change, (row.priority or "").upper()))
         level = logging.WARNING if entry.state in ("active", "latched") else logging.INFO
-        logger.log(level, "alarm %s %s (%s)%s", entry.kind, entry.state,
-                   getattr(entry.priority, "name", entry.priority),
-                   f": {entry.note}" if entry.note else "")
+        logger.log(
+            level,
+            "alarm %s %s (%s)%s",
+            entry.kind,
+            entry.state,
+            getattr(entry.priority, "name", entry.priority),
+            f": {entry.note}" if entry.note else "",
+        )
         if recorder is not None:
-            recorder.add_alarm(t, entry.kind,
-                               getattr(entry.priority, "name", str(entry.priority)).lower(),
-                               entry.state, entry.note)
+            recorder.add_alarm(
+                t,
+                entry.kind,
+                getattr(entry.priority, "name", str(entry.priority)).lower(),
+                entry.state,
+                entry.note,
+            )
 
-    def review(self, window, threshold: float, t: float,
-               recorder: Recorder | None = None) -> None:
+    def review(self, window, threshold: float, t: float, recorder: Recorder | None = None) -> None:
         """Set or clear the advisory from the latest sign-type ``window`` of the first
         scorer (:func:`~painsign.signal.review.needs_review`), at session time ``t``;
         ``recorder`` stores each change."""
@@ -60,8 +69,9 @@ class AlarmJournal:
         if advisory != self.advisory:
             logger.info("advisory: %s", advisory or "cleared")
             if recorder is not None:
-                recorder.add_alarm(t, "needs_review", "advisory",
-                                   "active" if flag else "cleared", reason)
+                recorder.add_alarm(
+                    t, "needs_review", "advisory", "active" if flag else "cleared", reason
+                )
             self.advisory = advisory
 
 
@@ -106,8 +116,14 @@ def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> Alar
         again = " again" if "again" in note or "returned" in note else ""
         return AlarmLogRow(t, kind, name, priority, "raised", f"{name} raised{again}{extra}")
     if state == "latched":
-        return AlarmLogRow(t, kind, name, priority, "latched",
-                           f"{name} latched: condition ended, acknowledge to clear")
+        return AlarmLogRow(
+            t,
+            kind,
+            name,
+            priority,
+            "latched",
+            f"{name} latched: condition ended, acknowledge to clear",
+        )
     if state == "acknowledged":
         return AlarmLogRow(t, kind, name, priority, "acknowledged", f"{name} acknowledged")
     since = raised_at.pop(kind, None)

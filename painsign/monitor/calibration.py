@@ -47,8 +47,7 @@ def calibrate_all(scorers: Sequence, face: bool) -> str:
         try:
             s.recalibrate()
         except CalibrationRefused as refused:
-            refusals.append(f"{display_name(s)}: {refused}" if len(targets) > 1
-                            else str(refused))
+            refusals.append(f"{display_name(s)}: {refused}" if len(targets) > 1 else str(refused))
     return f"calibration refused: {'; '.join(refusals)}" if refusals else ""
 
 
@@ -83,5 +82,6 @@ def baseline_view(scorers: Sequence) -> BaselineView:
         status = targets[0].baseline_status
     else:
         status = "; ".join(f"{display_name(s)}: {s.baseline_status}" for s in targets)
-    return BaselineView(True, all(s.calibrated for s in targets),
-                        any(s.calibrating for s in targets), status)
+    return BaselineView(
+        True, all(s.calibrated for s in targets), any(s.calibrating for s in targets), status
+    )

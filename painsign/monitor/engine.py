@@ -86,12 +86,17 @@ class MonitorEngine(AlarmControls, ReplayControls):
         Shown on screen (``MonitorState.demo_note``), e.g. that alarm delays are shortened.
     """
 
-    def __init__(self, source: Source, analyzer: FrameAnalyzer,
-                 settings: MonitorSettings | None = None,
-                 alarm_settings: AlarmSettings | None = None, recorder: Recorder | None = None,
-                 clock: Clock | None = None,
-                 classifier: SignTypeClassifier | None = None,
-                 demo_note: str | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        analyzer: FrameAnalyzer,
+        settings: MonitorSettings | None = None,
+        alarm_settings: AlarmSettings | None = None,
+        recorder: Recorder | None = None,
+        clock: Clock | None = None,
+        classifier: SignTypeClassifier | None = None,
+        demo_note: str | None = None,
+    ) -> None:
         self.source = source
         self.analyzer = analyzer
         self.settings = settings or MonitorSettings()
@@ -101,8 +106,9 @@ class MonitorEngine(AlarmControls, ReplayControls):
         self._fps = getattr(getattr(source, "info", None), "fps", 30.0) or 30.0
         self._clock = SessionClock(source, self._fps, recorder)  # session time, segments
         self._journal = AlarmJournal()
-        self.alarms = AlarmManager(self.clock, alarm_settings or AlarmSettings(),
-                                   on_change=self._alarm_changed)
+        self.alarms = AlarmManager(
+            self.clock, alarm_settings or AlarmSettings(), on_change=self._alarm_changed
+        )
         self._faults = ScorerFaults(self.alarms)  # per-scorer failures: alarm, reason, log
         self._lock = threading.RLock()  # the published state; never held during inference
         self._stop = threading.Event()
@@ -135,10 +141,19 @@ class MonitorEngine(AlarmControls, ReplayControls):
     def _new_tracks(self) -> list[LiveSignTracker]:
         """One live tracker per scorer, in the analyzer's order."""
         st = self.settings
-        return [LiveSignTracker(s.threshold, self._fps, span_s=st.span_s, window_s=st.window_s,
-                                step_s=st.step_s, surge_rise=st.surge_rise,
-                                surge_within_s=st.surge_within_s, classifier=self._classifier)
-                for s in self.analyzer.scorers]
+        return [
+            LiveSignTracker(
+                s.threshold,
+                self._fps,
+                span_s=st.span_s,
+                window_s=st.window_s,
+                step_s=st.step_s,
+                surge_rise=st.surge_rise,
+                surge_within_s=st.surge_within_s,
+                classifier=self._classifier,
+            )
+            for s in self.analyzer.scorers
+        ]
 
     def _new_snapshots(self) -> FaceSnapshots | None:
         if self.recorder is None or not getattr(self.recorder, "snapshots_enabled", False):
@@ -234,8 +249,7 @@ class MonitorEngine(AlarmControls, ReplayControls):
                 logger.info("%s", self._calibration_note)
         result = FrameWork(frame, self._clock.frame_time(float(frame.t)), started=started)
         try:
-            result.record, result.face = self.analyzer.process(frame.index, result.t,
-                                                               frame.bgr)
+            result.record, result.face = self.analyzer.process(frame.index, result.t, frame.bgr)
             result.display = display_frame(frame.bgr, result.face)
         except Exception as exc:
             logger.warning("inference failed on frame %d: %s", frame.index, exc)
@@ -246,14 +260,14 @@ class MonitorEngine(AlarmControls, ReplayControls):
     def _watch_source(self) -> None:
         status = self.source.status
         if status != self._source_status:
-            logger.info("source %s: %s -> %s", self.source.describe(), self._source_status,
-                        status)
+            logger.info("source %s: %s -> %s", self.source.describe(), self._source_status, status)
             self._source_status = status
         self.alarms.set_condition(AlarmId.CAMERA_LOST, status in ("lost", "reconnecting", "failed"))
         self.alarms.set_condition(AlarmId.CAMERA_FROZEN, status == "frozen")
         if self.recorder is not None:
-            self.alarms.set_condition(AlarmId.RECORDING_FAILURE,
-                                      not getattr(self.recorder, "healthy", True))
+            self.alarms.set_condition(
+                AlarmId.RECORDING_FAILURE, not getattr(self.recorder, "healthy", True)
+            )
 
     def _publish(self, result: FrameWork) -> None:
         """Apply one analysed frame to the shown state, the alarms and the recorder."""
@@ -275,26 +289,30 @@ class MonitorEngine(AlarmControls, ReplayControls):
             self._gaps.measured(t)
         else:
             self._gaps.missing(t)
-        for k, (scorer, track) in enumerate(zip(self.analyzer.scorers, self._tracks,
-                                                strict=True)):
+        for k, (scorer, track) in enumerate(zip(self.analyzer.scorers, self._tracks, strict=True)):
             self._update_track(scorer, track, record, t, primary=k == 0)
         if self._snapshots is not None:
             self._snapshots.update(t, self._tracks[0].current, result.frame.bgr, record.box)
         self._processed.append(result.done)
         started_at = self.source.started_at
-        captured = ((started_at + result.frame.t) if self.source.live and started_at is not None
-                    else result.started)
+        captured = (
+            (started_at + result.frame.t)
+            if self.source.live and started_at is not None
+            else result.started
+        )
         self._latency = 1000.0 * (result.done - captured)
         self.latencies_ms.append(self._latency)
         self.frames_processed += 1
 
-    def _update_track(self, scorer, track: LiveSignTracker, record, t: float,
-                      primary: bool) -> None:
+    def _update_track(
+        self, scorer, track: LiveSignTracker, record, t: float, primary: bool
+    ) -> None:
         name = scorer.name
         p_raw = record.p_raw[name]
         p, events, windows = track.push(t, p_raw, record.face)
-        self._faults.update(name, t, record.failed.get(name),
-                            scored=record.face and not math.isnan(p_raw))
+        self._faults.update(
+            name, t, record.failed.get(name), scored=record.face and not math.isnan(p_raw)
+        )
         if primary:
             for event in events:
                 if event.kind == "surge":
@@ -333,9 +351,12 @@ class MonitorEngine(AlarmControls, ReplayControls):
         damage = getattr(self.source, "damage", None)
         text = damage() if callable(damage) else None
         if text is not None and text != self._damage:
-            logger.warning("%s %s: %s", self.source.describe(),
-                           "ended early" if getattr(self.source, "ended_early", False)
-                           else "is damaged", text)
+            logger.warning(
+                "%s %s: %s",
+                self.source.describe(),
+                "ended early" if getattr(self.source, "ended_early", False) else "is damaged",
+                text,
+            )
         self._damage = text
 
     def _do_seek(self, target: float, reason: str) -> None:
@@ -352,8 +373,11 @@ class MonitorEngine(AlarmControls, ReplayControls):
             self._input_since = t0
             self.alarms.set_condition(AlarmId.SUSTAINED_PAIN, False)
             self.alarms.set_condition(AlarmId.PAIN_SURGE, False)
-            text = (f"Replay restarted from {clock_text(target)}" if reason == "restart"
-                    else f"Replay moved to {clock_text(target)}")
+            text = (
+                f"Replay restarted from {clock_text(target)}"
+                if reason == "restart"
+                else f"Replay moved to {clock_text(target)}"
+            )
             self._journal.rows.append(AlarmLogRow(t0, "segment", "Replay", None, "seek", text))
             logger.info("segment %d: %s (session t %.2f s)", self._clock.segment, text, t0)
 

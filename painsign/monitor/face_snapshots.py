@@ -21,8 +21,7 @@ def encode_png(image_bgr: np.ndarray) -> bytes:
     """
     image = np.ascontiguousarray(image_bgr)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
-        raise ValueError(f"expected a non-empty uint8 BGR image, got {image.dtype} "
-                         f"{image.shape}")
+        raise ValueError(f"expected a non-empty uint8 BGR image, got {image.dtype} {image.shape}")
     ok, buf = cv2.imencode(".png", image)
     if not ok:
         raise ValueError(f"OpenCV could not encode a {image.shape} image as PNG")

@@ -8,8 +8,9 @@ import time
 logger = logging.getLogger("painsign.monitor")
 
 
-def run_headless(engine, exit_after: float | None = None, status_every_s: float = 5.0,
-                 echo=print) -> int:
+def run_headless(
+    engine, exit_after: float | None = None, status_every_s: float = 5.0, echo=print
+) -> int:
     """Run ``engine`` until its source ends, ``exit_after`` seconds pass, or Ctrl-C.
 
     Parameters
@@ -41,9 +42,11 @@ def run_headless(engine, exit_after: float | None = None, status_every_s: float 
                 value = "-?-" if first.current is None else f"{first.current:.2f}"
                 alarms = ", ".join(f"{a.label} ({a.state})" for a in state.alarms) or "none"
                 why = f" ({state.input_reason})" if state.input_reason else ""
-                echo(f"t={state.elapsed_s:6.1f}s  {first.name}={value}{why}  "
-                     f"type={first.sign_type or '-'}  processed "
-                     f"{state.stats.processed_fps:.1f} fps  alarms: {alarms}")
+                echo(
+                    f"t={state.elapsed_s:6.1f}s  {first.name}={value}{why}  "
+                    f"type={first.sign_type or '-'}  processed "
+                    f"{state.stats.processed_fps:.1f} fps  alarms: {alarms}"
+                )
                 next_status = now + status_every_s
             time.sleep(0.05)
     except KeyboardInterrupt:

@@ -75,9 +75,18 @@ def _short(message: str) -> str:
     return (message or "").split("; reopening in")[0].strip()
 
 
-def input_reason(state: str, *, for_s: float, message: str, source: str,
-                 media_t: float | None, live: bool, damage: str | None = None,
-                 ended_early: bool = False, duration: float | None = None) -> str:
+def input_reason(
+    state: str,
+    *,
+    for_s: float,
+    message: str,
+    source: str,
+    media_t: float | None,
+    live: bool,
+    damage: str | None = None,
+    ended_early: bool = False,
+    duration: float | None = None,
+) -> str:
     """Why the input is in ``state``, for the screen ("" when live).
 
     ``damage`` (how a replayed file is damaged), ``ended_early`` (it ended before the
@@ -115,10 +124,17 @@ def input_reason(state: str, *, for_s: float, message: str, source: str,
         return f"replay paused at {clock_text(media_t)}"
     if state == "ended" and damage and not live:
         if ended_early and media_t is not None and duration is not None:
-            return (f"replay ended early at {media_t:.1f} s of {duration:.1f} s: file "
-                    f"damaged ({damage})")
+            return (
+                f"replay ended early at {media_t:.1f} s of {duration:.1f} s: file "
+                f"damaged ({damage})"
+            )
         return f"recording ended at {clock_text(media_t)}: file damaged ({damage})"
     if state == "ended":
-        return (f"recording ended at {clock_text(media_t)}" if not live
-                else f"input ended: {msg}" if msg else "input ended")
+        return (
+            f"recording ended at {clock_text(media_t)}"
+            if not live
+            else f"input ended: {msg}"
+            if msg
+            else "input ended"
+        )
     return state

@@ -162,22 +162,20 @@ class Recorder(Protocol):
         """Why writes fail, in words."""
         ...
 
-    def add_sample(self, t: float | None, face: bool, scorer: str, p_raw: float,
-                   p: float) -> None:
+    def add_sample(self, t: float | None, face: bool, scorer: str, p_raw: float, p: float) -> None:
         """Store one scorer's sample."""
         ...
 
-    def add_alarm(self, t: float | None, kind: str, priority: str, state: str,
-                  note: str | None = None) -> None:
+    def add_alarm(
+        self, t: float | None, kind: str, priority: str, state: str, note: str | None = None
+    ) -> None:
         """Store one alarm change."""
         ...
 
-    def add_segment(self, segment: int, t: float, media_t: float | None,
-                    reason: str) -> None:
+    def add_segment(self, segment: int, t: float, media_t: float | None, reason: str) -> None:
         """Store the start of a replay segment (a seek, a restart, a stall)."""
         ...
 
-    def add_snapshot(self, t: float | None, state: str, scorer: str,
-                     png_bytes: bytes) -> None:
+    def add_snapshot(self, t: float | None, state: str, scorer: str, png_bytes: bytes) -> None:
         """Store a PNG face snapshot taken in ``state`` ("pain" or "no pain")."""
         ...

@@ -92,8 +92,11 @@ class ScorerFaults:
     def summary(self) -> str | None:
         """``"scorer 'mine' failed on 312 frames (output NaN)"`` for every scorer that
         failed in the session, joined by "; "; None when none did."""
-        parts = [f"scorer '{name}' failed on {n} frame{'s' if n != 1 else ''} "
-                 f"({self.first_reason[name]})" for name, n in self.counts.items()]
+        parts = [
+            f"scorer '{name}' failed on {n} frame{'s' if n != 1 else ''} "
+            f"({self.first_reason[name]})"
+            for name, n in self.counts.items()
+        ]
         return "; ".join(parts) or None
 
     def reason(self, name: str) -> str | None:
@@ -106,11 +109,20 @@ class ScorerFaults:
         last = self._logged_at.get(name)
         if last is None:
             self._logged_at[name], self._unlogged[name] = now, 0
-            logger.warning("scorer %r failed: %s (its sign shows -?-; the others go on; "
-                           "further failures are counted once a minute)", name, reason)
+            logger.warning(
+                "scorer %r failed: %s (its sign shows -?-; the others go on; "
+                "further failures are counted once a minute)",
+                name,
+                reason,
+            )
             return
         self._unlogged[name] += 1
         if now - last >= LOG_EVERY_S:
-            logger.warning("scorer %r failed on %d more frames in the last %.0f s (last: %s)",
-                           name, self._unlogged[name], now - last, reason)
+            logger.warning(
+                "scorer %r failed on %d more frames in the last %.0f s (last: %s)",
+                name,
+                self._unlogged[name],
+                now - last,
+                reason,
+            )
             self._logged_at[name], self._unlogged[name] = now, 0

@@ -77,8 +77,12 @@ class SessionClock:
     def stall_s(self) -> float:
         """Seconds since the last frame of a replay that has waited longer than
         :data:`REPLAY_STALL_S` for one (not paused, not ended); else 0."""
-        if (self.source.live or self._last_frame_mono is None or self.ended
-                or getattr(self.source, "paused", False)):
+        if (
+            self.source.live
+            or self._last_frame_mono is None
+            or self.ended
+            or getattr(self.source, "paused", False)
+        ):
             return 0.0
         waited = time.monotonic() - self._last_frame_mono
         return waited if waited > REPLAY_STALL_S else 0.0
@@ -91,8 +95,12 @@ class SessionClock:
         stall = self.stall_s()
         if stall:
             self._new_segment(self.elapsed + stall, media_t, "stall")
-            logger.info("segment %d: replay stalled for %.1f s (session t %.2f s)",
-                        self.segment, stall, self.segment_t0)
+            logger.info(
+                "segment %d: replay stalled for %.1f s (session t %.2f s)",
+                self.segment,
+                stall,
+                self.segment_t0,
+            )
         if self._segment_media0 is None:
             self._segment_media0 = media_t
         return max(self.segment_t0 + media_t - self._segment_media0, self.elapsed)
@@ -123,10 +131,12 @@ class SessionClock:
         elif getattr(self.source, "paused", False):
             self._last_frame_mono = time.monotonic()
 
-    def _new_segment(self, t0: float, media0: float | None, reason: str,
-                     media_t: float | None = None) -> None:
+    def _new_segment(
+        self, t0: float, media0: float | None, reason: str, media_t: float | None = None
+    ) -> None:
         self.segment += 1
         self.segment_t0, self._segment_media0 = t0, media0
         if self.recorder is not None:
-            self.recorder.add_segment(self.segment, t0, media0 if media_t is None else media_t,
-                                      reason)
+            self.recorder.add_segment(
+                self.segment, t0, media0 if media_t is None else media_t, reason
+            )

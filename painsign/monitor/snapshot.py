@@ -23,9 +23,10 @@ def build_state(engine) -> MonitorState:
     e = engine
     now = e._clock.now()
     live = e._input == "live"
-    views = [scorer_view(scorer, track, now, live, e.settings.fresh_s,
-                         e._faults.reason(scorer.name))
-             for scorer, track in zip(e.analyzer.scorers, e._tracks, strict=True)]
+    views = [
+        scorer_view(scorer, track, now, live, e.settings.fresh_s, e._faults.reason(scorer.name))
+        for scorer, track in zip(e.analyzer.scorers, e._tracks, strict=True)
+    ]
     trend_t, trend_p = e._tracks[0].trend.arrays()
     baseline = baseline_view(e.analyzer.scorers)
     sounding = e.alarms.sounding()
@@ -58,10 +59,16 @@ def build_state(engine) -> MonitorState:
         replay=replay_info(e),
         input_state=e._input,
         input_reason=input_reason(
-            e._input, for_s=now - e._input_since, message=e.source.status_message,
-            source=e.source.describe(), media_t=e._clock.media_t, live=e.source.live,
-            damage=e._damage, ended_early=e.replay_ended_early,
-            duration=e.replay_duration()),
+            e._input,
+            for_s=now - e._input_since,
+            message=e.source.status_message,
+            source=e.source.describe(),
+            media_t=e._clock.media_t,
+            live=e.source.live,
+            damage=e._damage,
+            ended_early=e.replay_ended_early,
+            duration=e.replay_duration(),
+        ),
         frame_stale=e._frame is None or e._input in STALE_INPUT,
         gaps=e._gaps.within(now - e.settings.span_s, now),
         trend_gaps=e._gaps.all(now),
@@ -83,8 +90,9 @@ def recording_problem(recorder) -> str | None:
     return (reason() if callable(reason) else "") or "the session database cannot be written"
 
 
-def scorer_view(s, track: LiveSignTracker, now: float, live: bool, fresh_s: float,
-                failure: str | None = None) -> ScorerView:
+def scorer_view(
+    s, track: LiveSignTracker, now: float, live: bool, fresh_s: float, failure: str | None = None
+) -> ScorerView:
     """Scorer ``s``'s view from its live ``track``; ``current`` only while the input is
     live, the value fresh and the scorer not failing (``failure``: why it failed, while its
     alarm holds)."""
@@ -92,12 +100,19 @@ def scorer_view(s, track: LiveSignTracker, now: float, live: bool, fresh_s: floa
     span = np.array(track.span, dtype=np.float64).reshape(-1, 2)
     cross = np.array(track.crossings, dtype=np.float64).reshape(-1, 2)
     w = track.sign
-    current = (track.current if live and fresh and failure is None
-               and math.isfinite(track.current) else None)
+    current = (
+        track.current
+        if live and fresh and failure is None and math.isfinite(track.current)
+        else None
+    )
     return ScorerView(
-        name=s.name, display_name=display_name(s),
-        threshold=s.threshold, t=span[:, 0], p=span[:, 1],
-        crossings_t=cross[:, 0], crossings_p=cross[:, 1],
+        name=s.name,
+        display_name=display_name(s),
+        threshold=s.threshold,
+        t=span[:, 0],
+        p=span[:, 1],
+        crossings_t=cross[:, 0],
+        crossings_p=cross[:, 1],
         current=None if current is None else float(current),
         sign_type=str(w.sign_type) if w is not None else None,
         action=str(w.action) if w is not None else None,
@@ -130,7 +145,11 @@ def replay_info(engine) -> dict | None:
     if duration is None:
         return None
     source = engine.source
-    return {"position_s": engine._clock.media_t, "duration_s": duration,
-            "paused": bool(getattr(source, "paused", False)),
-            "speed": float(getattr(source, "speed", 1.0)),
-            "segment": engine._clock.segment, "ended": engine._clock.ended}
+    return {
+        "position_s": engine._clock.media_t,
+        "duration_s": duration,
+        "paused": bool(getattr(source, "paused", False)),
+        "speed": float(getattr(source, "speed", 1.0)),
+        "segment": engine._clock.segment,
+        "ended": engine._clock.ended,
+    }

@@ -15,14 +15,14 @@ import numpy as np
 
 #: Every value of :attr:`MonitorState.input_state`.
 INPUT_STATES: tuple[str, ...] = (
-    "starting",       # no frame yet: the source is opening
-    "live",           # frames arrive, a face is measured: the only state with a value
-    "no_face",        # frames arrive, no face in them
-    "camera_lost",    # no new frame for the stall time (reconnecting)
+    "starting",  # no frame yet: the source is opening
+    "live",  # frames arrive, a face is measured: the only state with a value
+    "no_face",  # frames arrive, no face in them
+    "camera_lost",  # no new frame for the stall time (reconnecting)
     "camera_frozen",  # identical frames for the frozen time
-    "ended",          # a replayed file reached its end (or the source was stopped)
-    "refused",        # the source never delivered a frame: cannot open, wrong stream
-    "paused",         # a replay paused by the operator
+    "ended",  # a replayed file reached its end (or the source was stopped)
+    "refused",  # the source never delivered a frame: cannot open, wrong stream
+    "paused",  # a replay paused by the operator
 )
 
 

@@ -70,11 +70,14 @@ def read_summary(path: str | Path) -> dict:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} is not a JSON summary ({exc}); give the summary.json "
-                         "written by painsign analyze") from None
+        raise InputError(
+            f"{path} is not a JSON summary ({exc}); give the summary.json "
+            "written by painsign analyze"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("scorers"), dict):
-        raise InputError(f"{path} has no 'scorers' mapping; give the summary.json written by "
-                         "painsign analyze")
+        raise InputError(
+            f"{path} has no 'scorers' mapping; give the summary.json written by painsign analyze"
+        )
     return data
 
 
@@ -90,21 +93,28 @@ def _window_rows(path: Path, name: str, entry, non_overlapping: bool):
             entropy = w["entropy"]
             crossings = w["crossings"]
         except (KeyError, TypeError, ValueError):
-            raise InputError(f"{path}: a window of scorer {name!r} lacks t0, t1, entropy or "
-                             "crossings") from None
+            raise InputError(
+                f"{path}: a window of scorer {name!r} lacks t0, t1, entropy or crossings"
+            ) from None
         if entropy is None or crossings is None or not t1 - t0 >= MIN_WINDOW_S:
             continue  # no sample in the window, or too short to type
         if non_overlapping and t0 < last_end - 1e-9:
             continue
         last_end = t1
         c_ref = normalise_crossings(float(crossings), t1 - t0, REFERENCE_WINDOW_S)
-        meta = {"file": str(path), "scorer": name, "t0": t0, "t1": t1,
-                "sign_type": w.get("sign_type")}
+        meta = {
+            "file": str(path),
+            "scorer": name,
+            "t0": t0,
+            "t1": t1,
+            "sign_type": w.get("sign_type"),
+        }
         yield (float(entropy), c_ref), meta
 
 
 def gather_windows(
-    summary_paths: Iterable[str | Path], scorer: str | None = None,
+    summary_paths: Iterable[str | Path],
+    scorer: str | None = None,
     non_overlapping: bool = False,
 ) -> tuple[np.ndarray, list[dict]]:
     """Collect (entropy, crossings per 20 s) of the sliding windows of many analyses.
@@ -161,7 +171,8 @@ def gather_windows(
         which = f"scorer {scorer!r}" if scorer else "any scorer"
         raise InputError(
             f"no usable window for {which} in {len(paths)} file(s): windows need a face "
-            f"(entropy) and at least {MIN_WINDOW_S:g} s; analyse longer videos with a face")
+            f"(entropy) and at least {MIN_WINDOW_S:g} s; analyse longer videos with a face"
+        )
     return np.array(rows, dtype=float), meta
 
 
@@ -211,8 +222,13 @@ def _decision_table(ax) -> None:
     """The decision matrix (Ferreira et al., Fig. 5) as a small table."""
     kinds = [str(k) for k in SignType]
     cells = [[str(decision_action(k, pred)) for pred in (True, False)] for k in kinds]
-    table = ax.table(cellText=cells, rowLabels=kinds, colLabels=["pain", "no pain"],
-                     loc="center", cellLoc="center")
+    table = ax.table(
+        cellText=cells,
+        rowLabels=kinds,
+        colLabels=["pain", "no pain"],
+        loc="center",
+        cellLoc="center",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1.0, 1.4)
@@ -250,44 +266,94 @@ def draw_cluster_figure(model: LearnedSignTypes, features, path: str | Path) -> 
     names = np.array([str(n) for n in model.names_[model.predict(x)]]) if len(x) else []
     fig = Figure(figsize=(11.0, 6.0), dpi=110)
     ax = fig.add_axes((0.07, 0.1, 0.56, 0.8))
-    y_top = max(float(x[:, 1].max()) if len(x) else 0.0,
-                float(model.centroids_[:, 1].max()), 10.0) + 1.0
-    ax.add_patch(Rectangle((0, model.high_crossings), model.low_entropy_bits,
-                           y_top - model.high_crossings, facecolor="none", hatch="//",
-                           edgecolor=SIGN_TYPE_COLOURS["indeterminate"], alpha=0.35, lw=0,
-                           label="indeterminate rule"))
+    y_top = (
+        max(float(x[:, 1].max()) if len(x) else 0.0, float(model.centroids_[:, 1].max()), 10.0)
+        + 1.0
+    )
+    ax.add_patch(
+        Rectangle(
+            (0, model.high_crossings),
+            model.low_entropy_bits,
+            y_top - model.high_crossings,
+            facecolor="none",
+            hatch="//",
+            edgecolor=SIGN_TYPE_COLOURS["indeterminate"],
+            alpha=0.35,
+            lw=0,
+            label="indeterminate rule",
+        )
+    )
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(x))
     for kind, colour in SIGN_TYPE_COLOURS.items():
         sel = names == kind
         if np.any(sel):
-            ax.scatter(x[sel, 0], x[sel, 1] + jitter[sel], s=14, color=colour, alpha=0.5,
-                       lw=0, label=f"{kind} windows (n={int(sel.sum())})")
+            ax.scatter(
+                x[sel, 0],
+                x[sel, 1] + jitter[sel],
+                s=14,
+                color=colour,
+                alpha=0.5,
+                lw=0,
+                label=f"{kind} windows (n={int(sel.sum())})",
+            )
     for j, ((e, c), name) in enumerate(zip(model.centroids_, model.names_, strict=True)):
-        ax.scatter([e], [c], marker="X", s=220, color=SIGN_TYPE_COLOURS[str(name)],
-                   edgecolor="k", lw=1.2, zorder=5, label="fitted centroids" if j == 0 else None)
-        ax.annotate(f"{name}", (e, c), xytext=(8, 8), textcoords="offset points",
-                    fontsize=9, weight="bold")
+        ax.scatter(
+            [e],
+            [c],
+            marker="X",
+            s=220,
+            color=SIGN_TYPE_COLOURS[str(name)],
+            edgecolor="k",
+            lw=1.2,
+            zorder=5,
+            label="fitted centroids" if j == 0 else None,
+        )
+        ax.annotate(
+            f"{name}", (e, c), xytext=(8, 8), textcoords="offset points", fontsize=9, weight="bold"
+        )
     for i, (kind, cen) in enumerate(PAPER_CENTROIDS[model.centroids].items()):
         colour = SIGN_TYPE_COLOURS[str(kind)]
-        ax.add_patch(Ellipse((cen.entropy, cen.crossings), 2 * cen.entropy_sd,
-                             2 * cen.crossings_sd, facecolor="none", edgecolor=colour,
-                             ls="--", lw=1))
-        ax.scatter([cen.entropy], [cen.crossings], marker="o", s=90, facecolor="none",
-                   edgecolor=colour, lw=2, zorder=4,
-                   label=f"paper centroids ({model.centroids}) +-1 sd" if i == 0 else None)
+        ax.add_patch(
+            Ellipse(
+                (cen.entropy, cen.crossings),
+                2 * cen.entropy_sd,
+                2 * cen.crossings_sd,
+                facecolor="none",
+                edgecolor=colour,
+                ls="--",
+                lw=1,
+            )
+        )
+        ax.scatter(
+            [cen.entropy],
+            [cen.crossings],
+            marker="o",
+            s=90,
+            facecolor="none",
+            edgecolor=colour,
+            lw=2,
+            zorder=4,
+            label=f"paper centroids ({model.centroids}) +-1 sd" if i == 0 else None,
+        )
     ax.set_xlim(-0.05, MAX_ENTROPY_BITS + 0.1)
     ax.set_ylim(-0.5, y_top)
     ax.set_xlabel("entropy of the sign (bits, 10 bins on [0, 1])")
     ax.set_ylabel(f"threshold crossings per {REFERENCE_WINDOW_S:g} s (points jittered)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
-    ax.set_title(f"sign types by k-means: k = {model.k_}, silhouette {model.silhouette_:.2f}, "
-                 f"{model.n_windows_} windows (research use)", fontsize=10)
+    ax.set_title(
+        f"sign types by k-means: k = {model.k_}, silhouette {model.silhouette_:.2f}, "
+        f"{model.n_windows_} windows (research use)",
+        fontsize=10,
+    )
     _decision_table(fig.add_axes((0.76, 0.55, 0.2, 0.33)))
     sax = fig.add_axes((0.72, 0.1, 0.25, 0.3))
     ks = sorted(model.silhouettes_)
-    sax.bar(ks, [model.silhouettes_[k] for k in ks],
-            color=["#455a64" if k == model.k_ else "#b0bec5" for k in ks])
+    sax.bar(
+        ks,
+        [model.silhouettes_[k] for k in ks],
+        color=["#455a64" if k == model.k_ else "#b0bec5" for k in ks],
+    )
     sax.set_xticks(ks)
     sax.set_xlabel("k", fontsize=8)
     sax.set_ylabel("silhouette", fontsize=8)

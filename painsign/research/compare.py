@@ -82,19 +82,22 @@ def read_signs(summary_path: str | Path) -> Signs:
             columns = reader.fieldnames or []
             rows = list(reader)
     except OSError as exc:
-        raise InputError(f"cannot read {frames_path} (the frames.csv beside {summary_path.name})"
-                         f": {exc.strerror or exc}") from None
+        raise InputError(
+            f"cannot read {frames_path} (the frames.csv beside {summary_path.name})"
+            f": {exc.strerror or exc}"
+        ) from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{frames_path} is not a painsign frames.csv: {exc}") from None
     wanted = ["t", *(f"p_{name}" for name in summary["scorers"])]
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise InputError(f"{frames_path} lacks column(s) {', '.join(missing)}; it does not "
-                         f"belong to {summary_path}")
+        raise InputError(
+            f"{frames_path} lacks column(s) {', '.join(missing)}; it does not "
+            f"belong to {summary_path}"
+        )
     t = np.array([_number(r["t"]) for r in rows])
     face = np.array([r.get("face", "1") not in ("0", "False") for r in rows], dtype=bool)
-    p = {name: np.array([_number(r[f"p_{name}"]) for r in rows])
-         for name in summary["scorers"]}
+    p = {name: np.array([_number(r[f"p_{name}"]) for r in rows]) for name in summary["scorers"]}
     return Signs(summary, summary_path, frames_path, t, face, p)
 
 
@@ -187,17 +190,28 @@ def compare_scorers(summary_path: str | Path) -> dict:
     scorers = signs.summary["scorers"]
     if len(scorers) < 2:
         have = ", ".join(scorers) or "none"
-        raise InputError(f"{signs.summary_path} has {len(scorers)} scorer(s) ({have}); compare "
-                         "needs two or more: painsign analyze VIDEO --model CLASSIFIER.onnx")
+        raise InputError(
+            f"{signs.summary_path} has {len(scorers)} scorer(s) ({have}); compare "
+            "needs two or more: painsign analyze VIDEO --model CLASSIFIER.onnx"
+        )
     pairs = []
     for a, b in combinations(scorers, 2):
         r, n = pearson_r(signs.p[a], signs.p[b])
         agree, n_windows = window_agreement(scorers[a], scorers[b])
         type_a, type_b = scorers[a].get("sign_type"), scorers[b].get("sign_type")
-        pairs.append({"a": a, "b": b, "pearson_r": r, "n_samples": n,
-                      "window_agreement": agree, "n_windows": n_windows,
-                      "sign_type_a": type_a, "sign_type_b": type_b,
-                      "same_type": type_a is not None and type_a == type_b})
+        pairs.append(
+            {
+                "a": a,
+                "b": b,
+                "pearson_r": r,
+                "n_samples": n,
+                "window_agreement": agree,
+                "n_windows": n_windows,
+                "sign_type_a": type_a,
+                "sign_type_b": type_b,
+                "same_type": type_a is not None and type_a == type_b,
+            }
+        )
     keys = ("display_name", "threshold", "mean", "prediction", "sign_type", "action")
     return {
         "summary": str(signs.summary_path),
@@ -207,8 +221,9 @@ def compare_scorers(summary_path: str | Path) -> dict:
     }
 
 
-def draw_overlay(summary_path: str | Path, path: str | Path,
-                 comparison: dict | None = None) -> None:
+def draw_overlay(
+    summary_path: str | Path, path: str | Path, comparison: dict | None = None
+) -> None:
     """Write a figure of every scorer's sign over time, overlaid, with its threshold.
 
     Above: the smoothed signs with dashed thresholds, frames without a face shaded, and the
@@ -236,8 +251,9 @@ def draw_overlay(summary_path: str | Path, path: str | Path,
     gaps = np.r_[False, ~signs.face, False].astype(int)
     starts, stops = np.flatnonzero(np.diff(gaps) == 1), np.flatnonzero(np.diff(gaps) == -1)
     for k, (s, e) in enumerate(zip(starts, stops, strict=True)):
-        ax.axvspan(t[s], t[min(e, len(t) - 1)], color="0.88", lw=0,
-                   label="no face" if k == 0 else None)
+        ax.axvspan(
+            t[s], t[min(e, len(t) - 1)], color="0.88", lw=0, label="no face" if k == 0 else None
+        )
     for i, (name, entry) in enumerate(scorers.items()):
         c = COLOURS[i % len(COLOURS)]
         label = f"{entry.get('display_name') or name}: {entry.get('sign_type')}"
@@ -259,8 +275,10 @@ def draw_overlay(summary_path: str | Path, path: str | Path,
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     ax.tick_params(labelbottom=False)
     rs = ", ".join(f"{p['a']}-{p['b']} r={_fmt(p['pearson_r'])}" for p in comparison["pairs"])
-    ax.set_title(f"signs of {len(scorers)} scorers: {Path(signs.summary.get('video', '')).name}"
-                 f"  ({rs})", fontsize=10)
+    ax.set_title(
+        f"signs of {len(scorers)} scorers: {Path(signs.summary.get('video', '')).name}  ({rs})",
+        fontsize=10,
+    )
     fig.savefig(path)
 
 

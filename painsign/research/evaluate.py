@@ -53,8 +53,10 @@ from painsign.vision.image import to_rgb
 from painsign.vision.image_file import read_image
 from painsign.vision.tracker import FaceTracker
 
-NOTE = ("research evaluation: painsign is research software, not a medical device; the "
-        "NFCS scorer is a transparent proxy, not a validated clinical tool")
+NOTE = (
+    "research evaluation: painsign is research software, not a medical device; the "
+    "NFCS scorer is a transparent proxy, not a validated clinical tool"
+)
 
 
 @dataclass
@@ -149,8 +151,9 @@ def _score_image(item: LabelledItem, scorers: list, tracker: FaceTracker) -> Ite
     return ItemScore(item, {s.name: float(s.score(frame).p) for s in scorers})
 
 
-def _score_video(item: LabelledItem, analyzer: FrameAnalyzer,
-                 settings: SignSettings | None, analyses: dict) -> ItemScore:
+def _score_video(
+    item: LabelledItem, analyzer: FrameAnalyzer, settings: SignSettings | None, analyses: dict
+) -> ItemScore:
     key = str(item.path)
     if key not in analyses:
         analyses.clear()  # keep one video's analysis in memory, not all of them
@@ -162,8 +165,10 @@ def _score_video(item: LabelledItem, analyzer: FrameAnalyzer,
     in_range = (t >= t0) & (t < t1)
     if not in_range.any():
         last = float(t[-1]) if t.size else 0.0
-        raise InputError(f"no frame between start and end ({_range(item)}); the video "
-                         f"runs from 0 to {last:.2f} s")
+        raise InputError(
+            f"no frame between start and end ({_range(item)}); the video "
+            f"runs from 0 to {last:.2f} s"
+        )
     scores = {}
     for name, sign in analysis.signs.items():
         p = sign.p_smooth[in_range]
@@ -174,8 +179,9 @@ def _score_video(item: LabelledItem, analyzer: FrameAnalyzer,
         labels = item.frame_labels.at(t[in_range])
         keep = labels >= 0
         result.frame_labels = labels[keep]
-        result.frame_scores = {name: sign.p_smooth[in_range][keep]
-                               for name, sign in analysis.signs.items()}
+        result.frame_scores = {
+            name: sign.p_smooth[in_range][keep] for name, sign in analysis.signs.items()
+        }
     return result
 
 
@@ -197,13 +203,20 @@ def _threshold_block(y: np.ndarray, s: np.ndarray, threshold: float) -> dict:
         "brier": brier_score(y, s) if 0 <= s.min() and s.max() <= 1 else None,
         "youden": youden,
         "at_threshold": own,
-        "confusion_matrix": {"rows": "true no pain, pain", "columns": "predicted no pain, "
-                             "pain", "matrix": [[own["tn"], own["fp"]], [own["fn"], own["tp"]]]},
+        "confusion_matrix": {
+            "rows": "true no pain, pain",
+            "columns": "predicted no pain, pain",
+            "matrix": [[own["tn"], own["fp"]], [own["fn"], own["tp"]]],
+        },
     }
     if block["brier"] is not None:
         true, pred, count = calibration_curve(y, s, bins=10)
-        block["calibration"] = {"bins": 10, "prob_true": true.tolist(),
-                                "prob_pred": pred.tolist(), "count": count.tolist()}
+        block["calibration"] = {
+            "bins": 10,
+            "prob_true": true.tolist(),
+            "prob_pred": pred.tolist(),
+            "count": count.tolist(),
+        }
     return block
 
 
@@ -211,8 +224,9 @@ def _classes(y: np.ndarray) -> tuple[int, int]:
     return int(y.sum()), int(y.size - y.sum())
 
 
-def summarise(scored: list[ItemScore], scorers: list, folds: int | None = None,
-              seed: int = 0) -> dict:
+def summarise(
+    scored: list[ItemScore], scorers: list, folds: int | None = None, seed: int = 0
+) -> dict:
     """Return the per-scorer metrics of scored items (the ``scorers`` of evaluation.json).
 
     Parameters
@@ -243,10 +257,15 @@ def summarise(scored: list[ItemScore], scorers: list, folds: int | None = None,
         ok = np.isfinite(s_all)
         y, s = labels[ok], s_all[ok]
         n_pain, n_no = _classes(y)
-        entry = {"display_name": display_name(scorer),
-                 "threshold": float(scorer.threshold), "n": int(ok.sum()),
-                 "n_no_face": int((~ok).sum()), "n_pain": n_pain, "n_no_pain": n_no,
-                 "problems": []}
+        entry = {
+            "display_name": display_name(scorer),
+            "threshold": float(scorer.threshold),
+            "n": int(ok.sum()),
+            "n_no_face": int((~ok).sum()),
+            "n_pain": n_pain,
+            "n_no_pain": n_no,
+            "problems": [],
+        }
         if n_pain and n_no:
             entry.update(_threshold_block(y, s, float(scorer.threshold)))
             if folds:
@@ -258,7 +277,8 @@ def summarise(scored: list[ItemScore], scorers: list, folds: int | None = None,
         else:
             entry["problems"].append(
                 f"{entry['n']} items with a score ({n_pain} pain, {n_no} no pain, "
-                f"{entry['n_no_face']} without a face): an AUC needs both pain and no pain")
+                f"{entry['n_no_face']} without a face): an AUC needs both pain and no pain"
+            )
         frames = _frames_block(scored, scorer)
         if frames is not None:
             entry["frames"] = frames
@@ -278,13 +298,21 @@ def _frames_block(scored: list[ItemScore], scorer) -> dict | None:
     ok = np.isfinite(s)
     y, s = y[ok], s[ok]
     n_pain, n_no = _classes(y)
-    block = {"items": len(with_frames), "n": int(y.size), "n_no_face": int((~ok).sum()),
-             "n_pain": n_pain, "n_no_pain": n_no, "score": "smoothed sign per frame"}
+    block = {
+        "items": len(with_frames),
+        "n": int(y.size),
+        "n_no_face": int((~ok).sum()),
+        "n_pain": n_pain,
+        "n_no_pain": n_no,
+        "score": "smoothed sign per frame",
+    }
     if n_pain and n_no:
         block.update(_threshold_block(y, s, float(scorer.threshold)))
     else:
-        block["problem"] = (f"{y.size} labelled frames with a sign ({n_pain} pain, {n_no} "
-                            "no pain): per-frame metrics need both")
+        block["problem"] = (
+            f"{y.size} labelled frames with a sign ({n_pain} pain, {n_no} "
+            "no pain): per-frame metrics need both"
+        )
     return block
 
 
@@ -295,15 +323,22 @@ def write_scores_csv(scored: list[ItemScore], names: list[str], path: Path) -> N
     """
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["path", "label", "subject", "kind", "start", "end",
-                    *(f"score_{n}" for n in names)])
+        w.writerow(
+            ["path", "label", "subject", "kind", "start", "end", *(f"score_{n}" for n in names)]
+        )
         for r in scored:
             it = r.item
-            w.writerow([it.name, "pain" if it.label else "no pain", it.group or "",
-                        "image" if it.is_image else "video",
-                        "" if it.start is None else f"{it.start:g}",
-                        "" if it.end is None else f"{it.end:g}",
-                        *(f"{r.scores[n]:.6f}" for n in names)])
+            w.writerow(
+                [
+                    it.name,
+                    "pain" if it.label else "no pain",
+                    it.group or "",
+                    "image" if it.is_image else "video",
+                    "" if it.start is None else f"{it.start:g}",
+                    "" if it.end is None else f"{it.end:g}",
+                    *(f"{r.scores[n]:.6f}" for n in names),
+                ]
+            )
 
 
 def _clean(x):
@@ -372,11 +407,15 @@ def evaluate(
     subjects = sorted({it.group for it in items if it.group is not None})
     if folds is not None:
         if not subjects:
-            raise InputError(f"{labels_path}: folds need subjects; add a 'subject' column or "
-                             "name one with --groups")
+            raise InputError(
+                f"{labels_path}: folds need subjects; add a 'subject' column or "
+                "name one with --groups"
+            )
         if not 2 <= folds <= len(subjects):
-            raise InputError(f"--folds {folds}: needs 2 to {len(subjects)} folds (the number "
-                             f"of subjects in column {group_col!r})")
+            raise InputError(
+                f"--folds {folds}: needs 2 to {len(subjects)} folds (the number "
+                f"of subjects in column {group_col!r})"
+            )
     scorers = list(scorers_factory())
     scored = score_items(items, lambda: scorers, tracker, settings, progress)
     names = [s.name for s in scorers]
@@ -393,8 +432,7 @@ def evaluate(
         "item_notes": [{"path": r.item.name, "note": r.note} for r in scored if r.note],
         "scorers": summarise(scored, scorers, folds, seed),
     }
-    result["problems"] = [f"{n}: {p}" for n, e in result["scorers"].items()
-                          for p in e["problems"]]
+    result["problems"] = [f"{n}: {p}" for n, e in result["scorers"].items() for p in e["problems"]]
     result = _clean(result)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -428,12 +466,32 @@ def draw_figures(scored: list[ItemScore], result: dict, out: Path) -> None:
         fpr, tpr, _ = roc_curve_points(y, s)
         ax.plot(fpr, tpr, "-", color=c, lw=2, label=f"{name}: AUC {entry['auc']:.3f}")
         yd, own = entry["youden"], entry["at_threshold"]
-        ax.plot(1 - yd["specificity"], yd["sensitivity"], "o", color=c, mfc="none", ms=9,
-                label=f"{name}: Youden threshold {yd['threshold']:.3f}")
-        ax.plot(1 - own["specificity"], own["sensitivity"], "s", color=c, ms=6,
-                label=f"{name}: own threshold {own['threshold']:.3f}")
-    _finish(ax, fig, "false positive rate (1 - specificity)",
-            "true positive rate (sensitivity)", f"{head}\nROC", foot, curves)
+        ax.plot(
+            1 - yd["specificity"],
+            yd["sensitivity"],
+            "o",
+            color=c,
+            mfc="none",
+            ms=9,
+            label=f"{name}: Youden threshold {yd['threshold']:.3f}",
+        )
+        ax.plot(
+            1 - own["specificity"],
+            own["sensitivity"],
+            "s",
+            color=c,
+            ms=6,
+            label=f"{name}: own threshold {own['threshold']:.3f}",
+        )
+    _finish(
+        ax,
+        fig,
+        "false positive rate (1 - specificity)",
+        "true positive rate (sensitivity)",
+        f"{head}\nROC",
+        foot,
+        curves,
+    )
     fig.savefig(out / "roc.png")
     plt.close(fig)
 
@@ -442,25 +500,40 @@ def draw_figures(scored: list[ItemScore], result: dict, out: Path) -> None:
         ax.axhline(y.mean(), ls=":", color=c, lw=1, label=f"{name}: prevalence {y.mean():.2f}")
         precision, recall, _ = precision_recall_points(y, s)
         ax.plot(recall, precision, "-", color=c, lw=2, label=name)
-    _finish(ax, fig, "recall (sensitivity)", "precision (positive predictive value)",
-            f"{head}\nprecision-recall", foot, curves)
+    _finish(
+        ax,
+        fig,
+        "recall (sensitivity)",
+        "precision (positive predictive value)",
+        f"{head}\nprecision-recall",
+        foot,
+        curves,
+    )
     fig.savefig(out / "pr.png")
     plt.close(fig)
 
-    fig, (ax, hist) = plt.subplots(2, 1, figsize=(6.4, 7.2), dpi=110, sharex=True,
-                                   gridspec_kw={"height_ratios": (3, 1)})
+    fig, (ax, hist) = plt.subplots(
+        2, 1, figsize=(6.4, 7.2), dpi=110, sharex=True, gridspec_kw={"height_ratios": (3, 1)}
+    )
     ax.plot([0, 1], [0, 1], ":", color="0.6", lw=1, label="perfectly calibrated")
     for name, entry, _, s, c in curves:
         cal = entry.get("calibration")
         if cal is None:
             continue
-        ax.plot(cal["prob_pred"], cal["prob_true"], "o-", color=c, lw=2,
-                label=f"{name}: Brier {entry['brier']:.3f}")
+        ax.plot(
+            cal["prob_pred"],
+            cal["prob_true"],
+            "o-",
+            color=c,
+            lw=2,
+            label=f"{name}: Brier {entry['brier']:.3f}",
+        )
         hist.hist(s, bins=10, range=(0, 1), histtype="step", color=c, lw=1.5)
     hist.set_ylabel("items")
     hist.set_xlabel("mean P(pain) in bin")
-    _finish(ax, fig, None, "observed fraction of pain", f"{head}\nreliability diagram",
-            foot, curves)
+    _finish(
+        ax, fig, None, "observed fraction of pain", f"{head}\nreliability diagram", foot, curves
+    )
     fig.savefig(out / "calibration.png")
     plt.close(fig)
 
@@ -474,8 +547,14 @@ def _finish(ax, fig, xlabel, ylabel, title, foot, curves) -> None:
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     if not curves:
-        ax.text(0.5, 0.5, "no scorer has both pain and no-pain items with a face",
-                ha="center", va="center", fontsize=9)
+        ax.text(
+            0.5,
+            0.5,
+            "no scorer has both pain and no-pain items with a face",
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=7)
     fig.text(0.01, 0.005, foot, fontsize=7, color="0.4")

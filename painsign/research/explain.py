@@ -142,15 +142,16 @@ def occlusion_map(
     pad = max(0, -gx1, -gy1, gx2 - iw, gy2 - ih)
     pad += pad % 2
     work = np.zeros((ih + 2 * pad, iw + 2 * pad, 3), dtype=np.uint8)
-    work[pad:pad + ih, pad:pad + iw] = rgb
+    work[pad : pad + ih, pad : pad + iw] = rgb
     pbox = np.asarray(box, dtype=np.float64).ravel() + pad
     ox, oy = gx1 + pad, gy1 + pad
-    crop = work[oy:oy + h, ox:ox + w].copy()
+    crop = work[oy : oy + h, ox : ox + w].copy()
 
     def predict() -> float:
         x = scorer.preprocess(work, pbox)
-        return scorer.probability(scorer.session.run([scorer.output_name],
-                                                     {scorer.input_name: x})[0])
+        return scorer.probability(
+            scorer.session.run([scorer.output_name], {scorer.input_name: x})[0]
+        )
 
     base = predict()
     ys, xs = _positions(h, patch, stride), _positions(w, patch, stride)
@@ -160,20 +161,21 @@ def occlusion_map(
     if math.isfinite(base):
         for i, y0 in enumerate(ys):
             for j, x0 in enumerate(xs):
-                region = work[oy + y0:oy + y0 + patch, ox + x0:ox + x0 + patch]
+                region = work[oy + y0 : oy + y0 + patch, ox + x0 : ox + x0 + patch]
                 saved = region.copy()
                 region[:] = fill
                 p = predict()
                 region[:] = saved
                 grid[i, j] = base - p if math.isfinite(p) else 0.0
-                total[y0:y0 + patch, x0:x0 + patch] += grid[i, j]
-                count[y0:y0 + patch, x0:x0 + patch] += 1
+                total[y0 : y0 + patch, x0 : x0 + patch] += grid[i, j]
+                count[y0 : y0 + patch, x0 : x0 + patch] += 1
     heat = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     return OcclusionMap(float(base), heat, grid, crop, patch, stride)
 
 
-def render_occlusion(omap: OcclusionMap, title: str, threshold: float,
-                     alpha: float = ALPHA) -> np.ndarray:
+def render_occlusion(
+    omap: OcclusionMap, title: str, threshold: float, alpha: float = ALPHA
+) -> np.ndarray:
     """Overlay an occlusion heatmap on its face crop, with P(pain) printed above.
 
     Only drops (regions supporting "pain") are coloured, scaled to the largest drop.
@@ -200,16 +202,24 @@ def render_occlusion(omap: OcclusionMap, title: str, threshold: float,
     colour = cv2.applyColorMap(np.round(norm * 255).astype(np.uint8), cv2.COLORMAP_JET)
     blended = cv2.addWeighted(crop, 1 - alpha, colour, alpha, 0)
     s = VIEW_SIDE / max(blended.shape[:2])
-    view = cv2.resize(blended, (max(1, round(blended.shape[1] * s)),
-                                max(1, round(blended.shape[0] * s))),
-                      interpolation=cv2.INTER_LINEAR)
-    lines = [f"{title}: P(pain) {omap.base_p:.2f} (threshold {threshold:.2f})",
-             f"occlusion {omap.patch}px patch, stride {omap.stride}: max drop {top:.2f}"]
+    view = cv2.resize(
+        blended,
+        (max(1, round(blended.shape[1] * s)), max(1, round(blended.shape[0] * s))),
+        interpolation=cv2.INTER_LINEAR,
+    )
+    lines = [
+        f"{title}: P(pain) {omap.base_p:.2f} (threshold {threshold:.2f})",
+        f"occlusion {omap.patch}px patch, stride {omap.stride}: max drop {top:.2f}",
+    ]
     return _with_header(view, lines)
 
 
-def explain_classifier(scorer, frame: FaceFrame, patch_fraction: float = PATCH_FRACTION,
-                       stride_fraction: float | None = None) -> Explanation:
+def explain_classifier(
+    scorer,
+    frame: FaceFrame,
+    patch_fraction: float = PATCH_FRACTION,
+    stride_fraction: float | None = None,
+) -> Explanation:
     """Explain an ONNX classifier's P(pain) for one frame by occlusion sensitivity.
 
     Parameters
@@ -238,13 +248,15 @@ def explain_classifier(scorer, frame: FaceFrame, patch_fraction: float = PATCH_F
     gx1, gy1, gx2, gy2 = grow_box(frame.face.box, scorer.spec.crop_margin)
     side = max(gx2 - gx1, gy2 - gy1)
     patch = max(1, round(side * patch_fraction))
-    stride = max(1, patch // 2) if stride_fraction is None else max(1, round(side *
-                                                                            stride_fraction))
+    stride = (
+        max(1, patch // 2) if stride_fraction is None else max(1, round(side * stride_fraction))
+    )
     omap = occlusion_map(scorer, frame.rgb, frame.face.box, patch, stride)
     display = display_name(scorer)
     image = render_occlusion(omap, display, scorer.threshold)
-    return Explanation(scorer.name, display, "occlusion", omap.base_p, scorer.threshold,
-                       image, heat=omap.heat)
+    return Explanation(
+        scorer.name, display, "occlusion", omap.base_p, scorer.threshold, image, heat=omap.heat
+    )
 
 
 def explain_details(scorer, frame: FaceFrame, score: Score | None = None) -> Explanation:
@@ -269,18 +281,25 @@ def explain_details(scorer, frame: FaceFrame, score: Score | None = None) -> Exp
     """
     if score is None:
         score = scorer.score(frame)
-    numbers = {k: float(v) for k, v in score.details.items()
-               if isinstance(v, int | float | np.floating | np.integer)
-               and not isinstance(v, bool) and math.isfinite(float(v))}
+    numbers = {
+        k: float(v)
+        for k, v in score.details.items()
+        if isinstance(v, int | float | np.floating | np.integer)
+        and not isinstance(v, bool)
+        and math.isfinite(float(v))
+    }
     display = display_name(scorer)
-    image = render_details(frame.rgb, frame.face.box, numbers, float(score.p),
-                           scorer.threshold, display)
-    return Explanation(scorer.name, display, "details", float(score.p), scorer.threshold,
-                       image, active=numbers)
+    image = render_details(
+        frame.rgb, frame.face.box, numbers, float(score.p), scorer.threshold, display
+    )
+    return Explanation(
+        scorer.name, display, "details", float(score.p), scorer.threshold, image, active=numbers
+    )
 
 
-def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
-                   threshold: float, title: str) -> np.ndarray:
+def render_details(
+    rgb: np.ndarray, box, numbers: dict[str, float], p: float, threshold: float, title: str
+) -> np.ndarray:
     """Draw the face with a legend of P(pain) and ``numbers``, all inside the image.
 
     Returns
@@ -291,11 +310,18 @@ def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
     x1, y1, x2, y2 = (float(v) for v in np.asarray(box).ravel())
     side = max(x2 - x1, y2 - y1) * 1.3
     s = VIEW_SIDE / max(side, 1.0)
-    m = np.array([[s, 0, VIEW_SIDE / 2 - s * (x1 + x2) / 2],
-                  [0, s, VIEW_SIDE / 2 - s * (y1 + y2) / 2]])
+    m = np.array(
+        [[s, 0, VIEW_SIDE / 2 - s * (x1 + x2) / 2], [0, s, VIEW_SIDE / 2 - s * (y1 + y2) / 2]]
+    )
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
-    view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    view = cv2.warpAffine(
+        bgr,
+        m,
+        (VIEW_SIDE, VIEW_SIDE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(40, 40, 40),
+    )
     side_word = "pain" if above(p, threshold) else "no pain"
     lines = [(title, 0.6), (f"P(pain) {p:.2f} ({side_word} at {threshold:.2f})", 0.5)]
     lines += [(f"{k.replace('_', ' ')} {v:.2f}", 0.45) for k, v in numbers.items()]
@@ -310,14 +336,17 @@ def render_details(rgb: np.ndarray, box, numbers: dict[str, float], p: float,
     for text in texts:
         text.draw(panel)
     if height > VIEW_SIDE:
-        view = np.vstack([view, np.full((height - VIEW_SIDE, VIEW_SIDE, 3), BACKGROUND,
-                                        np.uint8)])
+        view = np.vstack([view, np.full((height - VIEW_SIDE, VIEW_SIDE, 3), BACKGROUND, np.uint8)])
     return np.hstack([view, panel])
 
 
-def explain(scorer, frame: FaceFrame, score: Score | None = None,
-            patch_fraction: float = PATCH_FRACTION,
-            stride_fraction: float | None = None) -> Explanation:
+def explain(
+    scorer,
+    frame: FaceFrame,
+    score: Score | None = None,
+    patch_fraction: float = PATCH_FRACTION,
+    stride_fraction: float | None = None,
+) -> Explanation:
     """Explain any scorer's P(pain) for one frame.
 
     A scorer with the :class:`~painsign.scoring.base.Explainable` capability explains
@@ -354,8 +383,9 @@ def explain(scorer, frame: FaceFrame, score: Score | None = None,
         return explain_classifier(scorer, frame, patch_fraction, stride_fraction)
     if callable(getattr(scorer, "score", None)):
         return explain_details(scorer, frame, score)
-    raise PainsignError(f"cannot explain {getattr(scorer, 'name', scorer)!r}: it is not a "
-                        "scorer (no score method)")
+    raise PainsignError(
+        f"cannot explain {getattr(scorer, 'name', scorer)!r}: it is not a scorer (no score method)"
+    )
 
 
 def _with_header(view: np.ndarray, lines: list[str]) -> np.ndarray:
@@ -366,5 +396,5 @@ def _with_header(view: np.ndarray, lines: list[str]) -> np.ndarray:
     for i, line in enumerate(lines):
         LegendText(line, m, 22 * (i + 1), 0.5, (255, 255, 255)).draw(head)
     body = np.full((view.shape[0], width, 3), BACKGROUND, np.uint8)
-    body[:, :view.shape[1]] = view
+    body[:, : view.shape[1]] = view
     return np.vstack([head, body])

@@ -141,11 +141,11 @@ def _seconds(value: str, where: str, column: str) -> float | None:
     try:
         x = float(v)
     except ValueError:
-        raise InputError(f"{where}, column {column!r}: {v!r} is not a number of "
-                         "seconds") from None
+        raise InputError(f"{where}, column {column!r}: {v!r} is not a number of seconds") from None
     if not math.isfinite(x) or x < 0:
-        raise InputError(f"{where}, column {column!r}: {v!r} must be a finite number of "
-                         "seconds, zero or more")
+        raise InputError(
+            f"{where}, column {column!r}: {v!r} must be a finite number of seconds, zero or more"
+        )
     return x
 
 
@@ -165,8 +165,10 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
                     header = [c.strip().lower() for c in cells]
                     continue
                 if len(cells) > len(header):
-                    raise InputError(f"{path} line {reader.line_num}: {len(cells)} cells "
-                                     f"but the header has {len(header)} columns")
+                    raise InputError(
+                        f"{path} line {reader.line_num}: {len(cells)} cells "
+                        f"but the header has {len(header)} columns"
+                    )
                 cells = cells + [""] * (len(header) - len(cells))
                 rows.append((reader.line_num, dict(zip(header, cells, strict=True))))
     except UnicodeDecodeError as exc:
@@ -189,8 +191,9 @@ def read_frame_labels(path: Path) -> FrameLabels:
     header, rows = _rows(path)
     for column in ("t", "label"):
         if column not in header:
-            raise InputError(f"{path}: no {column!r} column (the header is "
-                             f"{','.join(header)}; expected t,label)")
+            raise InputError(
+                f"{path}: no {column!r} column (the header is {','.join(header)}; expected t,label)"
+            )
     if not rows:
         raise InputError(f"{path} has a header but no labelled time")
     t = np.empty(len(rows))
@@ -231,27 +234,35 @@ def read_labels(path: str | Path, groups: str | None = None) -> list[LabelledIte
     header, rows = _rows(path)
     for column in ("path", "label"):
         if column not in header:
-            raise InputError(f"{path}: no {column!r} column (the header is "
-                             f"{','.join(header)}; needs at least path,label)")
+            raise InputError(
+                f"{path}: no {column!r} column (the header is "
+                f"{','.join(header)}; needs at least path,label)"
+            )
     group_col = groups.strip().lower() if groups else "subject"
     if groups and group_col not in header:
-        raise InputError(f"{path}: --groups {groups!r} is not a column (the header is "
-                         f"{','.join(header)})")
+        raise InputError(
+            f"{path}: --groups {groups!r} is not a column (the header is {','.join(header)})"
+        )
     if not rows:
         raise InputError(f"{path} has a header but no item")
     base = path.parent
-    items = [_item(path, base, line, row, group_col if group_col in header else None)
-             for line, row in rows]
+    items = [
+        _item(path, base, line, row, group_col if group_col in header else None)
+        for line, row in rows
+    ]
     n_pain = sum(it.label for it in items)
     if n_pain in (0, len(items)):
         only = "pain" if n_pain else "no pain"
-        raise InputError(f"{path}: all {len(items)} items are labelled {only!r}; an AUC "
-                         "needs both pain and no-pain items")
+        raise InputError(
+            f"{path}: all {len(items)} items are labelled {only!r}; an AUC "
+            "needs both pain and no-pain items"
+        )
     return items
 
 
-def _item(path: Path, base: Path, line: int, row: dict[str, str], group_col: str | None
-          ) -> LabelledItem:
+def _item(
+    path: Path, base: Path, line: int, row: dict[str, str], group_col: str | None
+) -> LabelledItem:
     where = f"{path} line {line}"
     name = row["path"].strip()
     if not name:
@@ -262,8 +273,10 @@ def _item(path: Path, base: Path, line: int, row: dict[str, str], group_col: str
     label = parse_label(row["label"], f"{where}, column 'label'")
     group = row[group_col].strip() if group_col else None
     if group_col and not group:
-        raise InputError(f"{where}, column {group_col!r}: no subject given (every row "
-                         "needs one when the column exists)")
+        raise InputError(
+            f"{where}, column {group_col!r}: no subject given (every row "
+            "needs one when the column exists)"
+        )
     start = _seconds(row.get("start", ""), where, "start")
     end = _seconds(row.get("end", ""), where, "end")
     if start is not None and end is not None and end <= start:
@@ -273,11 +286,14 @@ def _item(path: Path, base: Path, line: int, row: dict[str, str], group_col: str
     if frames_name:
         frames_file = base / frames_name
         if not frames_file.is_file():
-            raise InputError(f"{where}, column 'frame_labels': {frames_name} not found "
-                             f"(looked for {frames_file})")
+            raise InputError(
+                f"{where}, column 'frame_labels': {frames_name} not found "
+                f"(looked for {frames_file})"
+            )
         frames = read_frame_labels(frames_file)
     item = LabelledItem(file, name, label, group, start, end, frames, line, path)
     if item.is_image and (start is not None or end is not None or frames is not None):
-        raise InputError(f"{where}: start, end and frame_labels apply to videos only, "
-                         f"and {name} is an image")
+        raise InputError(
+            f"{where}: start, end and frame_labels apply to videos only, and {name} is an image"
+        )
     return item

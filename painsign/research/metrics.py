@@ -34,8 +34,9 @@ def _check(y, score) -> tuple[np.ndarray, np.ndarray]:
 def _check_both(y: np.ndarray) -> None:
     n1 = int(y.sum())
     if n1 == 0 or n1 == y.size:
-        raise ValueError(f"needs both pain and no-pain items, got {n1} pain and "
-                         f"{y.size - n1} no pain")
+        raise ValueError(
+            f"needs both pain and no-pain items, got {n1} pain and {y.size - n1} no pain"
+        )
 
 
 def roc_curve_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +66,7 @@ def roc_curve_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _check_both(y)
     return metrics.roc_curve(y, s, drop_intermediate=False)
 
+
 def auc(y, score) -> float:
     """Return the area under the ROC curve (ties count one half).
 
@@ -91,6 +93,7 @@ def auc(y, score) -> float:
     y, s = _check(y, score)
     _check_both(y)
     return float(metrics.roc_auc_score(y, s))
+
 
 def youden_threshold(y, score) -> tuple[float, float, float]:
     """Return the threshold that maximises Youden's J = TPR - FPR, with its TPR and FPR.
@@ -121,6 +124,7 @@ def youden_threshold(y, score) -> tuple[float, float, float]:
     tp, fp = np.rint(tpr[1:] * n1).astype(np.int64), np.rint(fpr[1:] * n0).astype(np.int64)
     best = int(np.argmax(tp * n0 - fp * n1))  # thresholds decrease: the highest optimum
     return float(thr[best + 1]), float(tp[best] / n1), float(fp[best] / n0)
+
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else math.nan
@@ -161,7 +165,10 @@ def binary_metrics(y, score, threshold: float) -> dict:
         "specificity": _ratio(tn, tn + fp),
         "precision": _ratio(tp, tp + fp),
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
     }
 
 
@@ -191,6 +198,7 @@ def precision_recall_points(y, score) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if y.sum() == 0:
         raise ValueError("a precision-recall curve needs at least one pain item")
     return metrics.precision_recall_curve(y, s)
+
 
 def calibration_curve(y, p, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return reliability-diagram data: observed pain rate against mean P(pain) per bin.
@@ -231,6 +239,7 @@ def calibration_curve(y, p, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.
     count = np.bincount(np.searchsorted(edges[1:-1], p), minlength=bins)
     return prob_true, prob_pred, count[count > 0]
 
+
 def brier_score(y, p) -> float:
     """Return the Brier score, the mean squared difference between P(pain) and the label.
 
@@ -243,6 +252,7 @@ def brier_score(y, p) -> float:
     if y.size == 0:
         raise ValueError("the Brier score needs at least one item")
     return float(metrics.brier_score_loss(y, p, pos_label=1))
+
 
 def grouped_folds(groups, k: int, seed: int = 0, y=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split items into ``k`` folds with every group (subject) in exactly one fold.
@@ -298,6 +308,7 @@ def grouped_folds(groups, k: int, seed: int = 0, y=None) -> list[tuple[np.ndarra
         splits = list(splitter.split(np.zeros(groups.size), labels, groups))
     return [(np.sort(train), np.sort(test)) for train, test in splits]
 
+
 def cross_validated(y, score, groups, k: int, seed: int = 0) -> dict:
     """Leave-subjects-out evaluation of a Youden threshold.
 
@@ -341,20 +352,24 @@ def cross_validated(y, score, groups, k: int, seed: int = 0) -> dict:
         try:
             thr, _, _ = youden_threshold(y[train], s[train])
         except ValueError as exc:
-            raise ValueError(f"fold {i + 1}: training subjects {exc}; use fewer folds or "
-                             "add subjects with both labels") from None
+            raise ValueError(
+                f"fold {i + 1}: training subjects {exc}; use fewer folds or "
+                "add subjects with both labels"
+            ) from None
         thresholds.append(thr)
         pred[test] = s[test] >= thr
         both = 0 < y[test].sum() < test.size
-        out_folds.append({
-            "fold": i + 1,
-            "threshold": thr,
-            "train_n": int(train.size),
-            "test_n": int(test.size),
-            "test_groups": sorted(str(g) for g in np.unique(groups[test])),
-            "auc": auc(y[test], s[test]) if both else None,
-            **binary_metrics(y[test], s[test], thr),
-        })
+        out_folds.append(
+            {
+                "fold": i + 1,
+                "threshold": thr,
+                "train_n": int(train.size),
+                "test_n": int(test.size),
+                "test_groups": sorted(str(g) for g in np.unique(groups[test])),
+                "auc": auc(y[test], s[test]) if both else None,
+                **binary_metrics(y[test], s[test], thr),
+            }
+        )
     pooled = binary_metrics(y, pred.astype(np.float64), 0.5)
     pooled["mean_threshold"] = float(np.mean(thresholds))
     pooled["sd_threshold"] = float(np.std(thresholds))

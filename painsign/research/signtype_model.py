@@ -184,8 +184,13 @@ class SignTypeModel(LearnedSignTypes, BaseEstimator):
         if not isinstance(self.centroids, str):
             raise ValueError("SignTypeModel needs centroids as a key of PAPER_CENTROIDS")
         # The run-time classifier checks the rules and the centroid set name alike.
-        NearestCentroidSignTypes(self.centroids, self.low_entropy_bits, self.high_crossings,
-                                 self.min_duration_s, self.reference_s)
+        NearestCentroidSignTypes(
+            self.centroids,
+            self.low_entropy_bits,
+            self.high_crossings,
+            self.min_duration_s,
+            self.reference_s,
+        )
         if not 2 <= self.k_min <= self.k_max:
             raise ValueError(
                 f"need 2 <= k_min <= k_max, got k_min={self.k_min!r}, k_max={self.k_max!r}"

@@ -48,8 +48,7 @@ class BackgroundScorer:
         self._busy = False
         self._result: Score | Exception | None = None
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name=f"painsign-{self.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"painsign-{self.name}", daemon=True)
         self._thread.start()
 
     def score(self, frame: FaceFrame) -> Score:

@@ -207,14 +207,18 @@ class Explanation:
     def summary(self) -> str:
         """One line: the scorer, P(pain) against its threshold, and what drives it."""
         side = "pain" if above(self.p, self.threshold) else "no pain"
-        head = (f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
-                f"threshold {self.threshold:.2f})")
+        head = (
+            f"{self.name} ({self.display_name}): P(pain) {self.p:.2f} ({side} at "
+            f"threshold {self.threshold:.2f})"
+        )
         values = ", ".join(f"{k} {v:.2f}" for k, v in self.active.items())
         if self.heat is not None:
             heat = self.heat
             y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
-            body = (f"occlusion: largest drop {float(heat.max()):.2f} at crop ({x}, {y}) "
-                    f"of {heat.shape[1]}x{heat.shape[0]}")
+            body = (
+                f"occlusion: largest drop {float(heat.max()):.2f} at crop ({x}, {y}) "
+                f"of {heat.shape[1]}x{heat.shape[0]}"
+            )
         elif self.label:
             body = f"{self.label}: {values or 'none'}"
         else:
@@ -275,8 +279,7 @@ def detail_columns(scorers: Iterable) -> tuple[str, ...]:
     return tuple(out)
 
 
-def detail_values(scorers: Iterable, details: dict[str, dict[str, float]]
-                  ) -> dict[str, float]:
+def detail_values(scorers: Iterable, details: dict[str, dict[str, float]]) -> dict[str, float]:
     """Each declared detail column's value on one frame (NaN where its scorer gave none).
 
     Parameters

@@ -53,9 +53,13 @@ class DefaultPainScorer:
         Decision threshold; 0.5, as each part's.
     """
 
-    def __init__(self, expression: ExpressionScorer | None = None,
-                 nfcs: NfcsScorer | None = None, name: str = "pain",
-                 threshold: float = 0.5):
+    def __init__(
+        self,
+        expression: ExpressionScorer | None = None,
+        nfcs: NfcsScorer | None = None,
+        name: str = "pain",
+        threshold: float = 0.5,
+    ):
         self.expression = expression or ExpressionScorer()
         self.nfcs = nfcs or NfcsScorer()
         self.nfcs.calm_check = self._not_calm
@@ -101,6 +105,7 @@ def default_scorers(calibration_s: float = 3.0, store=None) -> list:
     """
     from painsign.vision.expression import ExpressionModel
 
-    default = DefaultPainScorer(ExpressionScorer(ExpressionModel(store)),
-                                NfcsScorer(calibration_s=calibration_s))
+    default = DefaultPainScorer(
+        ExpressionScorer(ExpressionModel(store)), NfcsScorer(calibration_s=calibration_s)
+    )
     return [default, *default.parts]

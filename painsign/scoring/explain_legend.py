@@ -27,8 +27,6 @@ def intensity_colour(value: float) -> tuple[int, int, int]:
     return int(b), int(g), int(r)
 
 
-
-
 LEGEND_FONT = cv2.FONT_HERSHEY_SIMPLEX
 LEGEND_MARGIN = 10
 LINE_GAP = 7
@@ -52,8 +50,9 @@ class LegendText:
 
     def draw(self, panel: np.ndarray) -> None:
         """Draw the text on ``panel``."""
-        cv2.putText(panel, self.text, (self.x, self.y), LEGEND_FONT, self.scale, self.colour,
-                    1, cv2.LINE_AA)
+        cv2.putText(
+            panel, self.text, (self.x, self.y), LEGEND_FONT, self.scale, self.colour, 1, cv2.LINE_AA
+        )
 
 
 def text_width(text: str, scale: float) -> int:
@@ -94,7 +93,7 @@ def wrap_text(text: str, scale: float, width: int) -> list[str]:
             lines.append(line)
         while text_width(word, scale) > width and len(word) > 1:
             cut = 1
-            while cut < len(word) and text_width(word[:cut + 1], scale) <= width:
+            while cut < len(word) and text_width(word[: cut + 1], scale) <= width:
                 cut += 1
             lines.append(word[:cut])
             word = word[cut:]
@@ -117,10 +116,15 @@ class LegendLayout:
         return [t.box() for t in self.texts] + [r for r, _ in self.rects]
 
 
-def nfcs_legend_layout(intensities: dict[str, float], p: float, threshold: float,
-                       title: str, notes: tuple[str, ...] = (),
-                       width: int = LEGEND_WIDTH, min_height: int = VIEW_SIDE
-                       ) -> LegendLayout:
+def nfcs_legend_layout(
+    intensities: dict[str, float],
+    p: float,
+    threshold: float,
+    title: str,
+    notes: tuple[str, ...] = (),
+    width: int = LEGEND_WIDTH,
+    min_height: int = VIEW_SIDE,
+) -> LegendLayout:
     """Lay out the NFCS legend so that all of it lies inside its panel.
 
     Free text (the title, P(pain), the notes) is wrapped to the panel width; the action
@@ -148,8 +152,7 @@ def nfcs_legend_layout(intensities: dict[str, float], p: float, threshold: float
     m = LEGEND_MARGIN
     texts: list[LegendText] = []
     rects: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]] = []
-    labels = {a: f"{a.replace('_', ' ')} {float(intensities.get(a, 0.0)):.2f}"
-              for a in ACTIONS}
+    labels = {a: f"{a.replace('_', ' ')} {float(intensities.get(a, 0.0)):.2f}" for a in ACTIONS}
     swatch, bar = 14, 70
     bar_x = max(220, m + swatch + 8 + max(text_width(t, 0.45) for t in labels.values()) + 12)
     width = max(width, bar_x + bar + m)
@@ -173,10 +176,18 @@ def nfcs_legend_layout(intensities: dict[str, float], p: float, threshold: float
         colour = intensity_colour(level) if active else (110, 110, 110)
         base_y = y + swatch - 3
         rects.append(((m, y, m + swatch, y + swatch), colour))
-        texts.append(LegendText(labels[action], m + swatch + 8, base_y, 0.45,
-                                (255, 255, 255) if active else (150, 150, 150)))
-        rects.append(((bar_x, y + 2, bar_x + round(bar * min(1.0, max(0.0, level))),
-                       y + swatch - 2), colour))
+        texts.append(
+            LegendText(
+                labels[action],
+                m + swatch + 8,
+                base_y,
+                0.45,
+                (255, 255, 255) if active else (150, 150, 150),
+            )
+        )
+        rects.append(
+            ((bar_x, y + 2, bar_x + round(bar * min(1.0, max(0.0, level))), y + swatch - 2), colour)
+        )
         y += 26
     y += 4
     add_text(f"drawn: intensity > {NOISE:.2f}", 0.4, (190, 190, 190))

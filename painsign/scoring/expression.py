@@ -37,8 +37,9 @@ class ExpressionScorer:
     frame object, so the default scorer and this one can share one inference per frame.
     """
 
-    def __init__(self, model: ExpressionModel | None = None, name: str = "expression",
-                 threshold: float = 0.5):
+    def __init__(
+        self, model: ExpressionModel | None = None, name: str = "expression", threshold: float = 0.5
+    ):
         self.model = model or ExpressionModel()
         self.name = name
         self.display_name = "Expression CNN"

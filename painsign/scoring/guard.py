@@ -51,7 +51,7 @@ def exception_reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if not isinstance(exc, PainsignError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= MAX_REASON else text[:MAX_REASON - 3] + "..."
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
 def guarded_score(scorer, frame: FaceFrame) -> tuple[Score, str | None]:

@@ -43,8 +43,14 @@ from painsign.scoring.nfcs_features import (
 )
 
 ACTIONS = (
-    "brow_bulge", "eye_squeeze", "nasolabial_furrow", "open_lips", "vertical_stretch",
-    "horizontal_stretch", "lip_purse", "chin_quiver",
+    "brow_bulge",
+    "eye_squeeze",
+    "nasolabial_furrow",
+    "open_lips",
+    "vertical_stretch",
+    "horizontal_stretch",
+    "lip_purse",
+    "chin_quiver",
 )
 #: Change of each action's measure that counts as the action fully shown (intensity 1).
 #: Relative changes except open lips and brow bulge (face units) and chin quiver
@@ -72,9 +78,17 @@ GAIN = 2.2
 #: values read off the astronaut photo, whose face smiles (mouth width 0.74 instead of
 #: 0.55): every face that did not smile then read as a lip purse.
 POPULATION_REST = {
-    "brow_eye": 0.233, "brow_gap": 0.314, "eye_aperture": 0.242, "nasolabial": 0.360,
-    "upper_lip": 0.148, "lip_gap": 0.060, "face_height": 0.823, "mouth_width": 0.552,
-    "chin": 0.931, "corner_lift": -0.008, "eye_open": 0.40,
+    "brow_eye": 0.233,
+    "brow_gap": 0.314,
+    "eye_aperture": 0.242,
+    "nasolabial": 0.360,
+    "upper_lip": 0.148,
+    "lip_gap": 0.060,
+    "face_height": 0.823,
+    "mouth_width": 0.552,
+    "chin": 0.931,
+    "corner_lift": -0.008,
+    "eye_open": 0.40,
 }
 #: Faces differ at rest far more than one face between rest and pain, so before the
 #: patient's own baseline is known every change must be this many times larger to count.
@@ -174,8 +188,13 @@ class NfcsScorer:
 
     detail_columns = ACTIONS
 
-    def __init__(self, name: str = "nfcs", threshold: float = 0.5, calibration_s: float = 3.0,
-                 calm_check=None):
+    def __init__(
+        self,
+        name: str = "nfcs",
+        threshold: float = 0.5,
+        calibration_s: float = 3.0,
+        calm_check=None,
+    ):
         self.name = name
         self.display_name = "NFCS proxy"
         self.threshold = threshold
@@ -214,15 +233,19 @@ class NfcsScorer:
         """Return the eight action intensities for measured ``values`` (see module doc)."""
         r = self.rest
         v = dict(zip(_KEYS, values, strict=True))
-        brow_flow = (brow_drop(self.rest_crop, self.rest_pts, crop)
-                     if self.rest_crop is not None and self.rest_pts is not None else 0.0)
+        brow_flow = (
+            brow_drop(self.rest_crop, self.rest_pts, crop)
+            if self.rest_crop is not None and self.rest_pts is not None
+            else 0.0
+        )
         change = {
             # The mesh follows real brows and lids (it did not follow the synthetic warps
             # the flow and appearance measures were made for), so either may show them.
             "brow_bulge": max(brow_flow, r["brow_eye"] - v["brow_eye"]),
             "eye_squeeze": max(
                 (r["eye_open"] - v["eye_open"]) / max(r["eye_open"], 1e-6),
-                (r["eye_aperture"] - v["eye_aperture"]) / max(r["eye_aperture"], 1e-6)),
+                (r["eye_aperture"] - v["eye_aperture"]) / max(r["eye_aperture"], 1e-6),
+            ),
             "nasolabial_furrow": (r["upper_lip"] - v["upper_lip"]) / r["upper_lip"],
             "open_lips": v["lip_gap"] - r["lip_gap"],
             "vertical_stretch": (v["face_height"] - r["face_height"]) / r["face_height"],
@@ -232,11 +255,14 @@ class NfcsScorer:
         }
         widen = 1.0 if self.calibrated else POPULATION_TOLERANCE
         keep = 1.0 - self.smile(values)
-        raw = np.array([
-            change[a] / (FULL_CHANGE[a] * (1.0 if a == "chin_quiver" else widen))
-            * (keep if a in SMILE_MASKED else 1.0)
-            for a in ACTIONS
-        ])
+        raw = np.array(
+            [
+                change[a]
+                / (FULL_CHANGE[a] * (1.0 if a == "chin_quiver" else widen))
+                * (keep if a in SMILE_MASKED else 1.0)
+                for a in ACTIONS
+            ]
+        )
         return np.clip(np.nan_to_num(raw, nan=0.0), 0.0, 1.0)
 
     def score(self, frame: FaceFrame) -> Score:
@@ -286,8 +312,7 @@ class NfcsScorer:
             When the last second of scored frames is not calm (see :data:`CALM_P`), with
             the reason; the caller checks that a face is present at all.
         """
-        last = [s for s in self._recent if s.t >= self._recent[-1].t - 1.0] if self._recent \
-            else []
+        last = [s for s in self._recent if s.t >= self._recent[-1].t - 1.0] if self._recent else []
         if not last:
             raise CalibrationRefused("no face seen yet: calibrate with the face in view")
         reason = _not_calm(last)
@@ -316,8 +341,9 @@ class NfcsScorer:
             samples.append(_Sample(f.t, values, crop, pts, p, upset))
         reason = _not_calm(samples)
         if reason:
-            raise CalibrationRefused(f"these frames are not calm ({reason}); "
-                                     "calibrate on a face at rest")
+            raise CalibrationRefused(
+                f"these frames are not calm ({reason}); calibrate on a face at rest"
+            )
         self._adopt(samples)
 
     def explain(self, frame: FaceFrame, score: Score | None = None) -> Explanation:
@@ -352,7 +378,7 @@ class NfcsScorer:
         self.rest_crop, self.rest_pts = samples[mid].crop, samples[mid].pts
         self.calibrated = True
         self._recalibrating = False
-        self.baseline_status = (f"own rest face ({samples[0].t:.1f}-{samples[-1].t:.1f} s)")
+        self.baseline_status = f"own rest face ({samples[0].t:.1f}-{samples[-1].t:.1f} s)"
 
     def _quiver(self, t: float, chin: float) -> float:
         self._chin.append((t, chin))

@@ -24,12 +24,15 @@ from painsign.vision import mesh_indices as M
 #: Brow bulge also gets segments from its inner brow points down to the eye-corner line,
 #: computed per face (:func:`action_segments`).
 ACTION_LANDMARKS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
-    "brow_bulge": (((M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0]),
-                    (M.RIGHT_EYE_OUTER, M.LEFT_EYE_OUTER)),
-                   M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER),
+    "brow_bulge": (
+        ((M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0]), (M.RIGHT_EYE_OUTER, M.LEFT_EYE_OUTER)),
+        M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER,
+    ),
     "eye_squeeze": (M.RIGHT_LIDS + M.LEFT_LIDS, ()),
-    "nasolabial_furrow": (((M.RIGHT_ALA, M.MOUTH_RIGHT), (M.LEFT_ALA, M.MOUTH_LEFT),
-                           (M.SUBNASALE, M.UPPER_LIP_TOP)), ()),
+    "nasolabial_furrow": (
+        ((M.RIGHT_ALA, M.MOUTH_RIGHT), (M.LEFT_ALA, M.MOUTH_LEFT), (M.SUBNASALE, M.UPPER_LIP_TOP)),
+        (),
+    ),
     "open_lips": (M.INNER_LIP_PAIRS, ()),
     "vertical_stretch": (((M.SUBNASALE, M.CHIN),), ()),
     "horizontal_stretch": (((M.MOUTH_RIGHT, M.MOUTH_LEFT),), (M.MOUTH_RIGHT, M.MOUTH_LEFT)),
@@ -70,9 +73,16 @@ def action_segments(action: str, points: np.ndarray) -> tuple[list, list]:
     return segments, [tuple(xy[i]) for i in singles]
 
 
-def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str, float],
-                p: float, threshold: float, title: str = "NFCS proxy",
-                notes: tuple[str, ...] = ()) -> np.ndarray:
+def render_nfcs(
+    rgb: np.ndarray,
+    points: np.ndarray,
+    box,
+    intensities: dict[str, float],
+    p: float,
+    threshold: float,
+    title: str = "NFCS proxy",
+    notes: tuple[str, ...] = (),
+) -> np.ndarray:
     """Draw the face mesh and each active NFCS action's landmarks, with a legend.
 
     Parameters
@@ -104,8 +114,14 @@ def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str,
     s = VIEW_SIDE / max(side, 1.0)
     m = np.array([[s, 0, VIEW_SIDE / 2 - s * cx], [0, s, VIEW_SIDE / 2 - s * cy]])
     bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
-    view = cv2.warpAffine(bgr, m, (VIEW_SIDE, VIEW_SIDE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    view = cv2.warpAffine(
+        bgr,
+        m,
+        (VIEW_SIDE, VIEW_SIDE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(40, 40, 40),
+    )
     pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
     for x, y in pts:
         cv2.circle(view, (round(x), round(y)), 1, (225, 225, 225), -1, cv2.LINE_AA)
@@ -121,14 +137,12 @@ def render_nfcs(rgb: np.ndarray, points: np.ndarray, box, intensities: dict[str,
             cv2.circle(view, _ipt(q), 5, colour, -1, cv2.LINE_AA)
     legend = _nfcs_legend(intensities, p, threshold, title, notes)
     if legend.shape[0] > view.shape[0]:  # a long legend: extend the view below the face
-        pad = np.full((legend.shape[0] - view.shape[0], view.shape[1], 3), BACKGROUND,
-                      np.uint8)
+        pad = np.full((legend.shape[0] - view.shape[0], view.shape[1], 3), BACKGROUND, np.uint8)
         view = np.vstack([view, pad])
     return np.hstack([view, legend])
 
 
-def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = None
-                 ) -> Explanation:
+def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = None) -> Explanation:
     """Explain the NFCS proxy's P(pain) for one frame.
 
     Parameters
@@ -156,14 +170,34 @@ def explain_nfcs(scorer: NfcsScorer, frame: FaceFrame, score: Score | None = Non
     if score is None:
         score = scorer.score(frame)
     levels = {a: float(score.details.get(a, 0.0)) for a in ACTIONS}
-    notes = () if scorer.calibrated else (
-        "not calibrated: population rest values (brow bulge needs a rest image)",)
+    notes = (
+        ()
+        if scorer.calibrated
+        else ("not calibrated: population rest values (brow bulge needs a rest image)",)
+    )
     display = display_name(scorer)
-    image = render_nfcs(frame.rgb, frame.face.landmarks.points, frame.face.box, levels,
-                        float(score.p), scorer.threshold, display, notes)
+    image = render_nfcs(
+        frame.rgb,
+        frame.face.landmarks.points,
+        frame.face.box,
+        levels,
+        float(score.p),
+        scorer.threshold,
+        display,
+        notes,
+    )
     active = {a: v for a, v in levels.items() if v > NOISE}
-    return Explanation(scorer.name, display, "nfcs", float(score.p), scorer.threshold, image,
-                       active=active, notes=notes, label="active actions")
+    return Explanation(
+        scorer.name,
+        display,
+        "nfcs",
+        float(score.p),
+        scorer.threshold,
+        image,
+        active=active,
+        notes=notes,
+        label="active actions",
+    )
 
 
 def _ipt(q) -> tuple[int, int]:

@@ -34,8 +34,16 @@ from painsign.vision import mesh_indices as M
 from painsign.vision.face_frame import FaceAxes
 
 MEASURES = (
-    "brow_eye", "brow_gap", "eye_aperture", "nasolabial", "upper_lip", "lip_gap",
-    "face_height", "mouth_width", "chin", "corner_lift",
+    "brow_eye",
+    "brow_gap",
+    "eye_aperture",
+    "nasolabial",
+    "upper_lip",
+    "lip_gap",
+    "face_height",
+    "mouth_width",
+    "chin",
+    "corner_lift",
 )
 
 
@@ -64,31 +72,37 @@ def face_measures(points: np.ndarray) -> np.ndarray:
     """
     axes = FaceAxes.from_points(points)
     uv = axes.to_local(points)
-    corners_v = uv[[M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER],
-                   1].mean()
+    corners_v = uv[
+        [M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER], 1
+    ].mean()
     brow_eye = corners_v - uv[list(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER), 1].mean()
     brow_gap = _dist(uv, M.RIGHT_BROW_INNER[0], M.LEFT_BROW_INNER[0])
     apertures = []
-    for lids, outer, inner in ((M.RIGHT_LIDS, M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
-                               (M.LEFT_LIDS, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)):
+    for lids, outer, inner in (
+        (M.RIGHT_LIDS, M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
+        (M.LEFT_LIDS, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER),
+    ):
         up, low = zip(*lids, strict=True)
         apertures.append(_dist(uv, list(up), list(low)) / _dist(uv, outer, inner))
-    nasolabial = np.mean([_dist(uv, M.RIGHT_ALA, M.MOUTH_RIGHT),
-                          _dist(uv, M.LEFT_ALA, M.MOUTH_LEFT)])
+    nasolabial = np.mean(
+        [_dist(uv, M.RIGHT_ALA, M.MOUTH_RIGHT), _dist(uv, M.LEFT_ALA, M.MOUTH_LEFT)]
+    )
     upper, lower = zip(*M.INNER_LIP_PAIRS, strict=True)
     lips_mid = uv[[M.UPPER_LIP_INNER, M.LOWER_LIP_INNER], 1].mean()
-    return np.array([
-        brow_eye,
-        brow_gap,
-        float(np.mean(apertures)),
-        nasolabial,
-        _dist(uv, M.SUBNASALE, M.UPPER_LIP_TOP),
-        _dist(uv, list(upper), list(lower)),
-        _dist(uv, M.SUBNASALE, M.CHIN),
-        _dist(uv, M.MOUTH_RIGHT, M.MOUTH_LEFT),
-        float(uv[M.CHIN, 1]),
-        float(lips_mid - uv[[M.MOUTH_RIGHT, M.MOUTH_LEFT], 1].mean()),
-    ])
+    return np.array(
+        [
+            brow_eye,
+            brow_gap,
+            float(np.mean(apertures)),
+            nasolabial,
+            _dist(uv, M.SUBNASALE, M.UPPER_LIP_TOP),
+            _dist(uv, list(upper), list(lower)),
+            _dist(uv, M.SUBNASALE, M.CHIN),
+            _dist(uv, M.MOUTH_RIGHT, M.MOUTH_LEFT),
+            float(uv[M.CHIN, 1]),
+            float(lips_mid - uv[[M.MOUTH_RIGHT, M.MOUTH_LEFT], 1].mean()),
+        ]
+    )
 
 
 #: Canonical face crop: the inter-ocular distance in pixels, the crop side, and where
@@ -119,8 +133,9 @@ def canonical_face(gray: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np
     scale = CANON_IOD / axes.iod
     a = np.vstack([axes.ex, axes.ey]) * scale
     m = np.c_[a, np.asarray(CANON_NOSE) - a @ axes.origin]
-    crop = cv2.warpAffine(gray, m, (CANON_SIZE, CANON_SIZE), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        gray, m, (CANON_SIZE, CANON_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     if crop.ndim == 3:
         crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]
@@ -136,13 +151,16 @@ def eye_openness(crop: np.ndarray, pts: np.ndarray) -> float:
     mesh's own lid points barely move when an eye closes (measured), hence appearance.
     """
     values = []
-    for outer, inner in ((M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
-                         (M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)):
+    for outer, inner in (
+        (M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
+        (M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER),
+    ):
         x0, x1 = sorted((pts[outer, 0], pts[inner, 0]))
         w = x1 - x0
         yc = (pts[outer, 1] + pts[inner, 1]) / 2
-        band = _patch(crop, x0 + 0.15 * w, x1 - 0.15 * w, yc - 0.1 * CANON_IOD,
-                      yc + 0.1 * CANON_IOD)
+        band = _patch(
+            crop, x0 + 0.15 * w, x1 - 0.15 * w, yc - 0.1 * CANON_IOD, yc + 0.1 * CANON_IOD
+        )
         cheek = _patch(crop, x0, x1, yc + 0.35 * CANON_IOD, yc + 0.55 * CANON_IOD)
         if band.size == 0 or cheek.size == 0:
             continue
@@ -162,7 +180,8 @@ def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> 
     idx = list(M.RIGHT_BROW_INNER + M.LEFT_BROW_INNER) + list(_CORNERS)
     start = rest_pts[idx].astype(np.float32).reshape(-1, 1, 2)
     moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
-        rest_crop, crop, start, None, winSize=(15, 15), maxLevel=2)  # None: OpenCV allocates
+        rest_crop, crop, start, None, winSize=(15, 15), maxLevel=2
+    )  # None: OpenCV allocates
     dy = (moved - start)[:, 0, 1] * status[:, 0]
     n_brow = len(M.RIGHT_BROW_INNER) * 2
     return float(dy[:n_brow].mean() - dy[n_brow:].mean()) / CANON_IOD

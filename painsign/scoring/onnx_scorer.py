@@ -76,8 +76,8 @@ class OnnxClassifierScorer:
         providers: list[str] | None = None,
     ):
         self.model_path = Path(model_path)
-        self.spec_path = Path(spec_path) if spec_path is not None else (
-            self.model_path.with_suffix(".json")
+        self.spec_path = (
+            Path(spec_path) if spec_path is not None else (self.model_path.with_suffix(".json"))
         )
         try:
             model = self.model_path.read_bytes()
@@ -123,8 +123,7 @@ class OnnxClassifierScorer:
             return Score.unscorable("no usable face box")
         x = self.preprocess(frame.rgb, box)
         try:
-            y = self.session.run([self.output_name], {self.input_name: x},
-                                 self._run_options)[0]
+            y = self.session.run([self.output_name], {self.input_name: x}, self._run_options)[0]
         except Exception as exc:  # onnxruntime raises several unrelated types
             raise ScoreError(_run_failure(exc)) from exc
         return Score(self.probability(y), {})
@@ -218,8 +217,11 @@ class OnnxClassifierScorer:
             or (out.kind == "softmax" and abs(v.sum() - 1) > SUM_SLACK)
         ):
             fix = "logit" if out.kind == "sigmoid" else "logits"
-            what = ("out of [0, 1]" if v.min() < -PROB_SLACK or v.max() > 1 + PROB_SLACK
-                    else f"sums to {v.sum():.4g}, not 1")
+            what = (
+                "out of [0, 1]"
+                if v.min() < -PROB_SLACK or v.max() > 1 + PROB_SLACK
+                else f"sums to {v.sum():.4g}, not 1"
+            )
             raise ScoreError(
                 f"output {_values_text(v)} {what}, not a probability as output kind "
                 f"'{out.kind}' in {self.spec_path.name} says; if the model gives raw scores "
@@ -235,8 +237,10 @@ class OnnxClassifierScorer:
         name = spec.input_name or next(iter(inputs))
         where = f"{self.model_path.name} input '{name}'"
         if name not in inputs:
-            self._mismatch(f"input_name '{name}'", f"{self.model_path.name} has inputs "
-                           + ", ".join(f"'{n}'" for n in inputs))
+            self._mismatch(
+                f"input_name '{name}'",
+                f"{self.model_path.name} has inputs " + ", ".join(f"'{n}'" for n in inputs),
+            )
         if len(inputs) > 1:
             raise PainsignError(
                 f"{self.model_path.name} has {len(inputs)} inputs ("
@@ -269,8 +273,10 @@ class OnnxClassifierScorer:
         outputs = {o.name: o for o in self.session.get_outputs()}
         name = self.spec.output_name or next(iter(outputs))
         if name not in outputs:
-            self._mismatch(f"output_name '{name}'", f"{self.model_path.name} has outputs "
-                           + ", ".join(f"'{n}'" for n in outputs))
+            self._mismatch(
+                f"output_name '{name}'",
+                f"{self.model_path.name} has outputs " + ", ".join(f"'{n}'" for n in outputs),
+            )
         where = f"{self.model_path.name} output '{name}'"
         info = outputs[name]
         if info.type not in ("tensor(float)", "tensor(double)", "tensor(float16)"):
@@ -295,8 +301,7 @@ class OnnxClassifierScorer:
             return f"output kind '{out.kind}' (exactly 1 value)"
         least = max(2, (out.pain_index or 0) + 1)
         return (
-            f"output kind '{out.kind}' with pain_index {out.pain_index} "
-            f"(at least {least} values)"
+            f"output kind '{out.kind}' with pain_index {out.pain_index} (at least {least} values)"
         )
 
     def _mismatch(self, said: str, found: str) -> NoReturn:
@@ -359,7 +364,7 @@ def _cut(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     out = np.zeros((y2 - y1, x2 - x1, 3), dtype=np.uint8)
     sx1, sy1, sx2, sy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
     if sx2 > sx1 and sy2 > sy1:
-        out[sy1 - y1:sy2 - y1, sx1 - x1:sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
+        out[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = rgb[sy1:sy2, sx1:sx2]
     return out
 
 
@@ -381,7 +386,7 @@ def _fit(img: np.ndarray, width: int, height: int, letterbox: bool) -> np.ndarra
     nh = min(height, max(1, round(img.shape[0] * s)))
     out = np.zeros((height, width, 3), dtype=np.uint8)
     x0, y0 = (width - nw) // 2, (height - nh) // 2
-    out[y0:y0 + nh, x0:x0 + nw] = _resize(img, nw, nh)
+    out[y0 : y0 + nh, x0 : x0 + nw] = _resize(img, nw, nh)
     return out
 
 

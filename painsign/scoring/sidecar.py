@@ -86,8 +86,18 @@ SCALING_KEYS = {"unit": (), "mean_std": ("mean", "std"), "mean_subtract": ("mean
 OUTPUT_KEYS = {"sigmoid": (), "logit": (), "softmax": ("pain_index",), "logits": ("pain_index",)}
 REQUIRED = ("name", "input_size")
 OPTIONAL = (
-    "layout", "colour_order", "grayscale", "scaling", "crop_margin", "resize", "output",
-    "threshold", "input_name", "output_name", "description", "license",
+    "layout",
+    "colour_order",
+    "grayscale",
+    "scaling",
+    "crop_margin",
+    "resize",
+    "output",
+    "threshold",
+    "input_name",
+    "output_name",
+    "description",
+    "license",
 )
 
 

@@ -225,12 +225,17 @@ def load_sign_types(path: str | Path) -> LearnedSignTypes:
         raise InputError(f"cannot read sign-type model {path}: {exc.strerror or exc}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         why = exc if isinstance(exc, ValueError) else f"missing or bad field {exc}"
-        raise InputError(f"bad sign-type model {path}: {why}; make one with painsign "
-                         "cluster") from None
+        raise InputError(
+            f"bad sign-type model {path}: {why}; make one with painsign cluster"
+        ) from None
     if len(model.centroids_) != len(model.names_) or len(model.centroids_) < 2:
-        raise InputError(f"bad sign-type model {path}: {len(model.centroids_)} centroids for "
-                         f"{len(model.names_)} names; make one with painsign cluster")
+        raise InputError(
+            f"bad sign-type model {path}: {len(model.centroids_)} centroids for "
+            f"{len(model.names_)} names; make one with painsign cluster"
+        )
     if model.scale_.shape != (2,) or not np.all(model.scale_ > 0):
-        raise InputError(f"bad sign-type model {path}: scale must be two positive numbers; "
-                         "make one with painsign cluster")
+        raise InputError(
+            f"bad sign-type model {path}: scale must be two positive numbers; "
+            "make one with painsign cluster"
+        )
     return model

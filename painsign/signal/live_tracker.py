@@ -128,16 +128,24 @@ class LiveSignTracker:
         The offline definition of the windows, fed live.
     """
 
-    def __init__(self, threshold: float, fps: float, *, span_s: float = 60.0,
-                 window_s: float = 20.0, step_s: float = 1.0, surge_rise: float = 0.3,
-                 surge_within_s: float = 3.0,
-                 classifier: SignTypeClassifier | None = None) -> None:
+    def __init__(
+        self,
+        threshold: float,
+        fps: float,
+        *,
+        span_s: float = 60.0,
+        window_s: float = 20.0,
+        step_s: float = 1.0,
+        surge_rise: float = 0.3,
+        surge_within_s: float = 3.0,
+        classifier: SignTypeClassifier | None = None,
+    ) -> None:
         self.threshold = float(threshold)
         self.span_s = float(span_s)
-        self.stream = SignStream(fps=fps, threshold=threshold, window_s=window_s,
-                                 step_s=step_s, classifier=classifier)
-        self.events = EventDetector(threshold=threshold, rise=surge_rise,
-                                    within_s=surge_within_s)
+        self.stream = SignStream(
+            fps=fps, threshold=threshold, window_s=window_s, step_s=step_s, classifier=classifier
+        )
+        self.events = EventDetector(threshold=threshold, rise=surge_rise, within_s=surge_within_s)
         self._recent: deque[float] = deque(maxlen=self.stream.smoothing_samples)
         self.span: deque[tuple[float, float]] = deque()
         self.crossings: deque[tuple[float, float]] = deque()
@@ -229,6 +237,7 @@ class LiveSignTracker:
         span = np.array(self.span, dtype=np.float64)
         span = span[np.isfinite(span[:, 1])]
         if len(span) and span[-1, 0] - span[0, 0] >= PROVISIONAL_MIN_S:
-            self.provisional = whole_record_metrics(span[:, 0], span[:, 1], self.threshold,
-                                                    self.stream.classifier)
+            self.provisional = whole_record_metrics(
+                span[:, 0], span[:, 1], self.threshold, self.stream.classifier
+            )
             self._provisional_at = t

@@ -131,8 +131,9 @@ def needs_review(
     mean = float(window_mean)
     reasons = []
     if abs(mean - threshold) < band - EDGE_TOLERANCE:
-        reasons.append(f"low confidence: mean {mean:.3f} within {band:g} of threshold "
-                       f"{threshold:.3f}")
+        reasons.append(
+            f"low confidence: mean {mean:.3f} within {band:g} of threshold {threshold:.3f}"
+        )
     if kind in _REVIEW_TYPES:
         reasons.append(f"{kind.value} sign: human review (decision matrix)")
     return bool(reasons), "; ".join(reasons)

@@ -268,7 +268,5 @@ class SignStream:
             bt, bp = self._buffer.view()
             self._emit(window_metrics(bt, bp, self.threshold, t0, t1, self.classifier))
             self._k += 1
-            self._buffer.drop_before(
-                window_bounds(t_first, self._k, self.window_s, self.step_s)[0]
-            )
+            self._buffer.drop_before(window_bounds(t_first, self._k, self.window_s, self.step_s)[0])
         return SignSample(t, p_interp, p_smooth)

@@ -57,7 +57,8 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
     bed TEXT,
@@ -95,7 +96,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     png BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS snapshots_session_t ON snapshots(session_id, t);
-""" + """
+"""
+    + """
 CREATE TABLE IF NOT EXISTS segments (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     segment INTEGER NOT NULL,
@@ -105,6 +107,7 @@ CREATE TABLE IF NOT EXISTS segments (
     utc TEXT NOT NULL
 );
 """
+)
 _SEGMENTS_ONLY = _SCHEMA.split("CREATE TABLE IF NOT EXISTS segments")[1]
 
 
@@ -158,13 +161,15 @@ def _configure(conn: sqlite3.Connection, readonly: bool) -> None:
         if str(mode).lower() != "wal":
             raise StorageError(
                 f"cannot use WAL journaling for the database (got {mode!r}); put it on a "
-                "local disk (--db PATH or $PAINSIGN_DB)")
+                "local disk (--db PATH or $PAINSIGN_DB)"
+            )
     conn.execute("PRAGMA synchronous=FULL")
 
 
 def _user_tables(conn: sqlite3.Connection) -> set[str]:
     rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+    )
     return {r[0] for r in rows}
 
 
@@ -174,17 +179,20 @@ def _check_schema(conn: sqlite3.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StorageError(
             f"{path} was written by a newer painsign (schema version {version}; this painsign "
-            f"reads up to {SCHEMA_VERSION}): upgrade painsign or use another --db")
+            f"reads up to {SCHEMA_VERSION}): upgrade painsign or use another --db"
+        )
     if version == 0 and _user_tables(conn):
         raise StorageError(
-            f"{path} is an SQLite file but not a painsign database: give another --db")
+            f"{path} is an SQLite file but not a painsign database: give another --db"
+        )
     if version == SCHEMA_VERSION:
         for table, cols in TABLES.items():
             have = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
-            if have[:len(cols)] != list(cols):
+            if have[: len(cols)] != list(cols):
                 raise StorageError(
                     f"{path}: table {table!r} has columns {have}, expected {list(cols)} "
-                    "first: the database is damaged or not from painsign")
+                    "first: the database is damaged or not from painsign"
+                )
     return version
 
 
@@ -193,18 +201,24 @@ def is_damage(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
         isinstance(exc, sqlite3.DatabaseError)
-        and ("not a database" in str(exc) or "malformed" in str(exc)))
+        and ("not a database" in str(exc) or "malformed" in str(exc))
+    )
 
 
 def damaged_error(path, exc_or_reason) -> StorageError:
     """The one-line refusal of a damaged or non-SQLite database file."""
     reason = exc_or_reason
     if isinstance(exc_or_reason, BaseException):
-        reason = ("not an SQLite database" if "not a database" in str(exc_or_reason)
-                  else f"damaged (SQLite: {exc_or_reason})")
+        reason = (
+            "not an SQLite database"
+            if "not a database" in str(exc_or_reason)
+            else f"damaged (SQLite: {exc_or_reason})"
+        )
     reason = " ".join(str(reason).split())  # quick_check reports span several lines
-    return StorageError(f"{path} is {reason}: painsign never writes to it; move it aside "
-                        "(keep it for recovery) or give another --db")
+    return StorageError(
+        f"{path} is {reason}: painsign never writes to it; move it aside "
+        "(keep it for recovery) or give another --db"
+    )
 
 
 def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
@@ -243,26 +257,33 @@ def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
     """
     base = path.resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=timeout,
-                               isolation_level=None)
+        conn = sqlite3.connect(f"{base}?mode=ro", uri=True, timeout=timeout, isolation_level=None)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
     except sqlite3.OperationalError as exc:
         if getattr(exc, "sqlite_errorcode", None) not in (
-                sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY,
-                getattr(sqlite3, "SQLITE_READONLY_DIRECTORY", 1544)):
+            sqlite3.SQLITE_CANTOPEN,
+            sqlite3.SQLITE_READONLY,
+            getattr(sqlite3, "SQLITE_READONLY_DIRECTORY", 1544),
+        ):
             raise
         conn.close()
     wal = path.with_name(path.name + "-wal")
     if not (wal.is_file() and wal.stat().st_size > 0):
-        return sqlite3.connect(f"{base}?mode=ro&immutable=1", uri=True, timeout=timeout,
-                               isolation_level=None)
+        return sqlite3.connect(
+            f"{base}?mode=ro&immutable=1", uri=True, timeout=timeout, isolation_level=None
+        )
     copy_dir = tempfile.mkdtemp(prefix="painsign-history-")  # 0700: patient data
     copy = Path(copy_dir) / path.name
     shutil.copyfile(path, copy)
     shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
-    conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True, timeout=timeout,
-                           isolation_level=None, factory=_CopyConnection)
+    conn = sqlite3.connect(
+        f"{copy.as_uri()}?mode=ro",
+        uri=True,
+        timeout=timeout,
+        isolation_level=None,
+        factory=_CopyConnection,
+    )
     conn.copy_dir = copy_dir
     return conn
 
@@ -290,8 +311,9 @@ def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-def open_db(path, *, readonly: bool = False, create: bool = True,
-            timeout: float = 5.0) -> sqlite3.Connection:
+def open_db(
+    path, *, readonly: bool = False, create: bool = True, timeout: float = 5.0
+) -> sqlite3.Connection:
     """Open (and if needed create) a painsign database.
 
     Parameters
@@ -325,11 +347,15 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
     path = Path(path)
     if path.exists() and not path.is_file():
         # os.open below would block on a FIFO and fail obscurely on a folder.
-        raise StorageError(f"{path} is not a regular file (a folder, pipe or device): give "
-                           "the path of a database file with --db")
+        raise StorageError(
+            f"{path} is not a regular file (a folder, pipe or device): give "
+            "the path of a database file with --db"
+        )
     if (readonly or not create) and not path.is_file():
-        raise InputError(f"no painsign database at {path}: run a monitoring session first, "
-                         "or give the right --db PATH")
+        raise InputError(
+            f"no painsign database at {path}: run a monitoring session first, "
+            "or give the right --db PATH"
+        )
     if readonly:
         return _open_readonly(path, timeout)
     if create:
@@ -354,7 +380,8 @@ def open_db(path, *, readonly: bool = False, create: bool = True,
         if version == 0:
             # One transaction; IF NOT EXISTS makes a race with another creator harmless.
             conn.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+                f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+            )
         elif "segments" not in _user_tables(conn):
             conn.executescript(f"CREATE TABLE IF NOT EXISTS segments{_SEGMENTS_ONLY}")
     except BaseException:
@@ -373,9 +400,11 @@ def delete_old_snapshots(conn: sqlite3.Connection, older_than_days: float) -> in
         raise InputError(f"snapshot retention must be >= 0 days, got {older_than_days}")
     cutoff = datetime.now(UTC) - timedelta(days=float(older_than_days))
     starts = dict(conn.execute("SELECT id, started_utc FROM sessions"))
-    doomed = [(rowid,) for rowid, sid, t in
-              conn.execute("SELECT rowid, session_id, t FROM snapshots")
-              if parse_utc(starts[sid]) + timedelta(seconds=t) < cutoff]
+    doomed = [
+        (rowid,)
+        for rowid, sid, t in conn.execute("SELECT rowid, session_id, t FROM snapshots")
+        if parse_utc(starts[sid]) + timedelta(seconds=t) < cutoff
+    ]
     if doomed:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -53,10 +53,16 @@ def _session_row(conn: sqlite3.Connection, path, session_id: int) -> sqlite3.Row
     row = conn.execute("SELECT * FROM sessions WHERE id = ?", (int(session_id),)).fetchone()
     if row is None:
         ids = [r[0] for r in conn.execute("SELECT id FROM sessions ORDER BY id")]
-        known = (f"sessions there: {ids[0]}..{ids[-1]}" if len(ids) > 1
-                 else f"the only session there is {ids[0]}" if ids else "it has no sessions")
-        raise InputError(f"no session {session_id} in {path} ({known}); "
-                         "`painsign history` lists them")
+        known = (
+            f"sessions there: {ids[0]}..{ids[-1]}"
+            if len(ids) > 1
+            else f"the only session there is {ids[0]}"
+            if ids
+            else "it has no sessions"
+        )
+        raise InputError(
+            f"no session {session_id} in {path} ({known}); `painsign history` lists them"
+        )
     return row
 
 
@@ -97,16 +103,28 @@ def list_sessions(path) -> list[dict]:
             " (SELECT count(*) FROM snapshots WHERE session_id = s.id), "
             " max((SELECT max(t) FROM samples WHERE session_id = s.id), "
             "     (SELECT max(t) FROM alarms WHERE session_id = s.id)) "
-            "FROM sessions s ORDER BY s.id").fetchall()
+            "FROM sessions s ORDER BY s.id"
+        ).fetchall()
     out = []
     for sid, bed, source, started, ended, scorers, n_s, n_a, n_snap, max_t in rows:
         try:
             names = [s["name"] for s in json.loads(scorers or "[]")]
         except (ValueError, TypeError, KeyError):
             names = []
-        out.append({"id": sid, "bed": bed, "source": source, "started_utc": started,
-                    "ended_utc": ended, "scorers": names, "samples": n_s, "alarms": n_a,
-                    "snapshots": n_snap, "duration_s": _duration(started, ended, max_t)})
+        out.append(
+            {
+                "id": sid,
+                "bed": bed,
+                "source": source,
+                "started_utc": started,
+                "ended_utc": ended,
+                "scorers": names,
+                "samples": n_s,
+                "alarms": n_a,
+                "snapshots": n_snap,
+                "duration_s": _duration(started, ended, max_t),
+            }
+        )
     return out
 
 
@@ -132,19 +150,37 @@ def session_summary(path, session_id: int) -> dict:
                 pass
         per = {}
         for name, n, n_face, mraw, mp, tmax in conn.execute(
-                "SELECT scorer, count(*), sum(face), avg(p_raw), avg(p), max(t) FROM samples "
-                "WHERE session_id = ? GROUP BY scorer ORDER BY scorer", (row["id"],)):
-            per[name] = {"samples": n, "with_face": int(n_face or 0), "mean_p_raw": mraw,
-                         "mean_p": mp, "t_max": tmax}
-        alarms = [dict(r) for r in conn.execute(
-            "SELECT t, utc, kind, priority, state, note FROM alarms WHERE session_id = ? "
-            "ORDER BY t, rowid", (row["id"],))]
+            "SELECT scorer, count(*), sum(face), avg(p_raw), avg(p), max(t) FROM samples "
+            "WHERE session_id = ? GROUP BY scorer ORDER BY scorer",
+            (row["id"],),
+        ):
+            per[name] = {
+                "samples": n,
+                "with_face": int(n_face or 0),
+                "mean_p_raw": mraw,
+                "mean_p": mp,
+                "t_max": tmax,
+            }
+        alarms = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT t, utc, kind, priority, state, note FROM alarms WHERE session_id = ? "
+                "ORDER BY t, rowid",
+                (row["id"],),
+            )
+        ]
         info["snapshots"] = conn.execute(
-            "SELECT count(*) FROM snapshots WHERE session_id = ?", (row["id"],)).fetchone()[0]
+            "SELECT count(*) FROM snapshots WHERE session_id = ?", (row["id"],)
+        ).fetchone()[0]
         try:
-            info["segments"] = [dict(r) for r in conn.execute(
-                "SELECT segment, t, media_t, reason, utc FROM segments WHERE session_id = ? "
-                "ORDER BY t, rowid", (row["id"],))]
+            info["segments"] = [
+                dict(r)
+                for r in conn.execute(
+                    "SELECT segment, t, media_t, reason, utc FROM segments WHERE session_id = ? "
+                    "ORDER BY t, rowid",
+                    (row["id"],),
+                )
+            ]
         except sqlite3.OperationalError:  # a file from before replay segments
             info["segments"] = []
     max_t = max([v["t_max"] for v in per.values()] + [a["t"] for a in alarms], default=None)
@@ -188,10 +224,14 @@ def export_session_csv(path, session_id: int, out_csv) -> int:
         row = _session_row(conn, path, session_id)
         sid, start = row["id"], parse_utc(row["started_utc"])
         conn.row_factory = None
-        cur = conn.execute("SELECT t, face, scorer, p_raw, p FROM samples "
-                           "WHERE session_id = ? ORDER BY t, rowid", (sid,))
-        rows = ((t, to_utc_iso(start + timedelta(seconds=t)), face, scorer, p_raw, p)
-                for t, face, scorer, p_raw, p in cur)
+        cur = conn.execute(
+            "SELECT t, face, scorer, p_raw, p FROM samples WHERE session_id = ? ORDER BY t, rowid",
+            (sid,),
+        )
+        rows = (
+            (t, to_utc_iso(start + timedelta(seconds=t)), face, scorer, p_raw, p)
+            for t, face, scorer, p_raw, p in cur
+        )
         return _write_csv(out_csv, SAMPLES_CSV_COLUMNS, rows)
 
 
@@ -200,8 +240,11 @@ def export_alarms_csv(path, session_id: int, out_csv) -> int:
     with _reading(path) as conn:
         sid = _session_row(conn, path, session_id)["id"]
         conn.row_factory = None
-        cur = conn.execute("SELECT t, utc, kind, priority, state, note FROM alarms "
-                           "WHERE session_id = ? ORDER BY t, rowid", (sid,))
+        cur = conn.execute(
+            "SELECT t, utc, kind, priority, state, note FROM alarms "
+            "WHERE session_id = ? ORDER BY t, rowid",
+            (sid,),
+        )
         return _write_csv(out_csv, ALARMS_CSV_COLUMNS, cur)
 
 
@@ -212,5 +255,12 @@ def purge_snapshots(path, older_than_days: float) -> int:
         return delete_old_snapshots(conn, older_than_days)
 
 
-__all__ = ["ALARMS_CSV_COLUMNS", "SAMPLES_CSV_COLUMNS", "export_alarms_csv",
-           "export_session_csv", "list_sessions", "purge_snapshots", "session_summary"]
+__all__ = [
+    "ALARMS_CSV_COLUMNS",
+    "SAMPLES_CSV_COLUMNS",
+    "export_alarms_csv",
+    "export_session_csv",
+    "list_sessions",
+    "purge_snapshots",
+    "session_summary",
+]

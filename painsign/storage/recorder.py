@@ -62,12 +62,22 @@ def _scorer_entries(scorers) -> list[dict]:
             out.append({"name": s, "display_name": s, "threshold": None})
         elif isinstance(s, dict):
             name = str(s["name"])
-            out.append({"name": name, "display_name": s.get("display_name", name),
-                        "threshold": _real(s.get("threshold"))})
+            out.append(
+                {
+                    "name": name,
+                    "display_name": s.get("display_name", name),
+                    "threshold": _real(s.get("threshold")),
+                }
+            )
         else:
             name = str(s.name)
-            out.append({"name": name, "display_name": display_name(s),
-                        "threshold": _real(getattr(s, "threshold", None))})
+            out.append(
+                {
+                    "name": name,
+                    "display_name": display_name(s),
+                    "threshold": _real(getattr(s, "threshold", None)),
+                }
+            )
     return out
 
 
@@ -129,18 +139,30 @@ class SessionRecorder:
     ...     rec.add_sample(rec.elapsed(), True, "nfcs", 0.12, 0.10)
     """
 
-    def __init__(self, path, bed: str = "", source: str = "", scorers: Sequence = (),
-                 settings: dict | None = None, clock: Callable[[], float] = time.monotonic,
-                 commit_interval: float = 0.5, *, snapshots: bool = False,
-                 on_error: Callable[[BaseException], None] | None = None,
-                 retry_interval: float = 1.0, busy_timeout: float = 5.0,
-                 max_backlog: int = 500_000, open_timeout: float = 2.0,
-                 snapshot_retention_days: float | None = 30.0):
+    def __init__(
+        self,
+        path,
+        bed: str = "",
+        source: str = "",
+        scorers: Sequence = (),
+        settings: dict | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        commit_interval: float = 0.5,
+        *,
+        snapshots: bool = False,
+        on_error: Callable[[BaseException], None] | None = None,
+        retry_interval: float = 1.0,
+        busy_timeout: float = 5.0,
+        max_backlog: int = 500_000,
+        open_timeout: float = 2.0,
+        snapshot_retention_days: float | None = 30.0,
+    ):
         if not 0 < commit_interval <= 1.0:
             raise ValueError(f"commit_interval must be in (0, 1] s, got {commit_interval}")
         if snapshot_retention_days is not None and not snapshot_retention_days >= 0:
-            raise ValueError(f"snapshot_retention_days must be >= 0 or None, got "
-                             f"{snapshot_retention_days}")
+            raise ValueError(
+                f"snapshot_retention_days must be >= 0 or None, got {snapshot_retention_days}"
+            )
         self.path = Path(path)
         self.bed = str(bed)
         self.source = str(source)
@@ -185,8 +207,7 @@ class SessionRecorder:
         self._conn = None
         self._file_id: tuple[int, int] | None = None
         self._rows_in_file = 0
-        self._thread = threading.Thread(target=self._run, name="painsign-recorder",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="painsign-recorder", daemon=True)
         self._thread.start()
         self._ready.wait(open_timeout)
 
@@ -211,8 +232,7 @@ class SessionRecorder:
     def _t(self, t) -> float:
         return self.elapsed() if t is None else float(t)
 
-    def add_sample(self, t: float | None, face: bool, scorer: str, p_raw: float,
-                   p: float) -> None:
+    def add_sample(self, t: float | None, face: bool, scorer: str, p_raw: float, p: float) -> None:
         """Queue one scorer's sample: time (s since start; None for now), face found,
         scorer name, per-frame P(pain) (NaN without a face, stored NULL) and the sign."""
         self._put((_SAMPLE, self._t(t), int(bool(face)), str(scorer), _real(p_raw), _real(p)))
@@ -222,17 +242,18 @@ class SessionRecorder:
         for t, face, scorer, p_raw, p in rows:
             self.add_sample(t, face, scorer, p_raw, p)
 
-    def add_alarm(self, t: float | None, kind: str, priority: str, state: str,
-                  note: str = "") -> None:
+    def add_alarm(
+        self, t: float | None, kind: str, priority: str, state: str, note: str = ""
+    ) -> None:
         """Queue an alarm event (raised, acknowledged, paused, ended, setting changed...).
 
         Its ``utc`` column is the wall-clock time of this call.
         """
-        self._put((_ALARM, self._t(t), str(kind), str(priority), str(state), str(note),
-                   utc_now()))
+        self._put((_ALARM, self._t(t), str(kind), str(priority), str(state), str(note), utc_now()))
 
-    def add_segment(self, segment: int, t: float, media_t: float | None,
-                    reason: str = "seek") -> None:
+    def add_segment(
+        self, segment: int, t: float, media_t: float | None, reason: str = "seek"
+    ) -> None:
         """Queue the start of a replay segment (a seek or restart) at session time ``t``
         from ``media_t`` seconds into the file."""
         self._put((_SEGMENT, float(t), int(segment), _real(media_t), str(reason), utc_now()))
@@ -286,8 +307,10 @@ class SessionRecorder:
         if self.session_id is None:
             return 2, f"session not recorded: {why}; {self.rows_dropped} rows lost"
         if self.rows_dropped:
-            return 1, (f"session {self.session_id} only partly recorded in {self.path}: "
-                       f"{why}; {self.rows_dropped} rows lost")
+            return 1, (
+                f"session {self.session_id} only partly recorded in {self.path}: "
+                f"{why}; {self.rows_dropped} rows lost"
+            )
         return None
 
     def reason(self) -> str:
@@ -347,8 +370,16 @@ class SessionRecorder:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO sessions (id, bed, source, started_utc, scorers, "
                 "settings, painsign_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.session_id, self.bed, self.source, self.started_utc,
-                 self._scorers_json, self._settings_json, __version__))
+                (
+                    self.session_id,
+                    self.bed,
+                    self.source,
+                    self.started_utc,
+                    self._scorers_json,
+                    self._settings_json,
+                    __version__,
+                ),
+            )
             if self.session_id is None:
                 self.session_id = cur.lastrowid
             self._file_id = _file_id(self.path)
@@ -356,8 +387,11 @@ class SessionRecorder:
             if self.snapshots_enabled and self.snapshot_retention_days is not None:
                 deleted = delete_old_snapshots(conn, self.snapshot_retention_days)
                 if deleted:
-                    log.info("deleted %d snapshots older than %g days", deleted,
-                             self.snapshot_retention_days)
+                    log.info(
+                        "deleted %d snapshots older than %g days",
+                        deleted,
+                        self.snapshot_retention_days,
+                    )
         except BaseException:
             conn.close()
             raise
@@ -374,8 +408,10 @@ class SessionRecorder:
             self._conn = None
             self.rows_dropped += self._rows_in_file
             self._rows_in_file = 0
-            raise OSError(f"{self.path} was deleted or replaced during the session: the "
-                          "rows written before are gone with it")
+            raise OSError(
+                f"{self.path} was deleted or replaced during the session: the "
+                "rows written before are gone with it"
+            )
 
     def _write(self, final: bool) -> None:
         """Open if needed and commit the backlog (and ``ended_utc`` when final)."""
@@ -395,20 +431,33 @@ class SessionRecorder:
         conn.execute("BEGIN IMMEDIATE")
         try:
             if samples:
-                conn.executemany("INSERT INTO samples (session_id, t, face, scorer, p_raw, p) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", samples)
+                conn.executemany(
+                    "INSERT INTO samples (session_id, t, face, scorer, p_raw, p) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    samples,
+                )
             if alarms:
-                conn.executemany("INSERT INTO alarms (session_id, t, kind, priority, state, "
-                                 "note, utc) VALUES (?, ?, ?, ?, ?, ?, ?)", alarms)
+                conn.executemany(
+                    "INSERT INTO alarms (session_id, t, kind, priority, state, "
+                    "note, utc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    alarms,
+                )
             if snaps:
-                conn.executemany("INSERT INTO snapshots (session_id, t, state, scorer, png) "
-                                 "VALUES (?, ?, ?, ?, ?)", snaps)
+                conn.executemany(
+                    "INSERT INTO snapshots (session_id, t, state, scorer, png) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    snaps,
+                )
             if segments:
-                conn.executemany("INSERT INTO segments (session_id, segment, t, media_t, "
-                                 "reason, utc) VALUES (?, ?, ?, ?, ?, ?)", segments)
+                conn.executemany(
+                    "INSERT INTO segments (session_id, segment, t, media_t, "
+                    "reason, utc) VALUES (?, ?, ?, ?, ?, ?)",
+                    segments,
+                )
             if final:
-                conn.execute("UPDATE sessions SET ended_utc = ? WHERE id = ?",
-                             (self.ended_utc, sid))
+                conn.execute(
+                    "UPDATE sessions SET ended_utc = ? WHERE id = ?", (self.ended_utc, sid)
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -455,12 +504,13 @@ class SessionRecorder:
             self._drain()
             if self._attempt(final=True):
                 break
-            if (self.refused is not None
-                    or time.monotonic() + self.retry_interval > self._close_deadline):
+            if (
+                self.refused is not None
+                or time.monotonic() + self.retry_interval > self._close_deadline
+            ):
                 lost = len(self._backlog) + self._queue.qsize()
                 self.rows_dropped += lost
-                log.info("session recorder closed with %d rows unwritten to %s", lost,
-                         self.path)
+                log.info("session recorder closed with %d rows unwritten to %s", lost, self.path)
                 break
             time.sleep(self.retry_interval)
         if self._conn is not None:

@@ -55,8 +55,11 @@ def truth_at(segments: list[Segment], t: float) -> FrameTruth:
     for seg in segments:
         if not seg.start <= t < seg.end:
             continue
-        ramp = min(1.0, (t - seg.start) / seg.ramp_s, (seg.end - t) / seg.ramp_s) \
-            if seg.ramp_s > 0 else 1.0
+        ramp = (
+            min(1.0, (t - seg.start) / seg.ramp_s, (seg.end - t) / seg.ramp_s)
+            if seg.ramp_s > 0
+            else 1.0
+        )
         for name, peak in seg.actions.items():
             levels[name] = max(levels[name], peak * ramp)
         occluded |= seg.occluded
@@ -90,26 +93,33 @@ class FaceAnimator:
 
     def frame(self, truth: FrameTruth) -> np.ndarray:
         """Render one frame for ``truth``."""
-        moved = self.rest + displacements(self.rest, truth.intensities, truth.t,
-                                          clean=self.clean)
+        moved = self.rest + displacements(self.rest, truth.intensities, truth.t, clean=self.clean)
         if self.clean:
             moved = self._warp.untangle(moved)
         out = self._warp.warp(moved)
         if truth.occluded:
             x1, y1, x2, y2 = self.face_box
             w, h = x2 - x1, y2 - y1
-            pts = np.array([[x1 + 0.1 * w, y1 + 0.15 * h], [x2 - 0.05 * w, y1 + 0.2 * h],
-                            [x2 - 0.1 * w, y2 - 0.1 * h], [x1 + 0.05 * w, y2 - 0.15 * h]])
+            pts = np.array(
+                [
+                    [x1 + 0.1 * w, y1 + 0.15 * h],
+                    [x2 - 0.05 * w, y1 + 0.2 * h],
+                    [x2 - 0.1 * w, y2 - 0.1 * h],
+                    [x1 + 0.05 * w, y2 - 0.15 * h],
+                ]
+            )
             cv2.fillConvexPoly(out, pts.astype(np.int32), (150, 170, 215), cv2.LINE_AA)
         if truth.away:
             h, w = out.shape[:2]
             shift = np.float32([[1, 0, w * 0.9], [0, 1, 0]])
-            out = cv2.warpAffine(out, shift, (w, h), borderMode=cv2.BORDER_CONSTANT,
-                                 borderValue=(40, 40, 40))
+            out = cv2.warpAffine(
+                out, shift, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40)
+            )
         return out
 
-    def render(self, segments: list[Segment], fps: float, duration: float
-               ) -> Iterator[tuple[FrameTruth, np.ndarray]]:
+    def render(
+        self, segments: list[Segment], fps: float, duration: float
+    ) -> Iterator[tuple[FrameTruth, np.ndarray]]:
         """Yield ``(truth, frame)`` for every frame of a scenario."""
         for i in range(round(duration * fps)):
             truth = truth_at(segments, i / fps)

@@ -15,17 +15,23 @@ from painsign.vision.face_frame import FaceAxes
 
 #: The actions the animator can inject (chin quiver oscillates; see :func:`displacements`).
 ACTIONS = (
-    "brow_bulge", "eye_squeeze", "nasolabial_furrow", "open_lips", "vertical_stretch",
-    "horizontal_stretch", "lip_purse", "chin_quiver",
+    "brow_bulge",
+    "eye_squeeze",
+    "nasolabial_furrow",
+    "open_lips",
+    "vertical_stretch",
+    "horizontal_stretch",
+    "lip_purse",
+    "chin_quiver",
 )
 #: Frequency of the injected chin quiver, Hz.
 QUIVER_HZ = 6.0
 
-_LIPS = sorted(set(M.LIPS_UPPER_OUTER + M.LIPS_LOWER_OUTER + M.LIPS_UPPER_INNER
-                   + M.LIPS_LOWER_INNER))
+_LIPS = sorted(
+    set(M.LIPS_UPPER_OUTER + M.LIPS_LOWER_OUTER + M.LIPS_UPPER_INNER + M.LIPS_LOWER_INNER)
+)
 _LOWER_LIP = sorted(set(M.LIPS_LOWER_OUTER + M.LIPS_LOWER_INNER))
-_UPPER_LIP = sorted(set(M.LIPS_UPPER_OUTER + M.LIPS_UPPER_INNER) - {M.MOUTH_RIGHT,
-                                                                     M.MOUTH_LEFT})
+_UPPER_LIP = sorted(set(M.LIPS_UPPER_OUTER + M.LIPS_UPPER_INNER) - {M.MOUTH_RIGHT, M.MOUTH_LEFT})
 _ALAE = (M.RIGHT_ALA, M.LEFT_ALA, 98, 327, 48, 278, 129, 358, 102, 331)
 
 
@@ -47,8 +53,9 @@ def _eye_closing(uv: np.ndarray, outer: int, inner: int) -> np.ndarray:
     return out
 
 
-def displacements(rest: np.ndarray, intensities: dict[str, float], t: float = 0.0, *,
-                  clean: bool = False):
+def displacements(
+    rest: np.ndarray, intensities: dict[str, float], t: float = 0.0, *, clean: bool = False
+):
     """Return pixel displacements (468, 2) of the mesh for the given action intensities.
 
     Parameters
@@ -97,8 +104,10 @@ def _moves(uv: np.ndarray, k: dict[str, float], t: float) -> np.ndarray:
                 weight = 1.0 if i in inner else 0.5
                 duv[i] += k["brow_bulge"] * np.array([-0.07 * np.sign(uv[i, 0]) * weight, 0.10])
     if k["eye_squeeze"]:
-        for outer, inner in ((M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
-                             (M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)):
+        for outer, inner in (
+            (M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER),
+            (M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER),
+        ):
             duv += k["eye_squeeze"] * _eye_closing(uv, outer, inner)
     if k["nasolabial_furrow"]:
         s = k["nasolabial_furrow"]
@@ -132,8 +141,7 @@ def _moves(uv: np.ndarray, k: dict[str, float], t: float) -> np.ndarray:
     return duv
 
 
-def _spread(uv: np.ndarray, duv: np.ndarray, sigma: float = 0.1,
-            blur: bool = False) -> np.ndarray:
+def _spread(uv: np.ndarray, duv: np.ndarray, sigma: float = 0.1, blur: bool = False) -> np.ndarray:
     """Let points near the moved ones follow them, with a Gaussian fall-off.
 
     Moving a few mesh points alone folds the triangles around them and tears the picture;

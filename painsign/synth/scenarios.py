@@ -9,10 +9,20 @@ import numpy as np
 from painsign.synth.animator import FaceAnimator, Segment, write_video
 from painsign.vision.tracker import FaceTracker
 
-GRIMACE = {"brow_bulge": 0.9, "eye_squeeze": 0.9, "nasolabial_furrow": 0.8,
-           "open_lips": 0.7, "vertical_stretch": 0.6}
-CRY = {"brow_bulge": 1.0, "eye_squeeze": 1.0, "horizontal_stretch": 0.8, "open_lips": 0.8,
-       "chin_quiver": 0.8}
+GRIMACE = {
+    "brow_bulge": 0.9,
+    "eye_squeeze": 0.9,
+    "nasolabial_furrow": 0.8,
+    "open_lips": 0.7,
+    "vertical_stretch": 0.6,
+}
+CRY = {
+    "brow_bulge": 1.0,
+    "eye_squeeze": 1.0,
+    "horizontal_stretch": 0.8,
+    "open_lips": 0.8,
+    "chin_quiver": 0.8,
+}
 
 
 def demo_scenario() -> tuple[list[Segment], float]:
@@ -25,8 +35,9 @@ def demo_scenario() -> tuple[list[Segment], float]:
     ], 30.0
 
 
-def animator_for(image_bgr: np.ndarray, tracker: FaceTracker | None = None,
-                 clean: bool = False) -> FaceAnimator:
+def animator_for(
+    image_bgr: np.ndarray, tracker: FaceTracker | None = None, clean: bool = False
+) -> FaceAnimator:
     """Return an animator for the (single, resting) face of ``image_bgr``."""
     tracker = tracker or FaceTracker()
     faces = tracker.analyse_image(image_bgr)
@@ -35,8 +46,9 @@ def animator_for(image_bgr: np.ndarray, tracker: FaceTracker | None = None,
     return FaceAnimator(image_bgr, faces[0].landmarks.points, clean=clean)
 
 
-def make_demo_video(image_bgr: np.ndarray, path: str | Path, fps: float = 30.0,
-                    tracker: FaceTracker | None = None) -> int:
+def make_demo_video(
+    image_bgr: np.ndarray, path: str | Path, fps: float = 30.0, tracker: FaceTracker | None = None
+) -> int:
     """Render the demo scenario of ``image_bgr``'s face to ``path``; return frame count.
 
     Frames are rendered with ``clean=True`` (see :class:`FaceAnimator`).

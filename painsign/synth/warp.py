@@ -40,7 +40,7 @@ class PiecewiseAffineWarp:
         hi = np.ceil(ring.max(axis=0)).astype(int)
         self.x0, self.y0 = max(0, lo[0]), max(0, lo[1])
         self.x1, self.y1 = min(w, hi[0] + 1), min(h, hi[1] + 1)
-        ys, xs = np.mgrid[self.y0:self.y1, self.x0:self.x1]
+        ys, xs = np.mgrid[self.y0 : self.y1, self.x0 : self.x1]
         self._grid = np.c_[xs.ravel(), ys.ravel()].astype(np.float64)
         self._near = None
 
@@ -103,7 +103,7 @@ class PiecewiseAffineWarp:
         mx = map_xy[:, 0].reshape(shape).astype(np.float32)
         my = map_xy[:, 1].reshape(shape).astype(np.float32)
         out = self.image.copy()
-        out[self.y0:self.y1, self.x0:self.x1] = cv2.remap(
+        out[self.y0 : self.y1, self.x0 : self.x1] = cv2.remap(
             self.image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
         return out

@@ -117,8 +117,9 @@ def queue_frames(info: VideoInfo, wanted: int) -> int:
     return max(2, min(int(wanted), QUEUE_BYTES // frame_bytes))
 
 
-def read_decodable(cap: cv2.VideoCapture, fps: float, index: int, last_t: float | None
-                   ) -> tuple[np.ndarray, float, int] | None:
+def read_decodable(
+    cap: cv2.VideoCapture, fps: float, index: int, last_t: float | None
+) -> tuple[np.ndarray, float, int] | None:
     """Read the next frame that decodes, skipping at most :data:`MAX_UNDECODABLE_RUN`.
 
     Parameters
@@ -261,8 +262,9 @@ class VideoReader:
         """
         if self.frames_read == 0:
             raise InputError(f"video {self.info.path} has no decodable frame")
-        return damage_text(self.info, self.frames_read, self.frames_skipped,
-                           self.last_t + 1.0 / self.info.fps)
+        return damage_text(
+            self.info, self.frames_read, self.frames_skipped, self.last_t + 1.0 / self.info.fps
+        )
 
 
 def damage_text(info: VideoInfo, decoded: int, skipped: int, reached_s: float) -> str | None:
@@ -295,8 +297,10 @@ def damage_text(info: VideoInfo, decoded: int, skipped: int, reached_s: float) -
     missing = missing_frames(info, decoded, skipped, reached_s)
     if not skipped and not missing:
         return None
-    return (f"video {info.path} is damaged: {damage_details(info, skipped, missing)}; "
-            f"the report covers the {_frames(decoded)} decoded")
+    return (
+        f"video {info.path} is damaged: {damage_details(info, skipped, missing)}; "
+        f"the report covers the {_frames(decoded)} decoded"
+    )
 
 
 def _frames(n: int) -> str:
@@ -306,8 +310,11 @@ def _frames(n: int) -> str:
 def damage_details(info: VideoInfo, skipped: int, missing: int) -> str:
     """E.g. "30 frames could not be decoded, 0 of 900 expected frames missing"."""
     expected = info.frames_expected
-    lost = (f"{missing} of {expected} expected frames missing" if expected
-            else "the container does not say how many frames to expect")
+    lost = (
+        f"{missing} of {expected} expected frames missing"
+        if expected
+        else "the container does not say how many frames to expect"
+    )
     return f"{_frames(skipped)} could not be decoded, {lost}"
 
 

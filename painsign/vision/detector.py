@@ -108,11 +108,13 @@ class FaceDetector:
         out = []
         for box, score in merged:
             pts = rect.to_image(box.reshape(-1, 2))
-            out.append(Detection(
-                box=np.concatenate([pts[0], pts[1]]).astype(np.float32),
-                score=float(score),
-                keypoints=pts[2:].astype(np.float32),
-            ))
+            out.append(
+                Detection(
+                    box=np.concatenate([pts[0], pts[1]]).astype(np.float32),
+                    score=float(score),
+                    keypoints=pts[2:].astype(np.float32),
+                )
+            )
         return out
 
     def _decode(self, raw: np.ndarray, raw_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,9 +128,7 @@ class FaceDetector:
         centre = pts[:, 0] + anchors[:, 0]
         half = pts[:, 1] / 2
         keypoints = pts[:, 2:] + anchors
-        boxes = np.concatenate(
-            [centre - half, centre + half, keypoints.reshape(-1, 12)], axis=1
-        )
+        boxes = np.concatenate([centre - half, centre + half, keypoints.reshape(-1, 12)], axis=1)
         valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         return boxes[valid], scores[keep][valid]
 
@@ -150,13 +150,18 @@ def fallback_detector(detector) -> FaceDetector | None:
     """
     if not isinstance(detector, FaceDetector):
         return None
-    return FaceDetector(FALLBACK_KIND[detector.kind], store=detector.store,
-                        min_score=detector.min_score, iou_threshold=detector.iou_threshold,
-                        providers=detector.providers)
+    return FaceDetector(
+        FALLBACK_KIND[detector.kind],
+        store=detector.store,
+        min_score=detector.min_score,
+        iou_threshold=detector.iou_threshold,
+        providers=detector.providers,
+    )
 
 
-def tile_rects(width: int, height: int, per_side: int = TILES_PER_SIDE,
-               overlap: float = TILE_OVERLAP) -> list[tuple[int, int, int, int]]:
+def tile_rects(
+    width: int, height: int, per_side: int = TILES_PER_SIDE, overlap: float = TILE_OVERLAP
+) -> list[tuple[int, int, int, int]]:
     """Return overlapping tiles ``(x0, y0, x1, y1)`` covering a ``width`` x ``height`` image.
 
     Parameters
@@ -178,6 +183,7 @@ def tile_rects(width: int, height: int, per_side: int = TILES_PER_SIDE,
     >>> tile_rects(1000, 600)[:2]
     [(0, 0, 571, 343), (429, 0, 1000, 343)]
     """
+
     def spans(n: int) -> list[tuple[int, int]]:
         size = n / (per_side - (per_side - 1) * overlap)
         step = size * (1.0 - overlap)
@@ -186,8 +192,12 @@ def tile_rects(width: int, height: int, per_side: int = TILES_PER_SIDE,
     return [(x0, y0, x1, y1) for y0, y1 in spans(height) for x0, x1 in spans(width)]
 
 
-def detect_tiled(detector: FaceDetector, rgb: np.ndarray, per_side: int = TILES_PER_SIDE,
-                 overlap: float = TILE_OVERLAP) -> list[Detection]:
+def detect_tiled(
+    detector: FaceDetector,
+    rgb: np.ndarray,
+    per_side: int = TILES_PER_SIDE,
+    overlap: float = TILE_OVERLAP,
+) -> list[Detection]:
     """Run ``detector`` on overlapping tiles of ``rgb`` and return every face in image pixels.
 
     A face a few percent of a large photo's width is only a few pixels in the detector's
@@ -213,8 +223,11 @@ def detect_tiled(detector: FaceDetector, rgb: np.ndarray, per_side: int = TILES_
     for x0, y0, x1, y1 in tile_rects(w, h, per_side, overlap):
         shift = np.array([x0, y0], np.float32)
         for d in detector.detect_rgb(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
-            out.append(Detection(box=d.box + np.tile(shift, 2), score=d.score,
-                                 keypoints=d.keypoints + shift))
+            out.append(
+                Detection(
+                    box=d.box + np.tile(shift, 2), score=d.score, keypoints=d.keypoints + shift
+                )
+            )
     return out
 
 

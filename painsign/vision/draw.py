@@ -44,8 +44,16 @@ def draw_faces(bgr: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
         x1, y1, x2, y2 = (round(v) for v in face.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, thick, cv2.LINE_AA)
         label = f"{'patient' if i == 0 else 'face'} {face.score:.2f}"
-        cv2.putText(out, label, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thick, colour, thick, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            label,
+            (x1, max(12, y1 - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4 * thick,
+            colour,
+            thick,
+            cv2.LINE_AA,
+        )
         if face.landmarks is not None:
             for x, y in face.landmarks.points[:, :2]:
                 cv2.circle(out, (round(x), round(y)), thick, (255, 255, 255), -1)
@@ -73,15 +81,15 @@ def display_frame(bgr: np.ndarray, face: FaceResult) -> np.ndarray:
     """
     h, w = bgr.shape[:2]
     scale = min(1.0, DISPLAY_WIDTH / w)
-    small = cv2.resize(bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
     sh, sw = small.shape[:2]
     colour = PATIENT_BGR if face.found else NO_FACE_BGR
     if face.found:
         x1, y1, x2, y2 = (round(float(v) * scale) for v in face.box)
         cv2.rectangle(small, (x1, y1), (x2, y2), colour, 2, cv2.LINE_AA)
-        centre, axes = ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2 + 8,
-                                                             (y2 - y1) // 2 + 14)
+        centre, axes = ((x1 + x2) // 2, (y1 + y2) // 2), ((x2 - x1) // 2 + 8, (y2 - y1) // 2 + 14)
     else:
         centre, axes = (sw // 2, sh // 2), (sw // 5, sh // 3)
     cv2.ellipse(small, centre, axes, 0, 0, 360, colour, 2, cv2.LINE_AA)

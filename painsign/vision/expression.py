@@ -166,8 +166,7 @@ class ExpressionModel:
         (out,) = self.session.run(None, {self._input_name: tensor})
         return self._postprocess(out)
 
-    def _preprocess(self, rgb: np.ndarray, box, points: np.ndarray | None = None
-                    ) -> np.ndarray:
+    def _preprocess(self, rgb: np.ndarray, box, points: np.ndarray | None = None) -> np.ndarray:
         """Gray, crop as fer does, resize to 64x64, scale to [-1, 1]; (1, 1, 64, 64)."""
         # fer pads the frame with the mean gray of its bottom two rows (cv2.mean, then
         # the border value is saturated to uint8 by copyMakeBorder).
@@ -207,17 +206,23 @@ def _fer_crop(rgb: np.ndarray, crop: tuple[int, int, int, int], fill: float) -> 
     xe, ye = min(crop[2], w + p), min(crop[3], h + p)
     if xe <= xs or ye <= ys:
         raise ValueError(f"face box crop {crop} lies outside the {w}x{h} frame")
-    inner = rgb[max(ys, 0):min(ye, h), max(xs, 0):min(xe, w)]
+    inner = rgb[max(ys, 0) : min(ye, h), max(xs, 0) : min(xe, w)]
     if inner.shape[0] == 0 or inner.shape[1] == 0:
         return np.full((ye - ys, xe - xs), fill, dtype=np.uint8)
     return cv2.copyMakeBorder(
-        _gray(inner), max(0, -ys), max(0, ye - h), max(0, -xs), max(0, xe - w),
-        cv2.BORDER_CONSTANT, value=fill,
+        _gray(inner),
+        max(0, -ys),
+        max(0, ye - h),
+        max(0, -xs),
+        max(0, xe - w),
+        cv2.BORDER_CONSTANT,
+        value=fill,
     )
 
 
-def _turned_crop(rgb: np.ndarray, crop: tuple[int, int, int, int], angle: float,
-                 fill: float) -> np.ndarray:
+def _turned_crop(
+    rgb: np.ndarray, crop: tuple[int, int, int, int], angle: float, fill: float
+) -> np.ndarray:
     """Sample fer's square crop turned by ``angle`` about its centre into 64x64 gray.
 
     Bilinear, with the same pixel-centre convention as ``cv2.resize``: with ``angle`` 0
@@ -239,6 +244,11 @@ def _turned_crop(rgb: np.ndarray, crop: tuple[int, int, int, int], angle: float,
     half = INPUT_SIZE / 2 - 0.5
     m = np.array([[c * k, s * k, 0.0], [-s * k, c * k, 0.0]])
     m[:, 2] = [half, half] - m[:, :2] @ np.array([cx - xs, cy - ys])
-    return cv2.warpAffine(_gray(rgb[ys:ye, xs:xe]), m, (INPUT_SIZE, INPUT_SIZE),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=fill)
+    return cv2.warpAffine(
+        _gray(rgb[ys:ye, xs:xe]),
+        m,
+        (INPUT_SIZE, INPUT_SIZE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
+    )

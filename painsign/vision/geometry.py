@@ -56,16 +56,12 @@ class RotatedRect:
         c, s = math.cos(self.angle), math.sin(self.angle)
         sx, sy = out_w / self.width, out_h / self.height
         # Inverse of to_image: rotate by -angle about the centre, scale, shift to the crop.
-        m = np.array(
-            [[c * sx, s * sx, 0.0], [-s * sy, c * sy, 0.0]], dtype=np.float64
-        )
+        m = np.array([[c * sx, s * sx, 0.0], [-s * sy, c * sy, 0.0]], dtype=np.float64)
         m[:, 2] = np.array([out_w / 2, out_h / 2]) - m[:, :2] @ np.array([self.cx, self.cy])
         return m
 
 
-def square_rect(
-    center: tuple[float, float], size: float, angle: float = 0.0
-) -> RotatedRect:
+def square_rect(center: tuple[float, float], size: float, angle: float = 0.0) -> RotatedRect:
     """Return a square :class:`RotatedRect` of side ``size`` around ``center``."""
     return RotatedRect(float(center[0]), float(center[1]), float(size), float(size), angle)
 

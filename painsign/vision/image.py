@@ -76,8 +76,9 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
         if not (np.isfinite(low) and np.isfinite(high)):
             raise InputError("image holds NaN or infinite values")
         if low < -FLOAT_SLACK or high > 1.0 + FLOAT_SLACK:
-            raise InputError(f"float image values run from {low:g} to {high:g}; float "
-                             "images must be scaled to 0-1")
+            raise InputError(
+                f"float image values run from {low:g} to {high:g}; float "
+                "images must be scaled to 0-1"
+            )
         return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     raise InputError(f"image dtype {image.dtype} is not supported (use uint8, uint16, float)")
-

@@ -39,8 +39,15 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", *_BIGTIFF_MAGIC)
 _TIFF_WIDTH, _TIFF_HEIGHT = 256, 257
 #: Samples per pixel of each PNG colour type, and the Adam7 passes (x0, y0, dx, dy).
 _PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
-          (0, 1, 1, 2))
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
 _INFLATE_STEP = 1 << 22
 
 # Pillow's own bomb check would raise for some sizes and warn for others; the pixel
@@ -88,8 +95,9 @@ def _decode_pillow(data: bytes, path: Path) -> np.ndarray:
         try:
             image = Image.open(io.BytesIO(data))
         except Image.UnidentifiedImageError:
-            raise InputError(f"{path} is not a readable image (not an image format "
-                             "painsign knows)") from None
+            raise InputError(
+                f"{path} is not a readable image (not an image format painsign knows)"
+            ) from None
         except Exception as exc:  # a garbled header raises many types; none is a bug here
             raise _unreadable(path, exc) from None
         check_frame_size(*image.size, f"image {path}")
@@ -121,13 +129,16 @@ def _decode_tiff(data: bytes, path: Path) -> np.ndarray:
     try:
         # Any depth (float, 16-bit) and gray or colour; alpha is dropped, EXIF
         # orientation applied.
-        array = cv2.imdecode(np.frombuffer(data, np.uint8),
-                             cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+        array = cv2.imdecode(
+            np.frombuffer(data, np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
+        )
     except cv2.error as exc:
         raise _unreadable(path, exc) from None
     if array is None:
-        raise InputError(f"{path} is not a readable image (damaged TIFF, or a kind of TIFF "
-                         "painsign cannot decode)")
+        raise InputError(
+            f"{path} is not a readable image (damaged TIFF, or a kind of TIFF "
+            "painsign cannot decode)"
+        )
     return _checked_rgb(array, "bgr", path)
 
 
@@ -149,13 +160,14 @@ def _png_damage(data: bytes) -> str | None:
     inflate, got, pos = zlib.decompressobj(), 0, 8
     while pos + 8 <= len(data) and got < need:
         length, kind = struct.unpack_from(">I4s", data, pos)
-        crc = data[pos + 8 + length:pos + 12 + length]
+        crc = data[pos + 8 + length : pos + 12 + length]
         if kind[:1].isupper() and crc != struct.pack(
-                ">I", zlib.crc32(data[pos + 4:pos + 8 + length]) & 0xFFFFFFFF):
+            ">I", zlib.crc32(data[pos + 4 : pos + 8 + length]) & 0xFFFFFFFF
+        ):
             return f"{kind.decode('latin-1')} chunk fails its CRC"
         if kind == b"IDAT":
             try:
-                chunk = data[pos + 8:pos + 8 + length]
+                chunk = data[pos + 8 : pos + 8 + length]
                 while chunk and got < need:
                     got += len(inflate.decompress(chunk, _INFLATE_STEP))
                     chunk = inflate.unconsumed_tail
@@ -192,8 +204,10 @@ def _tiff_size(data: bytes, path: Path) -> tuple[int, int]:
 def _int32_to_uint16(array: np.ndarray, path: Path) -> np.ndarray:
     low, high = int(array.min()), int(array.max())
     if low < 0 or high > 65535:
-        raise InputError(f"image {path} holds 32-bit integers from {low} to {high}; "
-                         "painsign reads integer images of up to 16 bits")
+        raise InputError(
+            f"image {path} holds 32-bit integers from {low} to {high}; "
+            "painsign reads integer images of up to 16 bits"
+        )
     return array.astype(np.uint16)
 
 
@@ -207,4 +221,3 @@ def _checked_rgb(array: np.ndarray, order: str, path: Path) -> np.ndarray:
 def _unreadable(path: Path, exc: BaseException) -> InputError:
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return InputError(f"{path} is not a readable image (damaged or truncated: {reason})")
-

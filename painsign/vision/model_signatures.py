@@ -26,8 +26,10 @@ class Signature:
 
 
 def _detector(size: int, anchors: int, boxes: str, scores: str) -> Signature:
-    return Signature(inputs=(("input", (1, 3, size, size)),),
-                     outputs=((boxes, (1, anchors, 16)), (scores, (1, anchors, 1))))
+    return Signature(
+        inputs=(("input", (1, 3, size, size)),),
+        outputs=((boxes, (1, anchors, 16)), (scores, (1, anchors, 1))),
+    )
 
 
 @cache
@@ -45,17 +47,25 @@ def required() -> dict[str, Signature]:
 
     return {
         "face_detection_full_range": _detector(
-            FULL_RANGE["input_size"], len(ssd_anchors(**FULL_RANGE)),
-            "reshaped_regressor_face_4", "reshaped_classifier_face_4"),
+            FULL_RANGE["input_size"],
+            len(ssd_anchors(**FULL_RANGE)),
+            "reshaped_regressor_face_4",
+            "reshaped_classifier_face_4",
+        ),
         "face_detection_short_range": _detector(
-            SHORT_RANGE["input_size"], len(ssd_anchors(**SHORT_RANGE)),
-            "regressors", "classificators"),
+            SHORT_RANGE["input_size"],
+            len(ssd_anchors(**SHORT_RANGE)),
+            "regressors",
+            "classificators",
+        ),
         MESH_MODEL: Signature(
             inputs=(("input_1", (1, 3, MESH_SIZE, MESH_SIZE)),),
-            outputs=(("conv2d_20", (1, 3 * MESH_POINTS, 1, 1)), ("conv2d_30", (1, 1, 1, 1)))),
+            outputs=(("conv2d_20", (1, 3 * MESH_POINTS, 1, 1)), ("conv2d_30", (1, 1, 1, 1))),
+        ),
         EXPRESSION_MODEL: Signature(
             inputs=(("input", (1, 1, EXPRESSION_SIZE, EXPRESSION_SIZE)),),
-            outputs=(("probabilities", (1, len(EXPRESSIONS))),)),
+            outputs=(("probabilities", (1, len(EXPRESSIONS))),),
+        ),
     }
 
 
@@ -99,8 +109,10 @@ def signature_mismatch(name: str, session) -> str | None:
         model fits.
     """
     need = required()[name]
-    for kind, wanted, have in (("input", need.inputs, session.get_inputs()),
-                               ("output", need.outputs, session.get_outputs())):
+    for kind, wanted, have in (
+        ("input", need.inputs, session.get_inputs()),
+        ("output", need.outputs, session.get_outputs()),
+    ):
         if len(have) != len(wanted):
             return f"has {len(have)} {kind}(s), {name} needs {len(wanted)}"
         for i, ((want_name, want_shape), tensor) in enumerate(zip(wanted, have, strict=True)):
@@ -108,9 +120,13 @@ def signature_mismatch(name: str, session) -> str | None:
             if tensor.name != want_name:
                 return f"{kind} {i} is named {tensor.name!r}, {name} needs {want_name!r}"
             if len(shape) != len(want_shape):
-                return (f"{kind} {i} ({tensor.name}) has rank {len(shape)}, {name} needs "
-                        f"rank {len(want_shape)} {list(want_shape)}")
+                return (
+                    f"{kind} {i} ({tensor.name}) has rank {len(shape)}, {name} needs "
+                    f"rank {len(want_shape)} {list(want_shape)}"
+                )
             if shape != want_shape:
-                return (f"{kind} {i} ({tensor.name}) has shape {list(shape)}, {name} needs "
-                        f"{list(want_shape)}")
+                return (
+                    f"{kind} {i} ({tensor.name}) has shape {list(shape)}, {name} needs "
+                    f"{list(want_shape)}"
+                )
     return None

@@ -54,8 +54,9 @@ def select_patient(
     return max(detections, key=lambda d: d.area), False
 
 
-def steady_roi(previous: RotatedRect | None, new: RotatedRect, tolerance: float = 0.03
-               ) -> RotatedRect:
+def steady_roi(
+    previous: RotatedRect | None, new: RotatedRect, tolerance: float = 0.03
+) -> RotatedRect:
     """Keep the previous crop unless the face moved, turned or resized noticeably.
 
     The mesh depends slightly on its crop and the crop on the mesh, so re-deriving the crop
@@ -200,8 +201,13 @@ class FaceTracker:
             return FaceResult(found=False, detected=due, others=tuple(detections))
         return self._follow(mesh, chosen, due, detections)
 
-    def _follow(self, mesh: FaceLandmarks, chosen: Detection | None, detected: bool,
-                detections: list[Detection]) -> FaceResult:
+    def _follow(
+        self,
+        mesh: FaceLandmarks,
+        chosen: Detection | None,
+        detected: bool,
+        detections: list[Detection],
+    ) -> FaceResult:
         """Record a confirmed face as the track and return its result."""
         self._landmarks = mesh
         self._roi = steady_roi(self._roi, roi_from_landmarks(mesh.points))
@@ -235,8 +241,9 @@ class FaceTracker:
         chosen, mesh = found
         return self._follow(mesh, chosen, True, detections)
 
-    def _redetect(self, rgb: np.ndarray, track_box: np.ndarray
-                  ) -> tuple[list[Detection], Detection | None, bool]:
+    def _redetect(
+        self, rgb: np.ndarray, track_box: np.ndarray
+    ) -> tuple[list[Detection], Detection | None, bool]:
         """Detect while tracking; the fallback too when the primary loses the tracked face."""
         detections = self.detector.detect_rgb(rgb)
         chosen, continues = select_patient(detections, track_box, self.match_iou)
@@ -252,8 +259,9 @@ class FaceTracker:
         """The candidates that are not the same face as a known detection."""
         return [d for d in candidates if not any(same_face(d.box, k.box) for k in known)]
 
-    def _confirm(self, rgb: np.ndarray, detections: list[Detection]
-                 ) -> tuple[Detection, FaceLandmarks] | None:
+    def _confirm(
+        self, rgb: np.ndarray, detections: list[Detection]
+    ) -> tuple[Detection, FaceLandmarks] | None:
         """The largest detection whose mesh confirms a face (up to :data:`MAX_CANDIDATES`)."""
         for det in sorted(detections, key=lambda d: -d.area)[:MAX_CANDIDATES]:
             mesh = self.landmarker.landmarks(rgb, roi_from_detection(det))
@@ -288,8 +296,10 @@ class FaceTracker:
         passes = [lambda: self.detector.detect_rgb(rgb)]
         if self.fallback is not None:
             passes.append(lambda: self.fallback.detect_rgb(rgb))
-        full = next((d for d in (self.detector, self.fallback)
-                     if getattr(d, "kind", None) == "full_range"), None)
+        full = next(
+            (d for d in (self.detector, self.fallback) if getattr(d, "kind", None) == "full_range"),
+            None,
+        )
         if full is not None and max(h, w) > TILE_MIN_SIDE:
             passes.append(lambda: detect_tiled(full, rgb))
         confirmed: list[tuple[Detection, FaceLandmarks]] = []
@@ -303,5 +313,14 @@ class FaceTracker:
                     confirmed.append((det, mesh))
         patient, _ = select_patient([c[0] for c in confirmed], None)
         confirmed.sort(key=lambda c: c[0] is not patient)
-        return [FaceResult(found=True, box=det.box, score=det.score, landmarks=mesh,
-                           detection=det, detected=True) for det, mesh in confirmed]
+        return [
+            FaceResult(
+                found=True,
+                box=det.box,
+                score=det.score,
+                landmarks=mesh,
+                detection=det,
+                detected=True,
+            )
+            for det, mesh in confirmed
+        ]

@@ -10,7 +10,12 @@ from painsign.vision.geometry import RotatedRect
 
 #: BlazeFace keypoints, in model order. "Right" and "left" are the subject's.
 KEYPOINT_NAMES = (
-    "right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion",
+    "right_eye",
+    "left_eye",
+    "nose_tip",
+    "mouth_center",
+    "right_ear_tragion",
+    "left_ear_tragion",
 )
 
 
