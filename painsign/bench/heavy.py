@@ -68,7 +68,9 @@ def heavy_classifier(folder: Path) -> Path:
                     "mean": [0.485, 0.456, 0.406],
                     "std": [0.229, 0.224, 0.225],
                 },
-                "description": f"random weights, about {GFLOPS} GFLOPs per call; for painsign bench",
+                "description": (
+                    f"random weights, about {GFLOPS} GFLOPs per call; for painsign bench"
+                ),
             }
         )
     )
