@@ -127,6 +127,7 @@ def test_failure_log_is_one_line_then_one_per_minute_per_scorer(caplog):
     assert math.isclose(faults.counts["mine"], 3000)
 
 
+@pytest.mark.slow
 def test_headless_monitor_with_a_failing_plugin_exits_1_naming_it(tmp_path):
     """The CLI runs a plug-in in the background (BackgroundScorer): its failures are
     raised once per job, counted, and the run ends with status 1 and one error line."""

@@ -221,6 +221,7 @@ def _monitor(db: Path, **kwargs) -> subprocess.CompletedProcess:
                     "--exit-after", "4", "--db", db, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["under a file", "damaged"])
 def test_monitor_with_an_unusable_db_monitors_then_exits_2_with_the_lost_rows(
         tmp_path, damaged_db, case):
@@ -255,6 +256,7 @@ sys.exit(main())
 """
 
 
+@pytest.mark.slow
 def test_monitor_on_a_disk_that_fills_up_exits_1_and_says_how_many_rows_were_lost(tmp_path):
     db = tmp_path / "full.db"
     SessionRecorder(db).close()
@@ -367,6 +369,7 @@ def test_export_is_private_whatever_the_umask_and_the_old_file(tmp_path):
 # -- alarm times during an outage ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_alarm_rows_during_a_replay_stall_advance_with_the_session_clock(tmp_path):
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="file", scorers=["nfcs"])
