@@ -16,12 +16,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+PYTEST := QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+# Processes for the tests not marked `slow` (pytest-xdist; 0 runs them in one process).
+TEST_PROCESSES ?= 2
 
-# The tests without the `slow` mark (wall-clock waits, wheel builds): for the edit-test loop.
+# Every test. The `slow` ones wait on the wall clock (real-time replays, timeouts) or build
+# the wheel: they run afterwards in one process, so that no other test takes their time.
+test: $(STAMP)
+	$(PYTEST) -m "not slow" -n $(TEST_PROCESSES); fast=$$?; \
+	$(PYTEST) -m slow; slow=$$?; \
+	[ $$fast -eq 0 ] && [ $$slow -eq 0 ]
+
+# The tests not marked `slow`: for the edit-test loop.
 test-fast: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow" -n $(TEST_PROCESSES)
 
 # Speed, latency and memory on this machine (see README, Performance).
 bench: $(STAMP)
