@@ -36,9 +36,13 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -o addopts="" tests/benchmarks --benchmark-only --benchmark-columns=min,median,mean,rounds
 	$(BIN)/painsign bench
 
+# ruff (lint and format), the layer contracts (import-linter) and mypy on signal/,
+# alarms/, scoring/ and monitor/; .ci/run runs it before the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/painsign models --verify
