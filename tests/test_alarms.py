@@ -65,6 +65,7 @@ def test_kind_definitions():
         "inference_error": ("Inference error", Priority.MEDIUM, True, False, 0.0),
         "audio_failure": ("Alarm sound unavailable", Priority.LOW, True, False, 0.0),
         "recording_failure": ("Recording failed", Priority.MEDIUM, True, False, 0.0),
+        "central_link_lost": ("Central link lost", Priority.LOW, True, False, 0.0),
     }
     got = {k.id: (k.label, k.priority, k.technical, k.latching, k.delay_s) for k in KINDS.values()}
     assert got == expected

@@ -137,6 +137,7 @@ class AlarmId(StrEnum):
     INFERENCE_ERROR = "inference_error"
     AUDIO_FAILURE = "audio_failure"
     RECORDING_FAILURE = "recording_failure"
+    CENTRAL_LINK_LOST = "central_link_lost"
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ AUDIO_FAILURE = AlarmKind(
 RECORDING_FAILURE = AlarmKind(
     AlarmId.RECORDING_FAILURE, "Recording failed", Priority.MEDIUM, technical=True
 )
+# The bedside stays primary: it monitors on when the central station cannot hear it.
+CENTRAL_LINK_LOST = AlarmKind(
+    AlarmId.CENTRAL_LINK_LOST, "Central link lost", Priority.LOW, technical=True
+)
 
 #: Every alarm kind by id.
 KINDS: Mapping[str, AlarmKind] = MappingProxyType(
@@ -219,6 +224,7 @@ KINDS: Mapping[str, AlarmKind] = MappingProxyType(
             RECORDING_FAILURE,
             INFERENCE_ERROR,
             AUDIO_FAILURE,
+            CENTRAL_LINK_LOST,
         )
     }
 )

@@ -11,6 +11,7 @@ from painsign import __version__
 from painsign.cli import (
     analyze_cmd,
     bench_cmd,
+    central_cmd,
     cluster_cmd,
     compare_cmd,
     detect_cmd,
@@ -34,6 +35,7 @@ COMMANDS = (
     compare_cmd,
     explain_cmd,
     bench_cmd,
+    central_cmd,
 )
 
 

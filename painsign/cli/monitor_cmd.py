@@ -100,6 +100,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mute", action="store_true", help="do not play alarm sounds")
     p.add_argument(
+        "--publish",
+        default=None,
+        metavar="mqtt://HOST:PORT",
+        help="send state, alarms and status to a central station through this MQTT broker "
+        "(needs --unit; the bed is --bed)",
+    )
+    p.add_argument("--unit", default=None, metavar="NAME", help="unit label for --publish")
+    p.add_argument(
         "--demo",
         action="store_true",
         help=f"demonstration: shortened alarm delays (sustained pain "
@@ -231,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
     headless = args.headless or (not has_display() and args.screenshot is None)
     if not headless:
         require_gui()
+    publisher = open_publisher(args)
     engine, recorder = build_engine(args)
     if headless and not args.headless:
         print("no display: running headless (alarms and status in the log)")
@@ -247,6 +256,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"monitoring {engine.source.describe()}: {stop_hint(headless, args.exit_after)}", flush=True
     )
+    if publisher is not None:
+        print(f"publishing to {args.publish} as {args.unit}/{args.bed}", flush=True)
+        publisher.start(engine)
     engine.start()
     try:
         if headless:
@@ -265,6 +277,9 @@ def run(args: argparse.Namespace) -> int:
             code = run_dashboard(engine, args.exit_after, args.screenshot, play_sound=not args.mute)
     finally:
         engine.stop()
+        if publisher is not None:
+            publisher.stop()
+            print(publisher.summary())
         if recorder is not None:
             recorder.close()
     lost = None if recorder is None else recorder.outcome()
@@ -285,6 +300,33 @@ def run(args: argparse.Namespace) -> int:
             "; ".join(line for _, line in problems), max([code] + [c for c, _ in problems])
         )
     return code
+
+
+def open_publisher(args: argparse.Namespace):
+    """The central-station publisher of ``--publish`` (not connected yet); None without it.
+
+    Raises
+    ------
+    InputError
+        For a bad broker address, a missing ``--unit``, or paho-mqtt not installed.
+    """
+    if args.publish is None:
+        if args.unit is not None:
+            raise InputError("--unit is for --publish mqtt://HOST:PORT")
+        return None
+    from painsign.central.link import parse_broker
+    from painsign.central.publisher import CentralPublisher
+    from painsign.central.schema import topic_label
+
+    host, port = parse_broker(args.publish)
+    if not args.unit:
+        raise InputError("--publish needs --unit NAME (the bed is --bed)")
+    try:
+        topic_label(args.unit), topic_label(args.bed)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    kind = "file" if args.video else "stream" if args.url else "camera"
+    return CentralPublisher(host, port, args.unit, args.bed, kind, demo=bool(args.demo))
 
 
 def replay_damage_line(engine) -> str | None:

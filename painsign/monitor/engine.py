@@ -40,7 +40,7 @@ from painsign.monitor.inputs import (
     classify_input,
     clock_text,
 )
-from painsign.monitor.ports import Recorder, Replay, Source
+from painsign.monitor.ports import AlarmSink, Recorder, Replay, Source
 from painsign.monitor.replay_controls import ReplayControls
 from painsign.monitor.scorer_faults import ScorerFaults
 from painsign.monitor.session_clock import SessionClock
@@ -137,6 +137,8 @@ class MonitorEngine(AlarmControls, ReplayControls):
         #: Capture-to-sample latency of recent frames (ms), for the bench and the status.
         self.latencies_ms: deque[float] = deque(maxlen=100_000)
         self.error: Exception | None = None
+        #: Told of every alarm change after the journal (the central-station publisher).
+        self.sinks: list[AlarmSink] = []
 
     def _new_tracks(self) -> list[LiveSignTracker]:
         """One live tracker per scorer, in the analyzer's order."""
@@ -382,7 +384,19 @@ class MonitorEngine(AlarmControls, ReplayControls):
             logger.info("segment %d: %s (session t %.2f s)", self._clock.segment, text, t0)
 
     def _alarm_changed(self, entry) -> None:
-        self._journal.alarm_changed(entry, self._clock.now(), self.recorder)
+        t = self._clock.now()
+        self._journal.alarm_changed(entry, t, self.recorder)
+        for sink in self.sinks:
+            try:
+                sink.alarm_changed(entry, t)
+            except Exception:  # a sink's fault never stops the bedside's own alarms
+                logger.exception("alarm sink %r failed", sink)
+
+    def set_technical_condition(self, kind_id: str, active: bool) -> None:
+        """Set or clear the condition of a technical alarm raised from outside the worker
+        (e.g. "Central link lost" from the publisher's network thread)."""
+        with self._lock:
+            self.alarms.set_condition(kind_id, active)
 
     def _review(self, window, threshold: float) -> None:
         """Advisory (not an alarm): the latest window of the first scorer needs review."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from painsign.alarms import AlarmLogEntry
 from painsign.capture import CaptureStats
 from painsign.video.reader import VideoFrame
 
@@ -178,4 +179,16 @@ class Recorder(Protocol):
 
     def add_snapshot(self, t: float | None, state: str, scorer: str, png_bytes: bytes) -> None:
         """Store a PNG face snapshot taken in ``state`` ("pain" or "no pain")."""
+        ...
+
+
+@runtime_checkable
+class AlarmSink(Protocol):
+    """Something told of every alarm change of the engine besides its journal, e.g. the
+    central-station publisher (:mod:`painsign.central.publisher`). It is called in the
+    engine's worker under its state lock, so it must return at once and never call back
+    into the engine from that call."""
+
+    def alarm_changed(self, entry: AlarmLogEntry, t: float) -> None:
+        """Take one alarm change ``entry`` at session time ``t`` (s)."""
         ...

@@ -1,0 +1,225 @@
+"""The central station's view of a unit: subscribe to every bed, keep each bed's state.
+
+:class:`CentralStation` subscribes to ``painsign/v1/UNIT/+/#`` (every unit without one)
+with QoS 1 in a persistent MQTT session, so alarm messages published while it is away
+from a running broker are kept for it. A bed is offline when its status says so (the last
+will of a killed bedside) or when its last state is older than :data:`STALE_S` seconds.
+Every change of a bed is reported as one line (``painsign central --headless``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from painsign.central.link import new_client
+from painsign.central.schema import parse_time, topic_label, validate
+
+logger = logging.getLogger("painsign.central")
+
+#: A bed whose last state is older than this (s) is shown offline.
+STALE_S = 5.0
+
+#: Seconds the broker keeps the central's subscriptions and messages while it is away.
+SESSION_EXPIRY_S = 3600
+
+
+@dataclass
+class Bed:
+    """What the central station knows of one bed.
+
+    Attributes
+    ----------
+    unit, bed : str
+        Labels as the bedside sent them.
+    online : bool
+        False after status ``offline`` or a state older than :data:`STALE_S`.
+    offline_reason : str
+        Why it is offline ("last will", "stopped", "no state for 5.2 s").
+    state : dict or None
+        The last ``state`` payload.
+    state_at : float or None
+        Monotonic time the last state arrived.
+    session : dict or None
+        The last ``session`` payload.
+    alarms : list of dict
+        The alarm messages received, oldest first.
+    """
+
+    unit: str
+    bed: str
+    online: bool = False
+    offline_reason: str = "no status yet"
+    state: dict | None = None
+    state_at: float | None = None
+    session: dict | None = None
+    alarms: list[dict] = field(default_factory=list)
+
+
+def _summary(state: dict | None) -> tuple:
+    """What of a state makes a bed line worth printing: input state and present alarms."""
+    if state is None:
+        return ()
+    alarms = tuple((a["kind"], a["state"]) for a in state["alarms"])
+    return (state["input_state"], alarms)
+
+
+def _value_text(state: dict) -> str:
+    first = state["scorers"][0] if state["scorers"] else None
+    if first is None:
+        return "-"
+    if first["value"] is None:
+        return f"{first['name']}=-?- ({first['invalid']})"
+    return f"{first['name']}={first['value']:.2f}"
+
+
+class CentralStation:
+    """Subscribe to the beds of a unit and report every bed change.
+
+    Parameters
+    ----------
+    host, port : str, int
+        The broker.
+    unit : str, optional
+        Only this unit's beds; every unit when None.
+    echo : callable
+        Receives one line per bed change.
+    client_id : str, optional
+        The MQTT client id of the persistent session (default from the unit and host).
+    """
+
+    def __init__(self, host: str, port: int, unit: str | None = None, echo=print, client_id=None):
+        self.host, self.port, self.unit, self.echo = host, port, unit, echo
+        self.beds: dict[tuple[str, str], Bed] = {}
+        #: Payloads refused by the schema.
+        self.invalid = 0
+        #: Seconds from ``time_utc`` to arrival of each alarm message not queued.
+        self.latencies_s: list[float] = []
+        self._lock = threading.Lock()
+        level = topic_label(unit) if unit else "+"
+        self._subscription = f"painsign/v1/{level}/+/#"
+        who = client_id or f"painsign-central-{level.replace('+', 'all')}-{socket.gethostname()}"
+        self._client = new_client(who)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+
+    def start(self) -> None:
+        """Connect in the background (retrying) and start watching for stale beds."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect_async(
+            self.host, self.port, keepalive=10, clean_start=False, properties=props
+        )
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._watch, name="painsign-central", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Disconnect (the broker keeps the session for :data:`SESSION_EXPIRY_S`)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def check_stale(self, now: float | None = None) -> None:
+        """Mark offline every online bed whose last state is older than :data:`STALE_S`."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for bed in self.beds.values():
+                if bed.online and bed.state_at is not None and now - bed.state_at > STALE_S:
+                    self._set_offline(bed, f"no state for {now - bed.state_at:.1f} s")
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self.check_stale()
+
+    def _line(self, bed: Bed, text: str) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime())
+        self.echo(f"{stamp} {bed.unit}/{bed.bed} {text}")
+
+    def _set_offline(self, bed: Bed, reason: str) -> None:
+        bed.online, bed.offline_reason = False, reason
+        self._line(bed, f"OFFLINE ({reason})")
+
+    def _set_online(self, bed: Bed) -> None:
+        if not bed.online:
+            bed.online, bed.offline_reason = True, ""
+            self._line(bed, "online")
+
+    # paho's network thread
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.warning("broker refused the central station: %s", reason_code)
+            return
+        self.connected = True
+        client.subscribe(self._subscription, qos=1)
+        logger.info("central subscribed to %s", self._subscription)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected = False
+        if not self._stop.is_set():
+            logger.warning("central station lost the broker: %s", reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        kind = message.topic.rsplit("/", 1)[-1]
+        try:
+            payload = json.loads(message.payload)
+            validate(kind, payload)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            self.invalid += 1
+            logger.warning("refused a message on %s: %s", message.topic, exc)
+            return
+        with self._lock:
+            self._take(kind, payload, retained=bool(message.retain))
+
+    def _take(self, kind: str, payload: dict, retained: bool) -> None:
+        key = (payload["unit"], payload["bed"])
+        bed = self.beds.get(key)
+        if bed is None:
+            bed = self.beds[key] = Bed(*key)
+        if kind == "status":
+            if payload["status"] == "online":
+                self._set_online(bed)
+            elif bed.online or bed.offline_reason != payload["reason"]:
+                self._set_offline(bed, payload["reason"])
+        elif kind == "session":
+            bed.session = payload
+        elif kind == "state":
+            before = _summary(bed.state)
+            bed.state = payload
+            if retained:
+                return  # an old retained state says nothing about now
+            bed.state_at = time.monotonic()
+            self._set_online(bed)
+            if _summary(payload) != before:
+                alarms = ", ".join(f"{a['label']} ({a['state']})" for a in payload["alarms"])
+                self._line(
+                    bed,
+                    f"state {payload['input_state']} {_value_text(payload)} "
+                    f"alarms: {alarms or 'none'}",
+                )
+        elif kind == "alarm":
+            bed.alarms.append(payload)
+            delay = time.time() - parse_time(payload["time_utc"]).timestamp()
+            if not payload["queued"]:
+                self.latencies_s.append(delay)
+            priority = f" ({payload['priority']})" if payload["priority"] else ""
+            queued = f" queued, sent {delay:.1f} s late" if payload["queued"] else ""
+            self._line(
+                bed,
+                f"alarm #{payload['seq']} {payload['label']} {payload['state']}{priority}"
+                f"{queued} latency {delay * 1000:.0f} ms",
+            )

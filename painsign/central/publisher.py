@@ -1,0 +1,322 @@
+"""The bedside's link to the central station: publish state, alarms, session and status.
+
+Topics ``painsign/v1/UNIT/BED/{state,alarm,session,status}`` (:mod:`painsign.central.schema`):
+
+- ``status``: ``online`` (retained, QoS 1) on each connection, with the MQTT last will
+  ``offline`` (retained) so a killed or unplugged bedside is known at once;
+- ``session``: retained, on each connection;
+- ``state``: retained, QoS 0, about once a second from the engine's snapshot;
+- ``alarm``: QoS 1, not retained, every alarm change as the bedside logs it.
+
+The bedside stays primary: while the broker cannot be reached the monitor goes on, the
+low-priority technical alarm "Central link lost" is raised, and alarm messages are kept in
+a bounded queue (the oldest dropped first, counted in each later message's ``dropped``)
+and sent on reconnection. Paho's network thread only sets flags; a thread of the
+publisher applies them to the engine, so no lock is ever taken in both orders.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+
+from painsign import __version__
+from painsign.alarms import AlarmId, AlarmLogEntry, get_kind
+from painsign.central.link import new_client
+from painsign.central.schema import envelope, topic, topic_label
+
+logger = logging.getLogger("painsign.central")
+
+#: Alarm messages kept while the broker cannot be reached.
+QUEUE_LIMIT = 1000
+
+#: Seconds between state messages.
+STATE_EVERY_S = 1.0
+
+#: Keep-alive (s): the broker sends the last will of a silent bedside after 1.5 times it.
+KEEPALIVE_S = 5
+
+
+def _label(kind: str) -> str:
+    try:
+        return get_kind(kind).label
+    except ValueError:  # audio_pause, settings
+        return kind.replace("_", " ").capitalize()
+
+
+def state_payload(state, unit: str, bed: str) -> dict:
+    """The ``state`` payload of a :class:`~painsign.monitor.state.MonitorState`."""
+    scorers = []
+    for s in state.scorers:
+        invalid = None
+        if s.current is None:
+            failure = getattr(s, "failure", None)
+            invalid = (
+                f"scorer failed: {failure}"
+                if failure
+                else (state.input_reason or state.input_state.replace("_", " "))
+            )
+        scorers.append(
+            {
+                "name": s.name,
+                "threshold": float(s.threshold),
+                "value": None if s.current is None else float(s.current),
+                "invalid": invalid,
+                "sign_type": None if s.sign_type is None else str(s.sign_type),
+                "provisional": bool(s.provisional),
+            }
+        )
+    alarms = [
+        {
+            "kind": str(a.kind),
+            "label": a.label,
+            "priority": a.priority.label,
+            "state": str(a.state),
+            "technical": bool(a.technical),
+        }
+        for a in state.alarms
+    ]
+    return envelope(
+        "state",
+        unit,
+        bed,
+        session_t=round(float(state.elapsed_s), 3),
+        input_state=state.input_state,
+        input_reason=state.input_reason,
+        scorers=scorers,
+        alarms=alarms,
+        audio_paused=bool(state.audio_paused),
+        advisory=state.advisory,
+    )
+
+
+class CentralPublisher:
+    """Publish one bedside to the broker; an :class:`~painsign.monitor.ports.AlarmSink`.
+
+    Parameters
+    ----------
+    host, port : str, int
+        The broker.
+    unit, bed : str
+        Labels (topic levels are made safe with :func:`~painsign.central.schema.topic_label`).
+    source_kind : str
+        ``camera``, ``stream`` or ``file``.
+    demo : bool
+        Whether the bedside runs with shortened alarm delays.
+    queue_limit : int
+        Alarm messages kept while the link is down.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        unit: str,
+        bed: str,
+        source_kind: str,
+        demo: bool = False,
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        self.host, self.port, self.unit, self.bed = host, port, unit, bed
+        self.source_kind, self.demo = source_kind, demo
+        self._topics = {k: topic(unit, bed, k) for k in ("state", "alarm", "session", "status")}
+        self._client = new_client(f"painsign-bed-{topic_label(unit)}-{topic_label(bed)}")
+        will = envelope("status", unit, bed, status="offline", reason="last will")
+        self._client.will_set(self._topics["status"], json.dumps(will), qos=1, retain=True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._lock = threading.Lock()  # the queue, the counters, the connected flag
+        self._queue: deque[dict] = deque()
+        self._queue_limit = queue_limit
+        self._connected = False
+        self._link_up: bool | None = None  # what the network thread saw last; None: not yet
+        self._announce = False  # send status and session at the next tick
+        self._seq = 0
+        #: Alarm messages dropped from the full queue, oldest first.
+        self.dropped = 0
+        #: Alarm messages handed to the MQTT client.
+        self.sent = 0
+        self._engine = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._link_alarm = False
+
+    # -- the engine's side -----------------------------------------------------------------
+
+    def start(self, engine) -> None:
+        """Attach to ``engine`` (a :class:`~painsign.monitor.engine.MonitorEngine`), connect
+        in the background and start publishing."""
+        self._engine = engine
+        engine.sinks.append(self)
+        self._client.connect_async(self.host, self.port, keepalive=KEEPALIVE_S)
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="painsign-publisher", daemon=True)
+        self._thread.start()
+
+    def alarm_changed(self, entry: AlarmLogEntry, t: float) -> None:
+        """Send one alarm change (QoS 1), or queue it while the link is down."""
+        with self._lock:
+            self._seq += 1
+            message = envelope(
+                "alarm",
+                self.unit,
+                self.bed,
+                seq=self._seq,
+                session_t=round(float(t), 3),
+                alarm_kind=str(entry.kind),
+                label=_label(str(entry.kind)),
+                priority=None if entry.priority is None else entry.priority.label,
+                state=str(entry.state),
+                note=entry.note or "",
+                queued=False,
+                dropped=self.dropped,
+            )
+            if self._connected and not self._queue:
+                self._send_alarm(message)
+            else:
+                self._enqueue(message)
+
+    def stop(self, flush_s: float = 2.0) -> None:
+        """Send what is queued (waiting up to ``flush_s`` seconds), the last state and
+        ``offline``, then disconnect."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        deadline = time.monotonic() + flush_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                self._flush()
+                if not self._queue and self._connected:
+                    break
+            time.sleep(0.05)
+        with self._lock:
+            connected = self._connected
+        if connected:
+            self._publish_state()
+            bye = envelope("status", self.unit, self.bed, status="offline", reason="stopped")
+            info = self._client.publish(self._topics["status"], json.dumps(bye), qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=flush_s)
+            except (RuntimeError, ValueError):
+                pass  # the link went down meanwhile: the last will says offline
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._engine is not None and self in self._engine.sinks:
+            self._engine.sinks.remove(self)
+
+    def summary(self) -> str:
+        """The link's outcome in one line, for the end of a run."""
+        with self._lock:
+            queued = len(self._queue)
+        line = f"central link {self.host}:{self.port}: {self.sent} alarm messages sent"
+        if queued:
+            line += f", {queued} never sent (broker unreachable)"
+        if self.dropped:
+            line += f", {self.dropped} dropped (queue full)"
+        return line
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _send_alarm(self, message: dict) -> None:
+        """Hand one alarm message to paho (caller holds the lock); paho keeps a QoS-1
+        message it could not send and resends it after reconnecting."""
+        self._client.publish(self._topics["alarm"], json.dumps(message), qos=1, retain=False)
+        self.sent += 1
+
+    def _enqueue(self, message: dict) -> None:
+        message["queued"] = True
+        if len(self._queue) >= self._queue_limit:
+            self._queue.popleft()
+            self.dropped += 1
+        self._queue.append(message)
+
+    def _flush(self) -> None:
+        """Send the queue in order while connected (caller holds the lock)."""
+        while self._connected and self._queue:
+            message = self._queue.popleft()
+            message["dropped"] = self.dropped
+            self._send_alarm(message)
+
+    def _run(self) -> None:
+        next_state = 0.0
+        while not self._stop.wait(0.05):
+            self._apply_link()
+            with self._lock:
+                self._flush()
+                connected = self._connected
+            now = time.monotonic()
+            if connected and now >= next_state:
+                next_state = now + STATE_EVERY_S
+                try:
+                    self._publish_state()
+                except Exception:  # the bedside stays primary
+                    logger.exception("could not publish the state")
+
+    def _apply_link(self) -> None:
+        """Announce a new connection, and raise or clear "Central link lost" (never from
+        paho's thread, never holding the publisher's lock)."""
+        up = self._link_up
+        if self._announce and up:
+            self._announce = False
+            self._publish_status_and_session()
+        lost = up is False
+        if lost != self._link_alarm and self._engine is not None:
+            self._link_alarm = lost
+            logger.info("central link %s", "lost" if lost else "up")
+            self._engine.set_technical_condition(AlarmId.CENTRAL_LINK_LOST, lost)
+
+    def _publish_status_and_session(self) -> None:
+        engine = self._engine
+        online = envelope("status", self.unit, self.bed, status="online", reason="connected")
+        self._client.publish(self._topics["status"], json.dumps(online), qos=1, retain=True)
+        scorers = []
+        if engine is not None:
+            from painsign.scoring.base import display_name
+
+            scorers = [
+                {"name": s.name, "display_name": display_name(s), "threshold": float(s.threshold)}
+                for s in engine.analyzer.scorers
+            ]
+        session = envelope(
+            "session",
+            self.unit,
+            self.bed,
+            source_kind=self.source_kind,
+            scorers=scorers,
+            software_version=__version__,
+            demo=self.demo,
+        )
+        self._client.publish(self._topics["session"], json.dumps(session), qos=1, retain=True)
+
+    def _publish_state(self) -> None:
+        if self._engine is None:
+            return
+        payload = state_payload(self._engine.snapshot(), self.unit, self.bed)
+        self._client.publish(self._topics["state"], json.dumps(payload), qos=0, retain=True)
+
+    # paho's network thread: flags only.
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            logger.info("broker refused the connection: %s", reason_code)
+            self._link_up = False
+            return
+        logger.info("connected to the broker %s:%d", self.host, self.port)
+        with self._lock:
+            self._connected = True
+        self._announce = True
+        self._link_up = True
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._lock:
+            self._connected = False
+        if not self._stop.is_set():
+            logger.info("link to the broker lost: %s", reason_code)
+        self._link_up = False
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._link_up = False

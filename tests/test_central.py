@@ -1,0 +1,371 @@
+"""The central station's first part: bedside monitors publish to a real Mosquitto broker on
+a free loopback port, a headless central station subscribes (issue 13, first slice)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from painsign.central.schema import KINDS, envelope, topic, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "assets" / "demo_grimace.mp4"
+
+
+def _mosquitto() -> str | None:
+    found = shutil.which("mosquitto")
+    if found is None and os.access("/usr/sbin/mosquitto", os.X_OK):
+        found = "/usr/sbin/mosquitto"
+    return found
+
+
+MOSQUITTO = _mosquitto()
+needs_broker = pytest.mark.skipif(
+    MOSQUITTO is None,
+    reason="the MQTT broker mosquitto is not installed (.ci/run installs Debian's mosquitto)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Broker:
+    """A real mosquitto on 127.0.0.1, anonymous, with persistence in a temporary folder."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.folder = folder
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {folder}/\n"
+            f"user {getpass.getuser()}\n"
+            "log_dest stderr\n"
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.folder / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stderr=log, stdout=log)
+        log.close()
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        assert wait_for(listening, 10), (self.folder / "mosquitto.log").read_text()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # mosquitto saves its persistence file on SIGTERM
+            self.proc.wait(10)
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def central():
+    """A factory of in-process central stations; each is stopped at the end."""
+    from painsign.central.central import CentralStation
+
+    made = []
+
+    def make(port, unit="nicu"):
+        lines: list[str] = []
+        station = CentralStation(
+            "127.0.0.1", port, unit, echo=lines.append, client_id=f"test-central-{port}"
+        )
+        station.lines = lines
+        station.start()
+        made.append(station)
+        return station
+
+    yield make
+    for station in made:
+        station.stop()
+
+
+def bedside(broker_url, db, *extra, bed="bed 1", speed="2"):
+    """Start `painsign monitor` replaying the demo video headless and publishing."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--headless",
+            "--demo",
+            "--speed",
+            speed,
+            "--db",
+            str(db),
+            "--publish",
+            broker_url,
+            "--unit",
+            "NICU",
+            "--bed",
+            bed,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stored_alarms(db) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return con.execute(
+            "select kind, state from alarms where kind != 'needs_review' order by rowid"
+        ).fetchall()
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def test_schema_refuses_a_wrong_version_a_missing_field_and_a_value_out_of_range():
+    good = envelope("status", "NICU", "bed 1", status="online", reason="connected")
+    validate("status", good)
+    with pytest.raises(ValueError, match="schema is 'painsign/v2'"):
+        validate("status", {**good, "schema": "painsign/v2"})
+    with pytest.raises(ValueError, match="lacks 'reason'"):
+        validate("status", {k: v for k, v in good.items() if k != "reason"})
+    with pytest.raises(ValueError, match="not one of"):
+        validate("status", {**good, "status": "sleeping"})
+    scorer = {
+        "name": "nfcs",
+        "threshold": 0.5,
+        "value": 1.5,
+        "invalid": None,
+        "sign_type": None,
+        "provisional": False,
+    }
+    state = envelope(
+        "state",
+        "NICU",
+        "bed 1",
+        session_t=1.0,
+        input_state="live",
+        input_reason="",
+        scorers=[scorer],
+        alarms=[],
+        audio_paused=False,
+        advisory=None,
+    )
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        validate("state", state)
+    validate("state", {**state, "scorers": [{**scorer, "value": 0.7}]})
+    with pytest.raises(ValueError, match="wrong type"):  # JSON true is not a number
+        validate("state", {**state, "session_t": True})
+    assert topic("NICU", "Bed 12", "alarm") == "painsign/v1/nicu/bed-12/alarm"
+
+
+def test_central_without_headless_and_publish_without_unit_are_one_line_errors(tmp_path):
+    r = subprocess.run(
+        [sys.executable, "-m", "painsign", "central", "--broker", "mqtt://127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert r.stderr == ("painsign: error: the central window is not built yet; use --headless\n")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--headless",
+            "--no-record",
+            "--publish",
+            "mqtt://127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith("painsign: error: --publish needs --unit")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "central",
+            "--headless",
+            "--broker",
+            "http://127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "is not mqtt://HOST:PORT" in r.stderr
+
+
+# -- with a real broker ------------------------------------------------------------------
+
+
+@needs_broker
+@pytest.mark.slow
+def test_every_alarm_change_of_a_bedside_reaches_the_central_within_1_s(broker, central, tmp_path):
+    station = central(broker.port)
+    assert wait_for(lambda: station.connected, 10)
+    db = tmp_path / "bed.db"
+    proc = bedside(broker.url, db, speed="4")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert "central" not in err and "Traceback" not in err  # the link is quiet when up
+    stored = stored_alarms(db)
+    assert wait_for(lambda: len(station.beds[("NICU", "bed 1")].alarms) >= len(stored), 3)
+    bed = station.beds[("NICU", "bed 1")]
+    got = [(a["alarm_kind"], a["state"]) for a in bed.alarms]
+    assert got == stored  # every change, in order, none queued
+    assert [a["seq"] for a in bed.alarms] == list(range(1, len(stored) + 1))
+    assert {"sustained_pain", "pain_surge"} <= {k for k, _ in got}
+    assert not any(a["queued"] for a in bed.alarms)
+    assert station.latencies_s and max(station.latencies_s) < 1.0, station.latencies_s
+    assert station.invalid == 0  # every payload validated against the schema
+    assert bed.session is not None and bed.session["source_kind"] == "file"
+    assert bed.state is not None and bed.state["scorers"][0]["name"]
+    assert bed.online is False and bed.offline_reason == "stopped"
+    assert any("alarm #1 " in line for line in station.lines)
+    assert f"{len(stored)} alarm messages sent" in out
+
+
+@needs_broker
+@pytest.mark.slow
+def test_a_killed_bedside_is_offline_at_the_central_within_5_s(broker, tmp_path):
+    central_proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "central",
+            "--broker",
+            broker.url,
+            "--unit",
+            "NICU",
+            "--headless",
+            "--exit-after",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: lines.extend(central_proc.stdout), daemon=True)
+    reader.start()
+    proc = bedside(broker.url, tmp_path / "bed.db", speed="1", bed="bed 7")
+    try:
+        assert wait_for(lambda: any("NICU/bed 7 state live" in ln for ln in lines), 60), lines
+        os.kill(proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        assert wait_for(lambda: any("NICU/bed 7 OFFLINE (last will)" in ln for ln in lines), 5.0), (
+            lines
+        )
+        assert time.monotonic() - killed < 5.0
+    finally:
+        proc.kill()
+        proc.wait()
+        central_proc.send_signal(signal.SIGINT)
+        central_proc.wait(10)
+
+
+@needs_broker
+@pytest.mark.slow
+def test_a_broker_down_at_start_raises_central_link_lost_and_the_queue_arrives_later(
+    broker, central, tmp_path
+):
+    # The central's persistent session (QoS 1, persistence on) outlives the broker's
+    # restart, so what the bedside sends on reconnection is kept for it.
+    station = central(broker.port)
+    assert wait_for(lambda: station.connected, 10)
+    time.sleep(0.3)  # the subscription is acknowledged
+    broker.stop()
+    db = tmp_path / "bed.db"
+    proc = bedside(broker.url, db, speed="2")
+    try:
+        assert wait_for(
+            lambda: (
+                db.exists()
+                and ("central_link_lost", "active") in stored_alarms(db)
+                and ("pain_surge", "active") in stored_alarms(db)
+            ),
+            60,
+        )
+        broker.start()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out + err
+    stored = stored_alarms(db)
+    assert ("central_link_lost", "inactive") in stored  # cleared once the broker was back
+    assert wait_for(
+        lambda: (
+            ("NICU", "bed 1") in station.beds
+            and len(station.beds[("NICU", "bed 1")].alarms) >= len(stored)
+        ),
+        10,
+    )
+    bed = station.beds[("NICU", "bed 1")]
+    assert [(a["alarm_kind"], a["state"]) for a in bed.alarms] == stored
+    queued = [a for a in bed.alarms if a["queued"]]
+    assert ("central_link_lost", "active") in [(a["alarm_kind"], a["state"]) for a in queued]
+    assert ("pain_surge", "active") in [(a["alarm_kind"], a["state"]) for a in queued]
+    assert all(a["dropped"] == 0 for a in bed.alarms)
+    assert station.invalid == 0
+
+
+def test_every_kind_has_documented_fields():
+    from painsign.central import schema
+
+    for kind in KINDS:
+        doc = getattr(schema, f"{kind}_fields").__doc__
+        for name in schema.FIELDS[kind]:
+            assert f"``{name}``" in doc, (kind, name)
