@@ -67,7 +67,7 @@ def compose_two_faces(face_bgr: np.ndarray, big: float = 1.5, small: float = 0.9
     for scale, (x, y) in ((big, (20, 40)), (small, (small_x, 90))):
         head = cv2.resize(face_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         h, w = head.shape[:2]
-        scene[y:y + h, x:x + w] = head
+        scene[y : y + h, x : x + w] = head
         regions.append((x, y, x + w, y + h))
     return scene, regions[0], regions[1]
 

@@ -10,17 +10,27 @@ from painsign.alarms import AlarmManager, FakeClock
 from painsign.monitor.state import MonitorState, MonitorStats, ScorerLabel, ScorerView
 
 
-def scorer_view(t=None, p=None, current=0.42, sign_type="stable", action="no action",
-                provisional=False):
+def scorer_view(
+    t=None, p=None, current=0.42, sign_type="stable", action="no action", provisional=False
+):
     """A first scorer's view: a sine-ish sign over 60 s unless given."""
     if t is None:
         t = np.arange(0.0, 60.0, 1 / 30)
     if p is None:
         p = 0.5 + 0.4 * np.sin(t / 4.0)
-    return ScorerView(name="nfcs", display_name="NFCS proxy", threshold=0.5,
-                      t=np.asarray(t, float), p=np.asarray(p, float),
-                      crossings_t=np.array([]), crossings_p=np.array([]), current=current,
-                      sign_type=sign_type, action=action, provisional=provisional)
+    return ScorerView(
+        name="nfcs",
+        display_name="NFCS proxy",
+        threshold=0.5,
+        t=np.asarray(t, float),
+        p=np.asarray(p, float),
+        crossings_t=np.array([]),
+        crossings_p=np.array([]),
+        current=current,
+        sign_type=sign_type,
+        action=action,
+        provisional=provisional,
+    )
 
 
 def make_state(input_state="live", reason="", view=None, frame=True, alarms=None, **extra):
@@ -30,13 +40,24 @@ def make_state(input_state="live", reason="", view=None, frame=True, alarms=None
     image[60:180, 100:220] = (40, 200, 40)  # a green "face box" area
     trend_t = np.arange(0.0, 60.0)
     state = MonitorState(
-        bed="bed 4", elapsed_s=float(view.t[-1]) if len(view.t) else 0.0,
-        frame=image if frame else None, face=input_state == "live", scorers=[view],
-        trend_t=trend_t, trend_p=0.5 + 0.4 * np.sin(trend_t / 4.0),
-        actions={"brow_bulge": 0.7}, calibrated=True, calibrating=False,
-        alarms=alarms or [], stats=MonitorStats(source="file demo.mp4", source_status="ok",
-                                               provider="CPUExecutionProvider",
-                                               models="NFCS proxy"))
+        bed="bed 4",
+        elapsed_s=float(view.t[-1]) if len(view.t) else 0.0,
+        frame=image if frame else None,
+        face=input_state == "live",
+        scorers=[view],
+        trend_t=trend_t,
+        trend_p=0.5 + 0.4 * np.sin(trend_t / 4.0),
+        actions={"brow_bulge": 0.7},
+        calibrated=True,
+        calibrating=False,
+        alarms=alarms or [],
+        stats=MonitorStats(
+            source="file demo.mp4",
+            source_status="ok",
+            provider="CPUExecutionProvider",
+            models="NFCS proxy",
+        ),
+    )
     state.input_state = input_state
     state.input_reason = reason
     state.frame_stale = False

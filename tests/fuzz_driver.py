@@ -72,8 +72,13 @@ def run_case(main, argv: list[str], timeout_s: float, err_file, null_fd: int) ->
     seconds = time.perf_counter() - start
     err_file.seek(0)
     stderr = err_file.read().decode("utf-8", "replace")
-    return {"argv": argv, "code": code, "stderr": stderr, "peak_mb": peak_rss_mb(),
-            "seconds": seconds}
+    return {
+        "argv": argv,
+        "code": code,
+        "stderr": stderr,
+        "peak_mb": peak_rss_mb(),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:
@@ -86,8 +91,9 @@ def main() -> None:
     null_fd = os.open(os.devnull, os.O_WRONLY)
     with tempfile.TemporaryFile() as err_file:
         for argv in cases:
-            out.write(json.dumps(run_case(painsign_main, argv, timeout_s, err_file,
-                                          null_fd)) + "\n")
+            out.write(
+                json.dumps(run_case(painsign_main, argv, timeout_s, err_file, null_fd)) + "\n"
+            )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ class ScriptedAnalyzer:
         self.script = script
         self.delay_s = delay_s
         self.scorers = scorers or [ScriptedScorer()]
-        self.tracker = SimpleNamespace(reset=lambda: None,
-                                       detector=SimpleNamespace(provider="fake"))
+        self.tracker = SimpleNamespace(
+            reset=lambda: None, detector=SimpleNamespace(provider="fake")
+        )
         self.busy = threading.Event()
         self.calls = 0
 
@@ -64,8 +65,14 @@ class ScriptedAnalyzer:
         self.calls += 1
         face = p is not None
         box = (10.0, 10.0, 40.0, 40.0) if face else (NAN,) * 4
-        record = FrameRecord(index, t, face, box, dict.fromkeys(ACTIONS, 0.1 if face else NAN),
-                             {s.name: (p if face else NAN) for s in self.scorers})
+        record = FrameRecord(
+            index,
+            t,
+            face,
+            box,
+            dict.fromkeys(ACTIONS, 0.1 if face else NAN),
+            {s.name: (p if face else NAN) for s in self.scorers},
+        )
         return record, SimpleNamespace(found=face, box=box)
 
 

@@ -99,8 +99,7 @@ def render(segments: list[Segment], duration: float, fps: float, animator=None):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def render_video(path, segments: list[Segment], duration: float, fps: float,
-                 animator=None):
+def render_video(path, segments: list[Segment], duration: float, fps: float, animator=None):
     """Write a scenario to an MP4 file; return the injected truths.
 
     The first call with given parameters encodes the video into :data:`video_cache_dir`

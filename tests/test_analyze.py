@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 def analyze(video, out, *extra):
     return subprocess.run(
         [sys.executable, "-m", "painsign", "analyze", str(video), "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -37,8 +39,7 @@ def read_frames(out):
 def procedure(tmp_path_factory):
     """Rest, a 3-action grimace from 4 s, rest, a hand over the face 9-10 s, rest."""
     tmp = tmp_path_factory.mktemp("procedure")
-    segments = [Segment(4.0, 7.0, THREE, ramp_s=0.2),
-                Segment(9.0, 10.0, occluded=True, ramp_s=0.0)]
+    segments = [Segment(4.0, 7.0, THREE, ramp_s=0.2), Segment(9.0, 10.0, occluded=True, ramp_s=0.0)]
     video = tmp / "procedure.mp4"
     render_video(video, segments, 12.0, FPS, neutral_animator())
     out = tmp / "report"
@@ -51,20 +52,43 @@ def test_report_files_columns_and_keys(procedure):
     _, out, result = procedure
     assert {p.name for p in out.iterdir()} == {"frames.csv", "summary.json", "sign.png"}
     rows = read_frames(out)
-    assert list(rows[0]) == ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS,
-                             "own_baseline", "decoded", "p_raw_pain", "p_pain", "p_raw_expression",
-                             "p_expression", "p_raw_nfcs", "p_nfcs"]
+    assert list(rows[0]) == [
+        "frame",
+        "t",
+        "face",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        *ACTIONS,
+        "own_baseline",
+        "decoded",
+        "p_raw_pain",
+        "p_pain",
+        "p_raw_expression",
+        "p_expression",
+        "p_raw_nfcs",
+        "p_nfcs",
+    ]
     assert len(rows) == 180
     summary = json.loads((out / "summary.json").read_text())
     for key in ("video", "fps", "frames", "frames_with_face", "scorers"):
         assert key in summary
     assert summary["frames"] == 180 and abs(summary["fps"] - FPS) < 0.01
     nfcs = summary["scorers"]["nfcs"]
-    for key in ("threshold", "mean", "prediction", "entropy", "crossings", "sign_type",
-                "action", "events", "windows"):
+    for key in (
+        "threshold",
+        "mean",
+        "prediction",
+        "entropy",
+        "crossings",
+        "sign_type",
+        "action",
+        "events",
+        "windows",
+    ):
         assert key in nfcs
-    assert nfcs["windows"][0].keys() >= {"t0", "t1", "mean", "entropy", "crossings",
-                                         "sign_type"}
+    assert nfcs["windows"][0].keys() >= {"t0", "t1", "mean", "entropy", "crossings", "sign_type"}
     png = cv2.imread(str(out / "sign.png"))
     assert png is not None and png.shape[1] > 1000
     assert "nfcs" in result.stdout
@@ -99,8 +123,9 @@ def test_occlusion_gap_is_bridged(procedure):
     assert all(np.isfinite(float(r["p_nfcs"])) for r in gap)
     # The gap is filled from the measured samples on both sides (the first frame with
     # the hand coming in still shows a face), never beyond them.
-    around = [float(r["p_raw_nfcs"]) for r in rows
-              if r["face"] == "1" and 8.0 <= float(r["t"]) < 10.8]
+    around = [
+        float(r["p_raw_nfcs"]) for r in rows if r["face"] == "1" and 8.0 <= float(r["t"]) < 10.8
+    ]
     assert all(min(around) <= float(r["p_nfcs"]) <= max(around) for r in gap)
 
 
@@ -199,19 +224,25 @@ def _brightness_classifier(tmp_path):
         helper.make_node("Sigmoid", ["z"], ["p"]),
         helper.make_node("Reshape", ["p", "shape"], ["prob"]),
     ]
-    inits = [helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
-             helper.make_tensor("gain", TensorProto.FLOAT, [], [8.0]),
-             helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1])]
+    inits = [
+        helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+        helper.make_tensor("gain", TensorProto.FLOAT, [], [8.0]),
+        helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1]),
+    ]
     graph = helper.make_graph(
-        nodes, "brightness",
+        nodes,
+        "brightness",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])], inits)
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path = tmp_path / "bright.onnx"
     onnx.save(model, path)
-    (tmp_path / "bright.json").write_text(json.dumps(
-        {"name": "Bright Test", "input_size": [32, 32], "threshold": 0.42}))
+    (tmp_path / "bright.json").write_text(
+        json.dumps({"name": "Bright Test", "input_size": [32, 32], "threshold": 0.42})
+    )
     return path
 
 
@@ -255,7 +286,7 @@ def test_variable_frame_rate_averages_over_one_second_of_mean_rate(tmp_path):
     times = np.concatenate([[0.0], np.cumsum(intervals)]).tolist()
     _, frames = render([Segment(1.5, 3.0, THREE, ramp_s=0.0)], len(times) / 24, 24.0)
     video = tmp_path / "vfr.mkv"
-    write_vfr_video(video, frames[:len(times)], times)
+    write_vfr_video(video, frames[: len(times)], times)
     r = analyze(video, tmp_path / "out", "--quiet", "--no-figure")
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -279,8 +310,15 @@ def test_reports_are_private_files(tmp_path, no_face_bgr):
     video = tmp_path / "v.mp4"
     write_video(video, [no_face_bgr] * 10, 10.0, no_face_bgr.shape[1::-1])
     out = tmp_path / "report"
-    r = subprocess.run(["/bin/sh", "-c", f"umask 022; exec {sys.executable} -m painsign "
-                        f"analyze {video} --out {out} --quiet"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            "/bin/sh",
+            "-c",
+            f"umask 022; exec {sys.executable} -m painsign analyze {video} --out {out} --quiet",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert out.stat().st_mode & 0o777 == 0o700
     files = list(out.iterdir())

@@ -20,8 +20,11 @@ from painsign.vision.types import FaceResult
 
 def test_model_ratios_compare_both_runtimes(store):
     rows = model_ratios(store, repeat=3)
-    assert [r["model"] for r in rows] == ["face_detection_short_range",
-                                          "face_detection_full_range", "face_landmark"]
+    assert [r["model"] for r in rows] == [
+        "face_detection_short_range",
+        "face_detection_full_range",
+        "face_landmark",
+    ]
     for r in rows:
         assert r["onnxruntime_ms"] > 0 and r["litert_ms"] > 0
         assert r["ratio"] == pytest.approx(r["onnxruntime_ms"] / r["litert_ms"], rel=0.02)
@@ -31,8 +34,12 @@ def test_heavy_classifier_is_heavy_and_loads(tmp_path):
     path = heavy_classifier(tmp_path)
     g = onnx.load(path).graph
     shapes = {i.name: tuple(i.dims) for i in g.initializer}
-    flops = 2 * (224 * 224 * np.prod(shapes["w1"]) + 224 * 224 * np.prod(shapes["w2"])
-                 + 112 * 112 * np.prod(shapes["w3"]) + np.prod(shapes["w4"]))
+    flops = 2 * (
+        224 * 224 * np.prod(shapes["w1"])
+        + 224 * 224 * np.prod(shapes["w2"])
+        + 112 * 112 * np.prod(shapes["w3"])
+        + np.prod(shapes["w4"])
+    )
     assert flops / 1e9 >= 4.0 and round(flops / 1e9, 2) == GFLOPS
     scorer = OnnxClassifierScorer(path)
     face = FaceResult(True, np.array([100.0, 100.0, 300.0, 300.0]))
@@ -71,7 +78,7 @@ def test_background_scorer_keeps_the_pace_and_leaves_gaps():
     assert 10 <= got.sum() <= 40 and not got.all()  # about one result per 50 ms
     assert all(p == 0.8 for p in np.array(ps)[got])
     _, smooth = smooth_sign(ps, fps=30)
-    assert np.isfinite(smooth[np.argmax(got):]).all()  # gaps interpolated like no-face
+    assert np.isfinite(smooth[np.argmax(got) :]).all()  # gaps interpolated like no-face
     assert slow.seen == sorted(slow.seen)  # always the newest frame, in order
 
 
@@ -79,8 +86,12 @@ def test_checks_flag_missed_targets():
     result = {
         "models": [{"model": "m", "ratio": 1.5}],
         "replay": {"x_real_time": 12.0},
-        "live": {"processed_fps": 30.0, "latency_p95_ms": 150.0, "cpu_cores": 0.5,
-                 "rss_end_mb": 300.0},
+        "live": {
+            "processed_fps": 30.0,
+            "latency_p95_ms": 150.0,
+            "cpu_cores": 0.5,
+            "rss_end_mb": 300.0,
+        },
     }
     c = checks(result)
     assert not c["m ort/litert"]["met"] and c["replay x real time"]["met"]
@@ -97,13 +108,22 @@ def test_bench_without_onnx_skips_the_heavy_run_with_a_clear_message(monkeypatch
     said = []
     out = bench_cmd.heavy_run("unused.mp4", 1.0, None, said.append)
     assert out == {"skipped": bench_cmd.NO_ONNX} and "pip install onnx" in said[0]
-    result = {"models": [], "replay": {"x_real_time": 12.0, "video_s": 1, "wall_s": 1,
-                                       "frames_per_s": 30},
-              "live": {"processed_fps": 30.0, "input_fps": 30.0, "latency_p50_ms": 10,
-                       "latency_p95_ms": 20, "cpu_cores": 0.5, "rss_end_mb": 300,
-                       "dropped": 0},
-              "live_heavy": out, "provider": "CPUExecutionProvider",
-              "stages_ms": {"detect_ms": 1.0}}
+    result = {
+        "models": [],
+        "replay": {"x_real_time": 12.0, "video_s": 1, "wall_s": 1, "frames_per_s": 30},
+        "live": {
+            "processed_fps": 30.0,
+            "input_fps": 30.0,
+            "latency_p50_ms": 10,
+            "latency_p95_ms": 20,
+            "cpu_cores": 0.5,
+            "rss_end_mb": 300,
+            "dropped": 0,
+        },
+        "live_heavy": out,
+        "provider": "CPUExecutionProvider",
+        "stages_ms": {"detect_ms": 1.0},
+    }
     result["checks"] = bench_cmd.checks(result)
     assert not any(k.startswith("heavy") for k in result["checks"])
     bench_cmd.print_table(result)

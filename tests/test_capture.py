@@ -42,7 +42,7 @@ def write_video(path, n, fps=FPS, size=(96, 64), seed=0):
     for i in range(n):
         blocks = rng.integers(0, 256, (h // 16, w // 16, 3), dtype=np.uint8)
         img = cv2.resize(blocks, (w, h), interpolation=cv2.INTER_NEAREST)
-        img[:, (i * 3) % w: (i * 3) % w + 3] = 255
+        img[:, (i * 3) % w : (i * 3) % w + 3] = 255
         writer.write(img)
     writer.release()
     return path
@@ -157,8 +157,14 @@ def test_file_source_seek_in_a_variable_frame_rate_file(tmp_path):
     # 10 fps for 1 s, then 50 fps: OpenCV's frame-number seek lands on wrong frames here
     times = [0.1 * i for i in range(10)] + [0.9 + 0.02 * k for k in range(1, 31)]
     rng = np.random.default_rng(3)
-    frames = [cv2.resize(rng.integers(0, 256, (4, 6, 3), dtype=np.uint8), (96, 64),
-                         interpolation=cv2.INTER_NEAREST) for _ in times]
+    frames = [
+        cv2.resize(
+            rng.integers(0, 256, (4, 6, 3), dtype=np.uint8),
+            (96, 64),
+            interpolation=cv2.INTER_NEAREST,
+        )
+        for _ in times
+    ]
     path = tmp_path / "vfr.mp4"
     write_vfr_video(path, frames, times)
     ref = list(VideoReader(path))
@@ -342,8 +348,16 @@ def test_camera_source_without_a_camera_keeps_retrying_and_stops_quickly():
 class MjpegServer:
     """Serves multipart/x-mixed-replace JPEG frames; mode "changing", "same" or "silent"."""
 
-    def __init__(self, size=(160, 120), fps=25.0, content_length=True,
-                 boundary="painsignframe", auth=None, content_type=None, bare=False):
+    def __init__(
+        self,
+        size=(160, 120),
+        fps=25.0,
+        content_length=True,
+        boundary="painsignframe",
+        auth=None,
+        content_type=None,
+        bare=False,
+    ):
         self.size, self.fps = size, fps
         self.content_length, self.boundary, self.auth = content_length, boundary, auth
         # content_type: sent instead of the multipart one (ffmpeg's mpjpeg sends
@@ -367,8 +381,9 @@ class MjpegServer:
         self._count += 1
         w, h = self.size
         img = np.full((h, w, 3), (self._count * 7) % 256, np.uint8)
-        cv2.putText(img, str(self._count), (10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.0,
-                    (0, 0, 255), 2)
+        cv2.putText(
+            img, str(self._count), (10, h // 2), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 255), 2
+        )
         return cv2.imencode(".jpg", img)[1].tobytes()
 
     def part(self, jpeg):
@@ -397,8 +412,10 @@ class MjpegServer:
                     self.wfile.write(b"<html>camera login page</html>")
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", server.content_type or
-                                 f"multipart/x-mixed-replace; boundary={server.boundary}")
+                self.send_header(
+                    "Content-Type",
+                    server.content_type or f"multipart/x-mixed-replace; boundary={server.boundary}",
+                )
                 self.end_headers()
                 while not stop.is_set():
                     if server.mode == "silent":
@@ -591,8 +608,10 @@ def test_watchdog_frozen_on_identical_frames_and_back_on_change():
     wd = Watchdog(stall_s=1.0, frozen_s=0.5)
     wd.reset(0.0)
     scene = np.full((480, 640, 3), 128.0)
-    states = [wd.feed(t, np.clip(scene + rng.normal(0, 1.5, scene.shape), 0, 255)
-                      .astype(np.uint8)) for t in np.arange(0.0, 1.0, 0.1)]
+    states = [
+        wd.feed(t, np.clip(scene + rng.normal(0, 1.5, scene.shape), 0, 255).astype(np.uint8))
+        for t in np.arange(0.0, 1.0, 0.1)
+    ]
     assert set(states) == {"ok"}
 
 
@@ -674,17 +693,21 @@ def test_missing_or_empty_video_is_an_input_error(tmp_path):
 # -- MJPEG whatever the Content-Type (issue 10, item 6) ---------------------------------------
 
 
-@pytest.mark.parametrize("content_type, bare, content_length", [
-    ("application/octet-stream", False, True),   # ffmpeg's mpjpeg
-    ("application/octet-stream", False, False),
-    ("multipart/x-mixed-replace", False, True),  # no boundary parameter
-    ("", False, True),
-    ("image/jpeg", True, False),                  # bare JPEGs back to back
-    ("application/octet-stream", True, False),
-])
+@pytest.mark.parametrize(
+    "content_type, bare, content_length",
+    [
+        ("application/octet-stream", False, True),  # ffmpeg's mpjpeg
+        ("application/octet-stream", False, False),
+        ("multipart/x-mixed-replace", False, True),  # no boundary parameter
+        ("", False, True),
+        ("image/jpeg", True, False),  # bare JPEGs back to back
+        ("application/octet-stream", True, False),
+    ],
+)
 def test_mjpeg_body_is_sniffed_whatever_the_content_type(content_type, bare, content_length):
-    server = MjpegServer(content_type=content_type, bare=bare,
-                         content_length=content_length, boundary="ffmpeg").start()
+    server = MjpegServer(
+        content_type=content_type, bare=bare, content_length=content_length, boundary="ffmpeg"
+    ).start()
     try:
         stream = MjpegHttpStream(server.url, open_timeout_s=3.0, read_timeout_s=3.0)
         stream.open()
@@ -726,9 +749,27 @@ def test_a_real_ffmpeg_mpjpeg_server_is_read():
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = subprocess.Popen(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
-         "testsrc=size=320x240:rate=15", "-t", "30", "-f", "mpjpeg", "-listen", "1", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=15",
+            "-t",
+            "30",
+            "-f",
+            "mpjpeg",
+            "-listen",
+            "1",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         src = UrlSource(url, stall_s=3.0, backoff_initial=0.2, backoff_max=0.5)
         with src:
@@ -745,6 +786,7 @@ def test_a_damaged_camera_frame_is_read_without_libjpeg_chatter_on_stderr(capfd)
     """A JPEG whose scan ends early (a dropped packet) is decoded as far as it goes;
     OpenCV's libjpeg printed "Corrupt JPEG data: premature end of data segment" on stderr
     for each such frame, breaking the one-line stderr of the command line."""
+
     class Damaged(MjpegServer):
         def jpeg(self):
             good = super().jpeg()
@@ -768,6 +810,6 @@ def test_a_camera_frame_beyond_the_pixel_limit_is_refused_before_decoding():
     # A JPEG header claiming 9000 x 9000 pixels (SOF0 height and width patched).
     jpeg = bytearray(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
     sof = jpeg.index(b"\xff\xc0")
-    jpeg[sof + 5:sof + 9] = (9000).to_bytes(2, "big") * 2
+    jpeg[sof + 5 : sof + 9] = (9000).to_bytes(2, "big") * 2
     with pytest.raises(ValueError, match="more than the limit"):
         decode_jpeg_frame(bytes(jpeg))

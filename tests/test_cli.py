@@ -15,8 +15,13 @@ from painsign import __version__
 
 
 def painsign(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "painsign", *map(str, args)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +96,12 @@ def test_models_verify_passes():
     assert r.returncode == 0, r.stdout + r.stderr
     assert "all models verified" in r.stdout
     assert "CPUExecutionProvider" in r.stdout or "CUDAExecutionProvider" in r.stdout
-    for name in ("face_detection_short_range", "face_detection_full_range", "face_landmark",
-                 "fer2013_mini_xception"):
+    for name in (
+        "face_detection_short_range",
+        "face_detection_full_range",
+        "face_landmark",
+        "fer2013_mini_xception",
+    ):
         assert name in r.stdout
 
 

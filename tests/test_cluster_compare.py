@@ -41,8 +41,14 @@ def parser_with(*modules) -> argparse.ArgumentParser:
 
 
 def window(t0, entropy, crossings, sign_type="stable", length=20.0):
-    return {"t0": t0, "t1": t0 + length, "mean": 0.3, "entropy": entropy,
-            "crossings": crossings, "sign_type": sign_type}
+    return {
+        "t0": t0,
+        "t1": t0 + length,
+        "mean": 0.3,
+        "entropy": entropy,
+        "crossings": crossings,
+        "sign_type": sign_type,
+    }
 
 
 def write_summary(path: Path, scorers: dict) -> Path:
@@ -74,9 +80,15 @@ def grouped_summaries(tmp_path_factory):
         vgg, labels_vgg = group_windows(rng, GROUPS, 4)
         # no face in the window (entropy null), and a window too short to type
         nfcs += [window(99.0, None, 0), window(120.0, 0.5, 1, length=3.0)]
-        paths.append(write_summary(tmp / f"video{k}" / "summary.json", {
-            "nfcs": {"threshold": 0.5, "windows": nfcs},
-            "vgg": {"threshold": 0.494, "windows": vgg}}))
+        paths.append(
+            write_summary(
+                tmp / f"video{k}" / "summary.json",
+                {
+                    "nfcs": {"threshold": 0.5, "windows": nfcs},
+                    "vgg": {"threshold": 0.494, "windows": vgg},
+                },
+            )
+        )
         truth += labels + labels_vgg
     return paths, truth
 
@@ -90,19 +102,21 @@ def test_gather_windows_reads_every_file_and_skips_unusable_windows(grouped_summ
     x_nfcs, meta_nfcs = gather_windows(paths, scorer="nfcs")
     assert len(x_nfcs) == 3 * 36 and all(m["scorer"] == "nfcs" for m in meta_nfcs)
     # 10-s windows: crossings counted per 20 s
-    p = write_summary(paths[0].parent.parent / "short" / "summary.json",
-                      {"a": {"windows": [window(0.0, 1.0, 3, length=10.0)]}})
+    p = write_summary(
+        paths[0].parent.parent / "short" / "summary.json",
+        {"a": {"windows": [window(0.0, 1.0, 3, length=10.0)]}},
+    )
     assert gather_windows([p])[0].tolist() == [[1.0, 6.0]]
     # sliding windows 1 s apart overlap; non_overlapping keeps every 20th
     overlapping = [window(float(t0), 0.2, 0) for t0 in range(45)]
-    p = write_summary(paths[0].parent.parent / "slide" / "summary.json",
-                      {"a": {"windows": overlapping}})
+    p = write_summary(
+        paths[0].parent.parent / "slide" / "summary.json", {"a": {"windows": overlapping}}
+    )
     _, kept = gather_windows([p], non_overlapping=True)
     assert [m["t0"] for m in kept] == [0.0, 20.0, 40.0]
 
 
-def test_cluster_finds_three_named_types_and_writes_a_model(grouped_summaries, tmp_path,
-                                                             capsys):
+def test_cluster_finds_three_named_types_and_writes_a_model(grouped_summaries, tmp_path, capsys):
     paths, truth = grouped_summaries
     x, _ = gather_windows(paths)
     model = fit_sign_types(x)
@@ -110,7 +124,8 @@ def test_cluster_finds_three_named_types_and_writes_a_model(grouped_summaries, t
     names = [str(n) for n in model.names_[model.predict(x)]]
     assert names == truth
     args = parser_with(cluster_cmd).parse_args(
-        ["cluster", *map(str, paths), "--out", str(tmp_path / "c")])
+        ["cluster", *map(str, paths), "--out", str(tmp_path / "c")]
+    )
     assert cluster_cmd.run(args) == 0
     printed = capsys.readouterr().out
     assert "k = 3" in printed and f"{len(truth)} windows from 3 file(s)" in printed
@@ -135,8 +150,9 @@ def test_cluster_errors_name_the_problem(grouped_summaries, tmp_path):
         gather_windows([tmp_path / "missing.json"])
     with pytest.raises(InputError, match=r"no scorer 'vit'.*nfcs, vgg"):
         gather_windows(paths, scorer="vit")
-    empty = write_summary(tmp_path / "empty" / "summary.json",
-                          {"nfcs": {"windows": [window(0.0, None, 0)]}})
+    empty = write_summary(
+        tmp_path / "empty" / "summary.json", {"nfcs": {"windows": [window(0.0, None, 0)]}}
+    )
     with pytest.raises(InputError, match=r"no usable window"):
         gather_windows([empty])
     with pytest.raises(InputError, match=r"too few windows"):
@@ -158,9 +174,13 @@ def odd_model(tmp_path_factory) -> Path:
     indeterminate, where the paper's centroids say stable.
     """
     rng = np.random.default_rng(0)
-    x = np.vstack([np.column_stack([rng.normal(0.2, 0.05, 20), np.full(20, 4.0)]),
-                   rng.normal((3.25, 0.0), 0.03, (20, 2)),
-                   rng.normal((3.0, 12.0), 0.1, (20, 2))])
+    x = np.vstack(
+        [
+            np.column_stack([rng.normal(0.2, 0.05, 20), np.full(20, 4.0)]),
+            rng.normal((3.25, 0.0), 0.03, (20, 2)),
+            rng.normal((3.0, 12.0), 0.1, (20, 2)),
+        ]
+    )
     model = fit_sign_types(x)
     assert sorted(map(str, model.names_)) == ["indeterminate", "stable", "unstable"]
     assert model.classify(0.0, 0) == "indeterminate"
@@ -174,9 +194,24 @@ def test_analyze_uses_the_sign_type_model(tmp_path, odd_model):
     video = tmp_path / "rest.mp4"
     render_video(video, [], 8.0, 10.0)
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "painsign", "analyze", str(video), "--out",
-                        str(out), "--quiet", "--no-figure", "--sign-types", str(odd_model)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "analyze",
+            str(video),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-figure",
+            "--sign-types",
+            str(odd_model),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     nfcs = json.loads((out / "summary.json").read_text())["scorers"]["nfcs"]
     duration = nfcs["windows"][0]["t1"] - nfcs["windows"][0]["t0"]
@@ -201,25 +236,32 @@ def test_monitor_engine_types_windows_with_the_model(odd_model):
     assert isinstance(default, NearestCentroidSignTypes)
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, r"sign-type model .*nope\.json not found"),
-    ("{broken", "bad sign-type model .*model.json"),
-    ('{"format": "something else"}', "bad sign-type model .*model.json.*not a painsign"),
-    ('{"format": "painsign.signtypes.SignTypeModel", "version": 1, "params": {}}',
-     "bad sign-type model .*model.json: missing or bad field"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, r"sign-type model .*nope\.json not found"),
+        ("{broken", "bad sign-type model .*model.json"),
+        ('{"format": "something else"}', "bad sign-type model .*model.json.*not a painsign"),
+        (
+            '{"format": "painsign.signtypes.SignTypeModel", "version": 1, "params": {}}',
+            "bad sign-type model .*model.json: missing or bad field",
+        ),
+    ],
+)
 def test_bad_sign_type_model_is_an_input_error(tmp_path, content, message):
     path = tmp_path / ("nope.json" if content is None else "model.json")
     if content is not None:
         path.write_text(content)
     video = tmp_path / "v.mp4"
     args = parser_with(analyze_cmd, monitor_cmd).parse_args(
-        ["analyze", str(video), "--sign-types", str(path)])
+        ["analyze", str(video), "--sign-types", str(path)]
+    )
     with pytest.raises(InputError, match=message) as info:
         analyze_cmd.run(args)
     assert info.value.exit_code == 2
     args = parser_with(analyze_cmd, monitor_cmd).parse_args(
-        ["monitor", "--video", str(video), "--sign-types", str(path), "--no-record"])
+        ["monitor", "--video", str(video), "--sign-types", str(path), "--no-record"]
+    )
     with pytest.raises(InputError, match=message):
         monitor_cmd.build_engine(args)
 
@@ -237,11 +279,26 @@ def write_analysis(folder: Path, signs: dict, windows: dict, types: dict) -> Pat
         w.writerow(["frame", "t", "face", *(c for s in signs for c in (f"p_raw_{s}", f"p_{s}"))])
         for i in range(n):
             face = int(all(np.isfinite(p[i]) for p in signs.values()))
-            w.writerow([i, f"{t[i]:.4f}", face,
-                        *(f"{v:.4f}" for p in signs.values() for v in (p[i], p[i]))])
-    scorers = {name: {"display_name": name.upper(), "threshold": 0.5, "mean": 0.4,
-                      "prediction": False, "sign_type": types[name], "action": "no action",
-                      "windows": windows[name]} for name in signs}
+            w.writerow(
+                [
+                    i,
+                    f"{t[i]:.4f}",
+                    face,
+                    *(f"{v:.4f}" for p in signs.values() for v in (p[i], p[i])),
+                ]
+            )
+    scorers = {
+        name: {
+            "display_name": name.upper(),
+            "threshold": 0.5,
+            "mean": 0.4,
+            "prediction": False,
+            "sign_type": types[name],
+            "action": "no action",
+            "windows": windows[name],
+        }
+        for name in signs
+    }
     return write_summary(folder / "summary.json", scorers)
 
 
@@ -255,13 +312,15 @@ def test_compare_correlation_and_agreement(tmp_path, capsys):
     c[300:320] = np.nan
     kinds = ["stable", "irregular", "unstable"]
     wa = [window(float(k), 1.0, 2, kinds[k % 3]) for k in range(10)]
-    wb = [window(float(k), 1.0, 2, kinds[k % 3] if k < 7 else "indeterminate")
-          for k in range(10)]
+    wb = [window(float(k), 1.0, 2, kinds[k % 3] if k < 7 else "indeterminate") for k in range(10)]
     wb.append(window(10.0, 1.0, 2, "stable"))  # no partner window in a
     wc = [window(float(k) + 0.5, 1.0, 2) for k in range(5)]  # no shared t0 at all
-    summary = write_analysis(tmp_path / "run", {"a": a, "b": b, "c": c},
-                             {"a": wa, "b": wb, "c": wc},
-                             {"a": "irregular", "b": "irregular", "c": "stable"})
+    summary = write_analysis(
+        tmp_path / "run",
+        {"a": a, "b": b, "c": c},
+        {"a": wa, "b": wb, "c": wc},
+        {"a": "irregular", "b": "irregular", "c": "stable"},
+    )
     result = compare_scorers(summary)
     pairs = {(p["a"], p["b"]): p for p in result["pairs"]}
     assert list(pairs) == [("a", "b"), ("a", "c"), ("b", "c")]
@@ -280,8 +339,9 @@ def test_compare_correlation_and_agreement(tmp_path, capsys):
     assert (ac["sign_type_a"], ac["sign_type_b"]) == ("irregular", "stable")
     assert result["scorers"]["c"]["display_name"] == "C"
 
-    args = parser_with(compare_cmd).parse_args(["compare", str(summary), "--out",
-                                                str(tmp_path / "cmp")])
+    args = parser_with(compare_cmd).parse_args(
+        ["compare", str(summary), "--out", str(tmp_path / "cmp")]
+    )
     assert compare_cmd.run(args) == 0
     printed = capsys.readouterr().out
     assert "-1.000" in printed and "70% of 10" in printed
@@ -292,21 +352,29 @@ def test_compare_correlation_and_agreement(tmp_path, capsys):
 
 def test_identical_signs_correlate_perfectly_and_constant_ones_are_undefined(tmp_path):
     p = np.linspace(0.1, 0.9, 50)
-    summary = write_analysis(tmp_path, {"x": p, "y": p.copy(), "z": np.full(50, 0.3)},
-                             {"x": [], "y": [], "z": []},
-                             {"x": "stable", "y": "stable", "z": "stable"})
+    summary = write_analysis(
+        tmp_path,
+        {"x": p, "y": p.copy(), "z": np.full(50, 0.3)},
+        {"x": [], "y": [], "z": []},
+        {"x": "stable", "y": "stable", "z": "stable"},
+    )
     pairs = compare_scorers(summary)["pairs"]
     assert pairs[0]["pearson_r"] == pytest.approx(1.0)
     assert pairs[1]["pearson_r"] is None and pairs[2]["pearson_r"] is None
 
 
 def test_compare_errors(tmp_path):
-    one = write_analysis(tmp_path / "one", {"nfcs": np.full(20, 0.2)}, {"nfcs": []},
-                         {"nfcs": "stable"})
+    one = write_analysis(
+        tmp_path / "one", {"nfcs": np.full(20, 0.2)}, {"nfcs": []}, {"nfcs": "stable"}
+    )
     with pytest.raises(InputError, match=r"1 scorer.*nfcs.*two or more"):
         compare_scorers(one)
-    two = write_analysis(tmp_path / "two", {"a": np.full(9, 0.2), "b": np.full(9, 0.3)},
-                         {"a": [], "b": []}, {"a": "stable", "b": "stable"})
+    two = write_analysis(
+        tmp_path / "two",
+        {"a": np.full(9, 0.2), "b": np.full(9, 0.3)},
+        {"a": [], "b": []},
+        {"a": "stable", "b": "stable"},
+    )
     (tmp_path / "two" / "frames.csv").unlink()
     with pytest.raises(InputError, match=r"cannot read .*two[/\\]frames\.csv"):
         compare_scorers(two)

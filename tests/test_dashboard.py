@@ -31,10 +31,14 @@ def make_window(qtbot, detector, landmarker):
     made = []
 
     def make(speed=8.0, clock=None):
-        analyzer = FrameAnalyzer(FaceTracker(detector, landmarker),
-                                 [NfcsScorer(calibration_s=2.0)])
-        engine = MonitorEngine(FileSource(DEMO, speed=speed), analyzer,
-                               MonitorSettings(bed="bed 7"), AlarmSettings(), clock=clock)
+        analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
+        engine = MonitorEngine(
+            FileSource(DEMO, speed=speed),
+            analyzer,
+            MonitorSettings(bed="bed 7"),
+            AlarmSettings(),
+            clock=clock,
+        )
         sound = AlarmSound(clock=clock.now if clock else time.monotonic, play=False)
         window = Dashboard(engine, sound)
         qtbot.addWidget(window)
@@ -50,21 +54,26 @@ def test_replay_fills_the_curves_and_shows_value_badge_and_surge(make_window, qt
     engine, window = make_window(speed=8.0)
     window.show()
     engine.start()
-    qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 9.0,
-                    timeout=60_000)
+    qtbot.waitUntil(
+        lambda: window.state is not None and window.state.elapsed_s > 9.0, timeout=60_000
+    )
     x, y = window.sign_plot.curves["nfcs"].getData()
     assert len(x) > 200 and np.nanmax(y) > 0.9
     assert window.video.pixmap() is not None and not window.video.pixmap().isNull()
     assert window.big.value.text != "" and "bed 7" in window.bed_label.text()
     assert "fps" in window.status.text()
-    qtbot.waitUntil(lambda: any(p == Priority.MEDIUM for _, p, _ in window.sound.scheduled),
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any(p == Priority.MEDIUM for _, p, _ in window.sound.scheduled), timeout=10_000
+    )
     wav = next(s[2] for s in window.sound.scheduled if s[1] == Priority.MEDIUM)
     samples, rate = read_wav(asset_path(wav))
     assert count_pulses(samples, rate) == 3
-    qtbot.waitUntil(lambda: window.big.badge.text().startswith(("STABLE", "IRREGULAR",
-                                                                "UNSTABLE", "INDETERMINATE")),
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.big.badge.text().startswith(
+            ("STABLE", "IRREGULAR", "UNSTABLE", "INDETERMINATE")
+        ),
+        timeout=20_000,
+    )
 
 
 def test_acknowledge_and_pause_under_a_fake_clock(make_window, qtbot):
@@ -125,10 +134,27 @@ def test_calibrate_button_restarts_the_baseline(make_window):
 def test_monitor_screenshot_shows_the_dashboard(tmp_path):
     shot = tmp_path / "shot.png"
     r = subprocess.run(
-        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--exit-after", "8",
-         "--screenshot", str(shot), "--db", str(tmp_path / "s.db"), "--speed", "1"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--exit-after",
+            "8",
+            "--screenshot",
+            str(shot),
+            "--db",
+            str(tmp_path / "s.db"),
+            "--speed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[1] >= 1200 and image.shape[0] >= 700
@@ -142,8 +168,7 @@ def test_review_advisory_is_shown_and_recorded_but_is_not_an_alarm(make_window, 
     from painsign.storage import SessionRecorder
 
     engine, window = make_window()
-    engine.recorder = SessionRecorder(tmp_path / "s.db", bed="b", source="demo",
-                                      scorers=["nfcs"])
+    engine.recorder = SessionRecorder(tmp_path / "s.db", bed="b", source="demo", scorers=["nfcs"])
     hovering = WindowMetrics(0.0, 20.0, 0.52, True, 1.2, 1, "stable", "act")
     engine._review(hovering, 0.5)
     window.refresh()
@@ -154,18 +179,21 @@ def test_review_advisory_is_shown_and_recorded_but_is_not_an_alarm(make_window, 
     window.refresh()
     assert window.advisory.full_text == ""
     engine.recorder.close()
-    rows = sqlite3.connect(tmp_path / "s.db").execute(
-        "select kind, priority, state from alarms order by rowid").fetchall()
-    assert rows == [("needs_review", "advisory", "active"),
-                    ("needs_review", "advisory", "cleared")]
+    rows = (
+        sqlite3.connect(tmp_path / "s.db")
+        .execute("select kind, priority, state from alarms order by rowid")
+        .fetchall()
+    )
+    assert rows == [("needs_review", "advisory", "active"), ("needs_review", "advisory", "cleared")]
 
 
 def test_end_of_replay_shows_ended_and_restart_replays(make_window, qtbot):
     engine, window = make_window(speed=4.0)
     window.show()
     engine.start()
-    qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 1.0,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.state is not None and window.state.elapsed_s > 1.0, timeout=30_000
+    )
     # a click on the groove near its end seeks there
     slider = window.seek
     x = slider.width() - 12
@@ -176,7 +204,9 @@ def test_end_of_replay_shows_ended_and_restart_replays(make_window, qtbot):
     assert window.video.reason == "Recording ended" and not window.video.showing_picture
     assert window.play_button.text() == "Restart"
     window.play_button.click()
-    qtbot.waitUntil(lambda: window.state.input_state == "live"
-                    and (window.state.media_t or 99) < 10.0, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.state.input_state == "live" and (window.state.media_t or 99) < 10.0,
+        timeout=30_000,
+    )
     assert window.play_button.text() == "Pause"
     assert window.big.value.text != "-?-"

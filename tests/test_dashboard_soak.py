@@ -57,10 +57,12 @@ def long_video(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_dashboard_runs_two_minutes_of_replay_without_losing_none_refs(
-        qtbot, detector, landmarker, long_video):
+    qtbot, detector, landmarker, long_video
+):
     analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
-    engine = MonitorEngine(FileSource(long_video, speed=4.0), analyzer,
-                           MonitorSettings(bed="soak"), AlarmSettings())
+    engine = MonitorEngine(
+        FileSource(long_video, speed=4.0), analyzer, MonitorSettings(bed="soak"), AlarmSettings()
+    )
     window = Dashboard(engine, AlarmSound(play=False))
     qtbot.addWidget(window)
     window.show()
@@ -75,8 +77,14 @@ def test_dashboard_runs_two_minutes_of_replay_without_losing_none_refs(
     window.refresh = counting_refresh
     engine.start()
     try:
-        qtbot.waitUntil(lambda: window.state is not None and window.state.elapsed_s > 5.0
-                        and window.state.input_state == "live", timeout=30_000)
+        qtbot.waitUntil(
+            lambda: (
+                window.state is not None
+                and window.state.elapsed_s > 5.0
+                and window.state.input_state == "live"
+            ),
+            timeout=30_000,
+        )
         live_state = window.state
         before = sys.getrefcount(None)
         started = time.monotonic()
@@ -95,9 +103,11 @@ def test_dashboard_runs_two_minutes_of_replay_without_losing_none_refs(
     for _ in range(300):
         original(True)
     settled = sys.getrefcount(None)
-    print(f"\nsoak: {window.state.elapsed_s:.0f} s of replay in {wall:.0f} s, {refreshes} "
-          f"refreshes, getrefcount(None) {before} -> {after}; 300 alternating refreshes "
-          f"{steady} -> {settled}")
+    print(
+        f"\nsoak: {window.state.elapsed_s:.0f} s of replay in {wall:.0f} s, {refreshes} "
+        f"refreshes, getrefcount(None) {before} -> {after}; 300 alternating refreshes "
+        f"{steady} -> {settled}"
+    )
     assert settled >= steady, "Qt calls lose references to None (a broken Qt binding)"
     assert engine.error is None
     assert refreshes >= 10 * wall and refreshes >= 300  # the 50-ms timer kept refreshing

@@ -44,13 +44,18 @@ def test_live_input_shows_the_number_and_the_picture(window):
     assert w.video.showing_picture and w.video.reason == ""
 
 
-@pytest.mark.parametrize("input_state, headline", [
-    ("camera_lost", "Camera lost"), ("camera_frozen", "Camera frozen"),
-    ("ended", "Recording ended"), ("no_face", "No face in view"),
-    ("refused", "Source refused"), ("starting", "Waiting for the camera"),
-])
-def test_not_live_shows_placeholder_and_grey_frame_with_the_reason(window, input_state,
-                                                                   headline):
+@pytest.mark.parametrize(
+    "input_state, headline",
+    [
+        ("camera_lost", "Camera lost"),
+        ("camera_frozen", "Camera frozen"),
+        ("ended", "Recording ended"),
+        ("no_face", "No face in view"),
+        ("refused", "Source refused"),
+        ("starting", "Waiting for the camera"),
+    ],
+)
+def test_not_live_shows_placeholder_and_grey_frame_with_the_reason(window, input_state, headline):
     # The engine still holds a value and a frame: the view must show neither.
     state = make_state(input_state, reason="no frame for 3 s", view=scorer_view(current=0.9))
     _engine, w = window(state)
@@ -63,8 +68,11 @@ def test_not_live_shows_placeholder_and_grey_frame_with_the_reason(window, input
     # no green face box anywhere in the pane
     arr = image.convertToFormat(image.Format.Format_RGB888)
     px = np.frombuffer(arr.constBits(), np.uint8)[: arr.height() * arr.bytesPerLine()]
-    px = px.reshape(arr.height(), arr.bytesPerLine())[:, : arr.width() * 3].reshape(
-        arr.height(), arr.width(), 3).astype(int)
+    px = (
+        px.reshape(arr.height(), arr.bytesPerLine())[:, : arr.width() * 3]
+        .reshape(arr.height(), arr.width(), 3)
+        .astype(int)
+    )
     assert not np.any((px[..., 1] > 150) & (px[..., 0] < 100) & (px[..., 2] < 100))
 
 
@@ -104,7 +112,7 @@ def test_gaps_break_the_lines_and_are_shaded_with_reused_bands(window):
     assert any(a < 20.1 and b > 24.9 for a, b in shown)
     assert any(a <= 40.0 and b >= 45.0 for a, b in shown)
     bands = list(w.sign_plot.shading.bands)
-    assert all(b.isVisible() for b in bands[:len(shown)])
+    assert all(b.isVisible() for b in bands[: len(shown)])
     trend = w.trend_plot.shading.shown
     assert any(a <= 3 and b >= 8 for a, b in trend) and any(a <= 1 and b >= 3 for a, b in trend)
     _tx, ty = w.trend_plot.curve.getData()
@@ -132,12 +140,12 @@ def _hues(widget):
     return out
 
 
-@pytest.mark.parametrize("sign_type, action", [("unstable", "act"),
-                                                ("indeterminate", "human review"),
-                                                ("stable", "no action")])
+@pytest.mark.parametrize(
+    "sign_type, action",
+    [("unstable", "act"), ("indeterminate", "human review"), ("stable", "no action")],
+)
 def test_sign_type_badge_and_action_never_use_alarm_colours(window, sign_type, action):
-    _engine, w = window(make_state("live", view=scorer_view(sign_type=sign_type,
-                                                            action=action)))
+    _engine, w = window(make_state("live", view=scorer_view(sign_type=sign_type, action=action)))
     assert w.big.badge.text().startswith(sign_type.upper())
     assert action in w.big.action.full_text
     for widget in (w.big.badge, w.big.action):
@@ -180,14 +188,22 @@ def test_layout_fits_1280x720_and_grows_on_a_4k_screen(window, qtbot):
     assert w.width() == 1280  # long status text does not widen the window
     assert w.big.value.fits() and w.big.value.value_font().pixelSize() >= 60
     assert w.status.text().endswith("\u2026")
-    small = (w.big.value.value_font().pixelSize(), w.banner.banner_font().pixelSize(),
-             w.alarm_list.font().pixelSize(), w.bed_label.font().pixelSize())
+    small = (
+        w.big.value.value_font().pixelSize(),
+        w.banner.banner_font().pixelSize(),
+        w.alarm_list.font().pixelSize(),
+        w.bed_label.font().pixelSize(),
+    )
     assert small[1] >= 28 and small[2] >= 16 and small[3] >= 28  # legible from 3 m
     w.resize(3840, 2160)
     qtbot.waitUntil(lambda: w.width() == 3840)
     w.refresh()
-    big = (w.big.value.value_font().pixelSize(), w.banner.banner_font().pixelSize(),
-           w.alarm_list.font().pixelSize(), w.bed_label.font().pixelSize())
+    big = (
+        w.big.value.value_font().pixelSize(),
+        w.banner.banner_font().pixelSize(),
+        w.alarm_list.font().pixelSize(),
+        w.bed_label.font().pixelSize(),
+    )
     assert all(b >= 2 * s for b, s in zip(big, small, strict=True)), (small, big)
     assert w.big.value.fits()
     # moved back to a 1280x720 screen: the window follows, the text shrinks again
@@ -276,11 +292,16 @@ def test_alarm_log_rows_are_readable():
     state.alarm_rows = [
         AlarmLogRow(5.0, "pain_surge", "Pain surge", "medium", "raised", "Pain surge raised"),
         AlarmLogRow(10.0, "audio_pause", "Audio pause", None, "paused", "Audio paused"),
-        AlarmLogRow(70.0, "camera_lost", "Camera lost", "medium", "ended",
-                    "Camera lost ended after 16 s")]
+        AlarmLogRow(
+            70.0, "camera_lost", "Camera lost", "medium", "ended", "Camera lost ended after 16 s"
+        ),
+    ]
     rows = present.log_rows(state)
-    assert rows == ["1:10  MEDIUM Camera lost ended after 16 s", "0:10  Audio paused",
-                    "0:05  MEDIUM Pain surge raised"]
+    assert rows == [
+        "1:10  MEDIUM Camera lost ended after 16 s",
+        "0:10  Audio paused",
+        "0:05  MEDIUM Pain surge raised",
+    ]
     assert present.log_rows(state, limit=1) == ["1:10  MEDIUM Camera lost ended after 16 s"]
 
 

@@ -25,11 +25,13 @@ def test_anchor_counts_and_order():
 
 
 def test_weighted_nms_merges_by_score():
-    boxes = np.array([
-        [0.0, 0.0, 10.0, 10.0, 1.0, 1.0],
-        [2.0, 0.0, 12.0, 10.0, 3.0, 1.0],   # IoU 0.67 with the first: merged
-        [50.0, 50.0, 60.0, 60.0, 55.0, 55.0],  # far away: its own face
-    ])
+    boxes = np.array(
+        [
+            [0.0, 0.0, 10.0, 10.0, 1.0, 1.0],
+            [2.0, 0.0, 12.0, 10.0, 3.0, 1.0],  # IoU 0.67 with the first: merged
+            [50.0, 50.0, 60.0, 60.0, 55.0, 55.0],  # far away: its own face
+        ]
+    )
     scores = np.array([0.9, 0.3, 0.6])
     out = weighted_nms(boxes, scores, 0.3)
     assert [s for _, s in out] == [0.9, 0.6]
@@ -72,8 +74,9 @@ def test_colour_orders_agree(detector, astronaut_rgb, astronaut_bgr):
     np.testing.assert_allclose(a.box, b.box, atol=1e-3)
 
 
-@pytest.mark.parametrize("variant", ["gray", "gray1", "rgba", "mirrored_view", "strided",
-                                     "float", "uint16"])
+@pytest.mark.parametrize(
+    "variant", ["gray", "gray1", "rgba", "mirrored_view", "strided", "float", "uint16"]
+)
 def test_input_variants(detector, astronaut_rgb, variant):
     img, expect = astronaut_rgb, ASTRONAUT_FACE
     if variant == "gray":
@@ -84,8 +87,12 @@ def test_input_variants(detector, astronaut_rgb, variant):
         img = np.dstack([astronaut_rgb, np.full(astronaut_rgb.shape[:2], 255, np.uint8)])
     elif variant == "mirrored_view":
         img = astronaut_rgb[:, ::-1]  # non-contiguous view
-        expect = (512 - ASTRONAUT_FACE[2], ASTRONAUT_FACE[1], 512 - ASTRONAUT_FACE[0],
-                  ASTRONAUT_FACE[3])
+        expect = (
+            512 - ASTRONAUT_FACE[2],
+            ASTRONAUT_FACE[1],
+            512 - ASTRONAUT_FACE[0],
+            ASTRONAUT_FACE[3],
+        )
     elif variant == "strided":
         img = astronaut_rgb[::2, ::2]
         expect = tuple(v / 2 for v in ASTRONAUT_FACE)
@@ -109,8 +116,12 @@ def test_non_square_image_letterbox(detector, astronaut_rgb):
     wide = np.zeros((512, 1200, 3), np.uint8)
     wide[:, 600:1112] = astronaut_rgb
     faces = detector.detect(wide, order="rgb")
-    shifted = (ASTRONAUT_FACE[0] + 600, ASTRONAUT_FACE[1], ASTRONAUT_FACE[2] + 600,
-               ASTRONAUT_FACE[3])
+    shifted = (
+        ASTRONAUT_FACE[0] + 600,
+        ASTRONAUT_FACE[1],
+        ASTRONAUT_FACE[2] + 600,
+        ASTRONAUT_FACE[3],
+    )
     assert len(faces) == 1 and iou(faces[0].box, shifted) >= 0.5
 
 

@@ -34,10 +34,12 @@ DEMO = ROOT / "assets" / "demo_grimace.mp4"
 
 def test_the_gui_does_not_reach_through_the_engine():
     reach = re.compile(r"engine\s*\.\s*(source|analyzer|alarms|recorder)\b")
-    found = [f"{path.name}:{n}: {line.strip()}"
-             for path in sorted((ROOT / "painsign" / "gui").glob("*.py"))
-             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if reach.search(line)]
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "painsign" / "gui").glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reach.search(line)
+    ]
     assert found == []
 
 
@@ -52,8 +54,9 @@ def test_speed_and_pause_of_a_real_replay_through_the_engine(qtbot):
     from painsign.gui.dashboard import Dashboard
 
     # A real file paced by FileSource; the scripted analyzer keeps inference out of the way.
-    engine = MonitorEngine(FileSource(DEMO, speed=1.0), ScriptedAnalyzer(lambda t: 0.3),
-                           MonitorSettings(bed="bed 2"))
+    engine = MonitorEngine(
+        FileSource(DEMO, speed=1.0), ScriptedAnalyzer(lambda t: 0.3), MonitorSettings(bed="bed 2")
+    )
     window = Dashboard(engine)
     window.timer.stop()
     qtbot.addWidget(window)
@@ -114,8 +117,9 @@ def _script(t):
 def _replay(tmp_path, snapshots: bool):
     path = tmp_path / "s.db"
     analyzer = ScriptedAnalyzer(_script)
-    with SessionRecorder(path, "b", "file scripted.mp4", analyzer.scorers, {},
-                         snapshots=snapshots) as recorder:
+    with SessionRecorder(
+        path, "b", "file scripted.mp4", analyzer.scorers, {}, snapshots=snapshots
+    ) as recorder:
         source = ScriptSource()
         engine = MonitorEngine(source, analyzer, recorder=recorder)
         feed(engine, source, 0.0, 5.0)
@@ -132,8 +136,9 @@ def _replay(tmp_path, snapshots: bool):
 def test_snapshots_follow_the_recorders_opt_in_and_the_side_rule(tmp_path, monkeypatch):
     cuts = []
     crop = face_snapshots.face_crop
-    monkeypatch.setattr(face_snapshots, "face_crop",
-                        lambda bgr, box: cuts.append(1) or crop(bgr, box))
+    monkeypatch.setattr(
+        face_snapshots, "face_crop", lambda bgr, box: cuts.append(1) or crop(bgr, box)
+    )
     _, _, shots = _replay(tmp_path / "off", snapshots=False)
     assert shots == [] and cuts == []  # snapshots off: not one face is even cut
 
@@ -164,8 +169,11 @@ def test_snapshots_follow_the_recorders_opt_in_and_the_side_rule(tmp_path, monke
 def test_the_explained_crop_is_the_crop_the_model_sees(tmp_path, box):
     # Box 32 px, margin 0.25: a 48-px crop, the model's input size, so the scorer feeds the
     # crop unresized and unscaled ("raw") and its input can be compared pixel by pixel.
-    scorer = OnnxClassifierScorer(quadrant_model(tmp_path, size=48, crop_margin=0.25,
-                                                 resize="stretch", scaling={"kind": "raw"}))
+    scorer = OnnxClassifierScorer(
+        quadrant_model(
+            tmp_path, size=48, crop_margin=0.25, resize="stretch", scaling={"kind": "raw"}
+        )
+    )
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, size=(90, 110, 3), dtype=np.uint8)
     seen = scorer.preprocess(rgb, box)[0].transpose(1, 2, 0)

@@ -138,10 +138,11 @@ def test_youden_threshold_is_the_brute_force_optimum(seed):
     # Every threshold that can give a different prediction: each score, midpoints, ends.
     u = np.unique(s)
     candidates = np.concatenate([u, (u[1:] + u[:-1]) / 2, [u[0] - 1, u[-1] + 1]])
-    j = np.array([recall_score(y, s >= c, zero_division=0.0)
-                  - np.mean((s >= c)[y == 0]) for c in candidates])
+    j = np.array(
+        [recall_score(y, s >= c, zero_division=0.0) - np.mean((s >= c)[y == 0]) for c in candidates]
+    )
     assert tpr - fpr == pytest.approx(j.max(), abs=1e-12)
-    best_scores = u[np.isclose(j[:u.size], j.max(), atol=1e-12)]
+    best_scores = u[np.isclose(j[: u.size], j.max(), atol=1e-12)]
     assert thr == best_scores.max()  # the highest of the optimal thresholds
     assert tpr == pytest.approx(recall_score(y, s >= thr))
     assert fpr == pytest.approx(np.mean((s >= thr)[y == 0]))
@@ -153,7 +154,7 @@ def test_youden_threshold_is_the_brute_force_optimum(seed):
 def subjects_case(seed: int = 0, n_subjects: int = 9):
     rng = np.random.default_rng(seed)
     groups = np.repeat([f"s{i}" for i in range(n_subjects)], rng.integers(2, 7, n_subjects))
-    y = np.tile([0, 1], groups.size)[:groups.size]
+    y = np.tile([0, 1], groups.size)[: groups.size]
     s = np.round(np.clip(rng.normal(0.35 + 0.3 * y, 0.15), 0, 1), 2)
     return y, s, groups
 
@@ -173,8 +174,9 @@ def test_grouped_folds_never_split_a_subject(k):
 
 def test_grouped_folds_are_seeded():
     _, _, groups = subjects_case()
-    tests = {seed: [t.tolist() for _, t in grouped_folds(groups, 3, seed=seed)]
-             for seed in range(6)}
+    tests = {
+        seed: [t.tolist() for _, t in grouped_folds(groups, 3, seed=seed)] for seed in range(6)
+    }
     assert tests[4] == [t.tolist() for _, t in grouped_folds(groups, 3, seed=4)]
     assert len({json.dumps(sorted(v)) for v in tests.values()}) > 1  # the seed matters
 
@@ -214,8 +216,11 @@ def test_fold_thresholds_ignore_the_test_subjects():
         assert after["folds"][i]["threshold"] == before["folds"][i]["threshold"]
         assert after["folds"][i]["sensitivity"] == 0.0  # ...and the held-out fold shows it
         assert after["folds"][i]["specificity"] == 0.0
-        changed = [after["folds"][j]["threshold"] != before["folds"][j]["threshold"]
-                   for j in range(k) if j != i]
+        changed = [
+            after["folds"][j]["threshold"] != before["folds"][j]["threshold"]
+            for j in range(k)
+            if j != i
+        ]
         assert any(changed)  # the same scores do move thresholds when used for training
 
 
@@ -226,8 +231,7 @@ def test_cross_validated_pools_held_out_predictions():
     for key in ("tp", "fp", "tn", "fn"):
         assert pooled[key] == sum(f[key] for f in cv["folds"])
     assert pooled["tp"] + pooled["fp"] + pooled["tn"] + pooled["fn"] == y.size
-    assert pooled["mean_threshold"] == pytest.approx(np.mean([f["threshold"]
-                                                              for f in cv["folds"]]))
+    assert pooled["mean_threshold"] == pytest.approx(np.mean([f["threshold"] for f in cv["folds"]]))
 
 
 def test_cross_validated_explains_a_training_fold_with_one_class():
@@ -255,11 +259,13 @@ def items_dir(tmp_path):
 def test_labels_read_and_resolve(items_dir):
     (items_dir / "sub").mkdir()
     write(items_dir / "sub" / "f.csv", "t,label\n2.0,pain\n0,no pain\n5, No Pain\n")
-    labels = write(items_dir / "labels.csv",
-                   "Path , Label,Subject,start,end,frame_labels\n"
-                   "a.mp4,pain,s1,1.5,4,sub/f.csv\n\n"
-                   "b.mp4, No Pain ,s2,,,\n"
-                   "c.png,1,s2,,,\n")
+    labels = write(
+        items_dir / "labels.csv",
+        "Path , Label,Subject,start,end,frame_labels\n"
+        "a.mp4,pain,s1,1.5,4,sub/f.csv\n\n"
+        "b.mp4, No Pain ,s2,,,\n"
+        "c.png,1,s2,,,\n",
+    )
     items = read_labels(labels)
     assert [it.label for it in items] == [1, 0, 1]
     assert [it.group for it in items] == ["s1", "s2", "s2"]
@@ -273,20 +279,29 @@ def test_labels_read_and_resolve(items_dir):
         assert read_labels(labels)[0].label == want
 
 
-@pytest.mark.parametrize("text, message", [
-    ("path,label\na.mp4,pain\nmissing.mp4,no pain\n", r"line 3, column 'path': missing.mp4 not"),
-    ("path,label\na.mp4,pain\nb.mp4,maybe\n", r"line 3, column 'label': unknown label "
-     r"'maybe'; accepted: 'pain', '1'.*'no pain'"),
-    ("path,label\na.mp4,pain\nb.mp4,yes\n", "all 2 items are labelled 'pain'; an AUC needs"),
-    ("file,label\na.mp4,pain\n", "no 'path' column"),
-    ("path,label,start\na.mp4,pain,soon\nb.mp4,no pain,\n", r"line 2, column 'start': 'soon'"),
-    ("path,label,start,end\na.mp4,pain,3,2\nb.mp4,no pain,,\n", "line 2: end 2 s must come"),
-    ("path,label,start\na.mp4,pain,\nc.png,no pain,1\n", "line 3: start, end and frame_"),
-    ("path,label,subject\na.mp4,pain,s1\nb.mp4,no pain,\n", r"line 3, column 'subject'"),
-    ("path,label,frame_labels\na.mp4,pain,nope.csv\n", r"line 2, column 'frame_labels'"),
-    ("path,label\n", "has a header but no item"),
-    ("", "is empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "path,label\na.mp4,pain\nmissing.mp4,no pain\n",
+            r"line 3, column 'path': missing.mp4 not",
+        ),
+        (
+            "path,label\na.mp4,pain\nb.mp4,maybe\n",
+            r"line 3, column 'label': unknown label "
+            r"'maybe'; accepted: 'pain', '1'.*'no pain'",
+        ),
+        ("path,label\na.mp4,pain\nb.mp4,yes\n", "all 2 items are labelled 'pain'; an AUC needs"),
+        ("file,label\na.mp4,pain\n", "no 'path' column"),
+        ("path,label,start\na.mp4,pain,soon\nb.mp4,no pain,\n", r"line 2, column 'start': 'soon'"),
+        ("path,label,start,end\na.mp4,pain,3,2\nb.mp4,no pain,,\n", "line 2: end 2 s must come"),
+        ("path,label,start\na.mp4,pain,\nc.png,no pain,1\n", "line 3: start, end and frame_"),
+        ("path,label,subject\na.mp4,pain,s1\nb.mp4,no pain,\n", r"line 3, column 'subject'"),
+        ("path,label,frame_labels\na.mp4,pain,nope.csv\n", r"line 2, column 'frame_labels'"),
+        ("path,label\n", "has a header but no item"),
+        ("", "is empty"),
+    ],
+)
 def test_bad_labels_name_the_line_and_column(items_dir, text, message):
     labels = write(items_dir / "labels.csv", text)
     with pytest.raises(InputError, match=message) as err:
@@ -297,8 +312,9 @@ def test_bad_labels_name_the_line_and_column(items_dir, text, message):
 
 def test_bad_frame_labels_name_their_file_and_line(items_dir):
     write(items_dir / "f.csv", "t,label\n0,no pain\n1.5,ouch\n")
-    labels = write(items_dir / "labels.csv",
-                   "path,label,frame_labels\na.mp4,pain,f.csv\nb.mp4,no pain,\n")
+    labels = write(
+        items_dir / "labels.csv", "path,label,frame_labels\na.mp4,pain,f.csv\nb.mp4,no pain,\n"
+    )
     with pytest.raises(InputError, match=r"f.csv line 3, column 'label': unknown label 'ouch'"):
         read_labels(labels)
 
@@ -369,16 +385,21 @@ def dataset(tmp_path_factory):
         write_clip(d / f"{baby}_rest.mp4", [Segment(1.5, SECONDS, {"open_lips": 0.2 + 0.1 * i})])
         write_clip(d / f"{baby}_grimace.mp4", [Segment(onset, SECONDS, GRIMACE, ramp_s=0.3)])
         (d / f"{baby}_frames.csv").write_text(f"t,label\n0,no pain\n{onset},pain\n")
-        rows += [f"{baby}_rest.mp4,no pain,{baby},,,",
-                 f"{baby}_grimace.mp4,pain,{baby},,,{baby}_frames.csv"]
+        rows += [
+            f"{baby}_rest.mp4,no pain,{baby},,,",
+            f"{baby}_grimace.mp4,pain,{baby},,,{baby}_frames.csv",
+        ]
     rows.append("b1_grimace.mp4,no pain,b1,0,1.4,")  # the rest before b1's grimace
     (d / "stills").mkdir()
     grimace = frames_for([Segment(0.0, 1.0, GRIMACE, ramp_s=0.0)], 0.1)[0]
     cv2.imwrite(str(d / "stills" / "grimace.png"), grimace)
     cv2.imwrite(str(d / "stills" / "rest.jpg"), frames_for([], 0.1)[0])
     cv2.imwrite(str(d / "stills" / "cup.png"), data.coffee()[:, :, ::-1])
-    rows += ["stills/grimace.png,pain,b4,,,", "stills/rest.jpg,no pain,b4,,,",
-             "stills/cup.png,no pain,b5,,,"]
+    rows += [
+        "stills/grimace.png,pain,b4,,,",
+        "stills/rest.jpg,no pain,b4,,,",
+        "stills/cup.png,no pain,b5,,,",
+    ]
     (d / "LABELS.csv").write_text("\n".join(rows) + "\n")
     return d
 
@@ -386,15 +407,30 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluated(dataset):
     out = dataset / "report"
-    args = parse(str(dataset / "LABELS.csv"), "--out", str(out), "--calibration", "1",
-                 "--folds", "3", "--groups", "baby", "--quiet")
+    args = parse(
+        str(dataset / "LABELS.csv"),
+        "--out",
+        str(out),
+        "--calibration",
+        "1",
+        "--folds",
+        "3",
+        "--groups",
+        "baby",
+        "--quiet",
+    )
     assert args.run(args) == 0
     return out
 
 
 def test_report_files(evaluated):
     assert {p.name for p in evaluated.iterdir()} == {
-        "evaluation.json", "scores.csv", "roc.png", "pr.png", "calibration.png"}
+        "evaluation.json",
+        "scores.csv",
+        "roc.png",
+        "pr.png",
+        "calibration.png",
+    }
     for name in ("roc.png", "pr.png", "calibration.png"):
         image = cv2.imread(str(evaluated / name))
         assert image is not None and image.shape[0] > 400
@@ -412,7 +448,8 @@ def test_grimace_clips_score_higher_than_rest(evaluated):
     assert nfcs["youden"]["sensitivity"] == 1.0 and nfcs["youden"]["specificity"] == 1.0
     assert nfcs["confusion_matrix"]["matrix"] == [
         [nfcs["at_threshold"]["tn"], nfcs["at_threshold"]["fp"]],
-        [nfcs["at_threshold"]["fn"], nfcs["at_threshold"]["tp"]]]
+        [nfcs["at_threshold"]["fn"], nfcs["at_threshold"]["tp"]],
+    ]
     assert 0 <= nfcs["brier"] <= 1 and sum(nfcs["calibration"]["count"]) == 9
     cv = nfcs["cross_validation"]
     assert cv["k"] == 3 and len(cv["folds"]) == 3
@@ -426,8 +463,17 @@ def test_grimace_clips_score_higher_than_rest(evaluated):
 def test_scores_csv(evaluated, dataset):
     with open(evaluated / "scores.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["path", "label", "subject", "kind", "start", "end", "score_pain",
-                             "score_expression", "score_nfcs"]
+    assert list(rows[0]) == [
+        "path",
+        "label",
+        "subject",
+        "kind",
+        "start",
+        "end",
+        "score_pain",
+        "score_expression",
+        "score_nfcs",
+    ]
     assert len(rows) == 10
     by = {(r["path"], r["start"]): r for r in rows}
     score = {k: float(r["score_nfcs"]) for k, r in by.items()}
@@ -446,7 +492,8 @@ def test_scores_csv(evaluated, dataset):
     y = [1 if r["label"] == "pain" else 0 for r in ok]
     s = [float(r["score_nfcs"]) for r in ok]
     assert result["scorers"]["nfcs"]["youden"]["threshold"] == pytest.approx(
-        youden_threshold(y, s)[0], abs=1e-6)
+        youden_threshold(y, s)[0], abs=1e-6
+    )
 
 
 def test_every_item_starts_from_a_fresh_scorer(dataset, tracker):
@@ -481,8 +528,16 @@ def test_one_class_left_after_no_face_is_an_error(dataset, tmp_path):
 
 
 def test_folds_need_enough_subjects(dataset, tmp_path):
-    args = parse(str(dataset / "LABELS.csv"), "--out", str(tmp_path / "r"), "--folds", "6",
-                 "--groups", "baby", "--quiet")
+    args = parse(
+        str(dataset / "LABELS.csv"),
+        "--out",
+        str(tmp_path / "r"),
+        "--folds",
+        "6",
+        "--groups",
+        "baby",
+        "--quiet",
+    )
     with pytest.raises(InputError, match="--folds 6: needs 2 to 5 folds"):
         args.run(args)
     labels = dataset / "two.csv"

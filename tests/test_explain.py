@@ -32,29 +32,37 @@ def quadrant_model(tmp_path, size=32, **spec):
     from onnx import TensorProto, helper
 
     half = size // 2
-    inits = [helper.make_tensor("starts", TensorProto.INT64, [2], [0, 0]),
-             helper.make_tensor("ends", TensorProto.INT64, [2], [half, half]),
-             helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3]),
-             helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
-             helper.make_tensor("gain", TensorProto.FLOAT, [], [4.0]),
-             helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1])]
-    nodes = [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["q"]),
-             helper.make_node("ReduceMean", ["q"], ["m"], keepdims=0),
-             helper.make_node("Sub", ["m", "half"], ["d"]),
-             helper.make_node("Mul", ["d", "gain"], ["z"]),
-             helper.make_node("Sigmoid", ["z"], ["p"]),
-             helper.make_node("Reshape", ["p", "shape"], ["prob"])]
+    inits = [
+        helper.make_tensor("starts", TensorProto.INT64, [2], [0, 0]),
+        helper.make_tensor("ends", TensorProto.INT64, [2], [half, half]),
+        helper.make_tensor("axes", TensorProto.INT64, [2], [2, 3]),
+        helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]),
+        helper.make_tensor("gain", TensorProto.FLOAT, [], [4.0]),
+        helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1]),
+    ]
+    nodes = [
+        helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["q"]),
+        helper.make_node("ReduceMean", ["q"], ["m"], keepdims=0),
+        helper.make_node("Sub", ["m", "half"], ["d"]),
+        helper.make_node("Mul", ["d", "gain"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["p"]),
+        helper.make_node("Reshape", ["p", "shape"], ["prob"]),
+    ]
     graph = helper.make_graph(
-        nodes, "quadrant",
+        nodes,
+        "quadrant",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])], inits)
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 1])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)
     path = tmp_path / "quadrant.onnx"
     onnx.save(model, path)
-    (tmp_path / "quadrant.json").write_text(json.dumps(
-        {"name": "Quadrant Test", "input_size": [size, size], **spec}))
+    (tmp_path / "quadrant.json").write_text(
+        json.dumps({"name": "Quadrant Test", "input_size": [size, size], **spec})
+    )
     return path
 
 
@@ -80,8 +88,7 @@ def test_occlusion_heat_lies_where_the_model_looks(tmp_path):
 
 
 def test_occlusion_of_a_crop_beyond_the_frame_keeps_the_models_input(tmp_path):
-    scorer = OnnxClassifierScorer(quadrant_model(tmp_path, crop_margin=0.3,
-                                                 resize="stretch"))
+    scorer = OnnxClassifierScorer(quadrant_model(tmp_path, crop_margin=0.3, resize="stretch"))
     rgb = np.full((120, 100, 3), 230, np.uint8)
     box = (-10.5, 5.0, 60.5, 70.0)  # the grown crop spills over the left and top edges
     omap = occlusion_map(scorer, rgb, box, patch=8, stride=8)
@@ -107,8 +114,9 @@ def test_nfcs_explanation_names_the_active_actions(grimace_frames, detector, lan
 
     truths, frames = grimace_frames
     tracker = FaceTracker(detector, landmarker)
-    faces = [FaceFrame(to_rgb(f), tracker.process(f), tr.t)
-             for f, tr in zip(frames, truths, strict=True)]
+    faces = [
+        FaceFrame(to_rgb(f), tracker.process(f), tr.t) for f, tr in zip(frames, truths, strict=True)
+    ]
     scorer = NfcsScorer(calibration_s=0)
     scorer.calibrate([f for f in faces if f.t < 1.0])
     result = explain(scorer, faces[-1])
@@ -191,8 +199,10 @@ def test_cli_refuses_bad_options(tmp_path, astronaut_bgr):
 # -- the legend stays inside the image -------------------------------------------------
 
 LONG_TITLE = "Default pain score: expression CNN (FER2013) combined with the NFCS proxy"
-LONG_NOTE = ("not calibrated: population rest values (brow bulge needs a rest image); "
-             "the face was turned away for part of the recording")
+LONG_NOTE = (
+    "not calibrated: population rest values (brow bulge needs a rest image); "
+    "the face was turned away for part of the recording"
+)
 
 
 def _edges_are_background(image, width=4):
@@ -203,11 +213,14 @@ def _edges_are_background(image, width=4):
     return bool((image[:, -width:] == bg).all() and (image[-width:, -300:] == bg).all())
 
 
-@pytest.mark.parametrize("title, notes", [
-    ("NFCS proxy", ()),
-    ("NFCS proxy", (LONG_NOTE,)),
-    (LONG_TITLE, (LONG_NOTE, LONG_NOTE + " " + LONG_NOTE, "x" * 120)),
-])
+@pytest.mark.parametrize(
+    "title, notes",
+    [
+        ("NFCS proxy", ()),
+        ("NFCS proxy", (LONG_NOTE,)),
+        (LONG_TITLE, (LONG_NOTE, LONG_NOTE + " " + LONG_NOTE, "x" * 120)),
+    ],
+)
 def test_nfcs_legend_lies_inside_the_image(astronaut_rgb, title, notes):
     from painsign.scoring.explain_legend import nfcs_legend_layout
     from painsign.scoring.nfcs_explain import render_nfcs
@@ -220,8 +233,7 @@ def test_nfcs_legend_lies_inside_the_image(astronaut_rgb, title, notes):
     for text in (title, *notes):  # wrapped, never cut
         assert text.replace(" ", "") in drawn
     points = np.random.default_rng(0).uniform(100, 250, (468, 2))
-    image = render_nfcs(astronaut_rgb, points, [175, 70, 280, 175], levels, 0.55, 0.5,
-                        title, notes)
+    image = render_nfcs(astronaut_rgb, points, [175, 70, 280, 175], levels, 0.55, 0.5, title, notes)
     assert image.shape[0] >= layout.height and image.shape[1] == 384 + layout.width
     assert _edges_are_background(image)
 
@@ -230,6 +242,11 @@ def test_classifier_header_lies_inside_the_image():
     from painsign.research.explain import _with_header
 
     view = np.full((384, 200, 3), 128, np.uint8)  # a narrow crop: the header sets the width
-    image = _with_header(view, [f"{LONG_TITLE}: P(pain) 0.73 (threshold 0.50)",
-                                "occlusion 24px patch, stride 12: max drop 0.31"])
+    image = _with_header(
+        view,
+        [
+            f"{LONG_TITLE}: P(pain) 0.73 (threshold 0.50)",
+            "occlusion 24px patch, stride 12: max drop 0.31",
+        ],
+    )
     assert (image[:60, -4:] == 30).all()  # no header text touches the right edge

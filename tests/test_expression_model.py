@@ -56,6 +56,7 @@ def model(store) -> ExpressionModel:
 
 # ---------------------------------------------------------------- a Keras reference ---
 
+
 def _load_keras(path: Path) -> tuple[dict, dict]:
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -71,7 +72,7 @@ def _windows(x, kernel, strides, padding, value=0.0):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
             pads.append((total // 2, total - total // 2))
         x = np.pad(x, [*pads, (0, 0)], constant_values=value)
-    return sliding_window_view(x, tuple(kernel), axis=(0, 1))[::strides[0], ::strides[1]]
+    return sliding_window_view(x, tuple(kernel), axis=(0, 1))[:: strides[0], :: strides[1]]
 
 
 def keras_forward(config: dict, weights: dict, image: np.ndarray) -> np.ndarray:
@@ -79,8 +80,7 @@ def keras_forward(config: dict, weights: dict, image: np.ndarray) -> np.ndarray:
     values = {}
     for layer in config["config"]["layers"]:
         kind, name, cfg = layer["class_name"], layer["name"], layer["config"]
-        ins = [values[n[0]] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] \
-            else []
+        ins = [values[n[0]] for n in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
 
         def w(key, name=name):
             return weights[f"{name}/{key}"].astype(np.float64)
@@ -94,8 +94,7 @@ def keras_forward(config: dict, weights: dict, image: np.ndarray) -> np.ndarray:
         elif kind == "SeparableConv2D":
             dk, pk = w("depthwise_kernel"), w("pointwise_kernel")
             win = _windows(ins[0], dk.shape[:2], cfg["strides"], cfg["padding"])
-            y = np.einsum("hwc,co->hwo", np.einsum("hwcij,ijc->hwc", win, dk[..., 0]),
-                          pk[0, 0])
+            y = np.einsum("hwc,co->hwo", np.einsum("hwcij,ijc->hwc", win, dk[..., 0]), pk[0, 0])
         elif kind == "BatchNormalization":
             y = (ins[0] - w("moving_mean")) / np.sqrt(w("moving_variance") + cfg["epsilon"])
             y = y * w("gamma") + w("beta")
@@ -105,8 +104,9 @@ def keras_forward(config: dict, weights: dict, image: np.ndarray) -> np.ndarray:
             e = np.exp(ins[0] - ins[0].max())
             y = e / e.sum()
         elif kind == "MaxPooling2D":
-            y = _windows(ins[0], cfg["pool_size"], cfg["strides"], cfg["padding"],
-                         -np.inf).max(axis=(3, 4))
+            y = _windows(ins[0], cfg["pool_size"], cfg["strides"], cfg["padding"], -np.inf).max(
+                axis=(3, 4)
+            )
         elif kind == "Add":
             y = ins[0] + ins[1]
         elif kind == "GlobalAveragePooling2D":
@@ -120,8 +120,12 @@ def keras_forward(config: dict, weights: dict, image: np.ndarray) -> np.ndarray:
 def _variants(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, tuple]]:
     """The astronaut and synthetic variants of it, each with a face box."""
     rng = np.random.default_rng(0)
-    mirrored_box = (512 - ASTRONAUT_BOX[2], ASTRONAUT_BOX[1], 512 - ASTRONAUT_BOX[0],
-                    ASTRONAUT_BOX[3])
+    mirrored_box = (
+        512 - ASTRONAUT_BOX[2],
+        ASTRONAUT_BOX[1],
+        512 - ASTRONAUT_BOX[0],
+        ASTRONAUT_BOX[3],
+    )
     turn = cv2.getRotationMatrix2D((226.0, 121.0), 25.0, 1.0)
     return {
         "face": (rgb, ASTRONAUT_BOX),
@@ -129,8 +133,10 @@ def _variants(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, tuple]]:
         "dark": ((rgb * 0.4).astype(np.uint8), ASTRONAUT_BOX),
         "gamma": ((255 * (rgb / 255.0) ** 2.2).astype(np.uint8), ASTRONAUT_BOX),
         "blurred": (cv2.GaussianBlur(rgb, (0, 0), 3), ASTRONAUT_BOX),
-        "noisy": (np.clip(rgb + rng.normal(0, 25, rgb.shape), 0, 255).astype(np.uint8),
-                  ASTRONAUT_BOX),
+        "noisy": (
+            np.clip(rgb + rng.normal(0, 25, rgb.shape), 0, 255).astype(np.uint8),
+            ASTRONAUT_BOX,
+        ),
         "turned": (cv2.warpAffine(rgb, turn, (512, 512)), ASTRONAUT_BOX),
         "mouth and chin": (rgb, (173.0, 140.0, 279.0, 247.0)),
         "at the edge": (rgb, (-40.0, 300.0, 60.0, 420.0)),
@@ -138,16 +144,15 @@ def _variants(rgb: np.ndarray) -> dict[str, tuple[np.ndarray, tuple]]:
 
 
 def _inputs(model, astronaut_rgb) -> dict[str, np.ndarray]:
-    inputs = {k: model._preprocess(img, box) for k, (img, box) in
-              _variants(astronaut_rgb).items()}
+    inputs = {k: model._preprocess(img, box) for k, (img, box) in _variants(astronaut_rgb).items()}
     rng = np.random.default_rng(1)
     inputs["uniform noise"] = rng.uniform(-1, 1, (1, 1, 64, 64)).astype(np.float32)
-    inputs["smooth noise"] = cv2.GaussianBlur(inputs["uniform noise"][0, 0], (0, 0), 2)[
-        None, None]
+    inputs["smooth noise"] = cv2.GaussianBlur(inputs["uniform noise"][0, 0], (0, 0), 2)[None, None]
     return inputs
 
 
 # ------------------------------------------------------------------------ fidelity ---
+
 
 def test_manifest_entry_and_sources(store: ModelStore):
     entry = store.manifest["models"][MODEL_NAME]
@@ -186,8 +191,9 @@ def test_onnx_agrees_with_fers_int8_tflite(model, store, astronaut_rgb):
     it.allocate_tensors()
     for name, x in _inputs(model, astronaut_rgb).items():
         got = model.session.run(None, {"input": x})[0][0]
-        it.set_tensor(it.get_input_details()[0]["index"], np.ascontiguousarray(
-            x.transpose(0, 2, 3, 1)))
+        it.set_tensor(
+            it.get_input_details()[0]["index"], np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        )
         it.invoke()
         want = it.get_tensor(it.get_output_details()[0]["index"])[0]
         diff = np.abs(got - want).max()
@@ -199,12 +205,20 @@ def test_onnx_agrees_with_fers_int8_tflite(model, store, astronaut_rgb):
 
 # --------------------------------------------------------------------- the wrapper ---
 
+
 def _fer_literal(bgr: np.ndarray, box) -> np.ndarray:
     """fer 25.10.3 ``FER.detect_emotions`` preprocessing, step by step, for one box."""
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    mean = cv2.mean(gray[gray.shape[0] - 2:gray.shape[0], 0:gray.shape[1]])[0]
-    gray = cv2.copyMakeBorder(gray, FER_PADDING, FER_PADDING, FER_PADDING, FER_PADDING,
-                              cv2.BORDER_CONSTANT, value=[mean, mean, mean])
+    mean = cv2.mean(gray[gray.shape[0] - 2 : gray.shape[0], 0 : gray.shape[1]])[0]
+    gray = cv2.copyMakeBorder(
+        gray,
+        FER_PADDING,
+        FER_PADDING,
+        FER_PADDING,
+        FER_PADDING,
+        cv2.BORDER_CONSTANT,
+        value=[mean, mean, mean],
+    )
     x, y, w, h = box
     if h > w:
         x, w = x - (h - w) // 2, h
@@ -212,15 +226,22 @@ def _fer_literal(bgr: np.ndarray, box) -> np.ndarray:
         y, h = y - (w - h) // 2, w
     x1, x2, y1, y2 = x - FER_OFFSET, x + w + FER_OFFSET, y - FER_OFFSET, y + h + FER_OFFSET
     x1, y1, x2, y2 = x1 + FER_PADDING, y1 + FER_PADDING, x2 + FER_PADDING, y2 + FER_PADDING
-    face = gray[max(0, y1):y2, max(0, x1):x2]
+    face = gray[max(0, y1) : y2, max(0, x1) : x2]
     face = cv2.resize(face, (64, 64)).astype("float32")
     return ((face / 255.0) - 0.5) * 2.0
 
 
-@pytest.mark.parametrize("xywh", [
-    (173, 68, 106, 107), (180, 60, 120, 140), (150, 90, 160, 110),  # inside, tall, wide
-    (-30, 400, 130, 120), (430, -20, 100, 100), (-70, -70, 90, 90),  # across the edges
-])
+@pytest.mark.parametrize(
+    "xywh",
+    [
+        (173, 68, 106, 107),
+        (180, 60, 120, 140),
+        (150, 90, 160, 110),  # inside, tall, wide
+        (-30, 400, 130, 120),
+        (430, -20, 100, 100),
+        (-70, -70, 90, 90),  # across the edges
+    ],
+)
 def test_crop_is_fers(model, astronaut_rgb, xywh):
     x, y, w, h = xywh
     bgr = np.ascontiguousarray(astronaut_rgb[:, :, ::-1])
@@ -261,9 +282,11 @@ def test_points_level_the_eyes(model, astronaut_rgb, tracker):
 
 def test_infer_on_a_real_smiling_face(model, astronaut_rgb, tracker):
     face = tracker.analyse_image(astronaut_rgb, order="rgb")[0]
-    for p in (model.infer(astronaut_rgb, face.box),
-              model.infer(astronaut_rgb, face.box, face.landmarks.points),
-              model.infer(cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2GRAY), face.box)):
+    for p in (
+        model.infer(astronaut_rgb, face.box),
+        model.infer(astronaut_rgb, face.box, face.landmarks.points),
+        model.infer(cv2.cvtColor(astronaut_rgb, cv2.COLOR_RGB2GRAY), face.box),
+    ):
         assert p.shape == (7,) and p.dtype == np.float32
         assert abs(float(p.sum()) - 1.0) < 1e-5
         assert EXPRESSIONS[int(p.argmax())] == "happy" and p[PAIN_IDX].sum() < 0.05
@@ -302,7 +325,7 @@ def test_infer_is_fast(model, astronaut_rgb):
 needs_realfaces = pytest.mark.skipif(
     not (REALFACES / "single_face.mp4").is_file(),
     reason=f"the real-face development set is not here ({REALFACES}); it lives beside "
-           "the repository, never in it",
+    "the repository, never in it",
 )
 
 
@@ -315,10 +338,16 @@ def _pain_like(model, tracker, name: str) -> np.ndarray:
 
 @needs_realfaces
 def test_real_faces_rank_pain_like_expressions(model, tracker):
-    p = {k: _pain_like(model, tracker, f) for k, f in (
-        ("anger", "15-f13-anc-ph.jpg"), ("disgust", "45-m7-di-ph.jpg"),
-        ("surprise", "0-f1-su-ph.jpg"), ("happy", "0-f15-hao-ph.jpg"),
-        ("smile", "single_face.jpg"))}
+    p = {
+        k: _pain_like(model, tracker, f)
+        for k, f in (
+            ("anger", "15-f13-anc-ph.jpg"),
+            ("disgust", "45-m7-di-ph.jpg"),
+            ("surprise", "0-f1-su-ph.jpg"),
+            ("happy", "0-f15-hao-ph.jpg"),
+            ("smile", "single_face.jpg"),
+        )
+    }
     pain = {k: float(v[PAIN_IDX].sum()) for k, v in p.items()}
     # Measured: anger 0.93, disgust 0.65, surprise 0.30, happy 0.00, smile 0.00. With the
     # face box moved and scaled by up to 5 % (40 draws) the sum stayed within 0.92-0.99

@@ -54,12 +54,16 @@ SPECIAL_CASES = {
     "NFCS class": re.compile(r"\bNfcsScorer\b"),
     "NFCS by name": re.compile(
         r"""\.name\s*(==|!=)\s*["']nfcs["']|["']nfcs["']\s*(==|!=)\s*\w+(\.\w+)*\.name\b"""
-        r"""|\.name\s+(not\s+)?in\s*[(\[{][^)\]}]*["']nfcs["']"""),
+        r"""|\.name\s+(not\s+)?in\s*[(\[{][^)\]}]*["']nfcs["']"""
+    ),
     "display name by hand": re.compile(
-        r"""getattr\(\s*(\w+)\s*,\s*["']display_name["']\s*,\s*\1\.name\s*\)"""),
+        r"""getattr\(\s*(\w+)\s*,\s*["']display_name["']\s*,\s*\1\.name\s*\)"""
+    ),
     "alarm id literal": re.compile(
         r"""(set_condition|raise_event|acknowledge|get_kind)\(\s*["']("""
-        + "|".join(AlarmId) + r""")["']"""),
+        + "|".join(AlarmId)
+        + r""")["']"""
+    ),
 }
 
 
@@ -68,8 +72,9 @@ def special_cases(path: str, text: str) -> list[str]:
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         for what, pattern in SPECIAL_CASES.items():
-            if what == "NFCS class" and (path.startswith("painsign/scoring/")
-                                         or path in NAMES_NFCS):
+            if what == "NFCS class" and (
+                path.startswith("painsign/scoring/") or path in NAMES_NFCS
+            ):
                 continue
             if what == "display name by hand" and path == "painsign/scoring/base.py":
                 continue
@@ -78,15 +83,18 @@ def special_cases(path: str, text: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("line", [
-    "        if isinstance(s, NfcsScorer):",
-    "    nfcs = [s for s in scorers if s.name == 'nfcs']",
-    '    if "nfcs" != scorer.name:',
-    '    if track.scorer.name in ("nfcs", "pain"):',
-    '    title = getattr(first, "display_name", first.name)',
-    '    self.alarms.set_condition("sustained_pain", True)',
-    "    self.alarms.raise_event('pain_surge')",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "        if isinstance(s, NfcsScorer):",
+        "    nfcs = [s for s in scorers if s.name == 'nfcs']",
+        '    if "nfcs" != scorer.name:',
+        '    if track.scorer.name in ("nfcs", "pain"):',
+        '    title = getattr(first, "display_name", first.name)',
+        '    self.alarms.set_condition("sustained_pain", True)',
+        "    self.alarms.raise_event('pain_surge')",
+    ],
+)
 def test_the_grep_finds_each_kind_of_special_case(line):
     assert special_cases("painsign/monitor/engine.py", line)
 
@@ -150,8 +158,9 @@ def test_calibrate_asks_every_calibratable_scorer_and_shows_each_refusal():
     feed(engine, source, 1.0, 1.1, start_index=index)
     assert first.asked == second.asked == 1
     status = engine.snapshot().baseline_status
-    assert status == ("calibration refused: NFCS: face not calm (facial actions, P 0.40); "
-                      "MINE: head moving")
+    assert status == (
+        "calibration refused: NFCS: face not calm (facial actions, P 0.40); MINE: head moving"
+    )
 
 
 def test_calibrate_starts_the_scorers_that_accept_and_names_the_one_that_refused():
@@ -167,8 +176,9 @@ def test_calibrate_starts_the_scorers_that_accept_and_names_the_one_that_refused
     engine.request_calibration()  # the face has gone: no scorer is asked
     feed(engine, source, 2.5, 2.6, start_index=index)
     assert first.asked == second.asked == 1
-    assert engine.snapshot().baseline_status == ("calibration refused: no face: calibrate "
-                                                 "with the face in view")
+    assert engine.snapshot().baseline_status == (
+        "calibration refused: no face: calibrate with the face in view"
+    )
 
 
 def test_the_baselines_of_several_scorers_are_shown_by_name():
@@ -177,8 +187,7 @@ def test_the_baselines_of_several_scorers_are_shown_by_name():
     engine, _source, _index = _engine([first, second])
     state = engine.snapshot()
     assert not state.calibrated  # the second has no baseline of its own yet
-    assert state.baseline_status == ("NFCS: own rest face (1.0-4.0 s); "
-                                     "MINE: population values")
+    assert state.baseline_status == ("NFCS: own rest face (1.0-4.0 s); MINE: population values")
 
 
 def test_no_calibratable_scorer_no_calibrate_button(qapp_or_skip):
@@ -225,33 +234,54 @@ class MouthScorer:
     def explain(self, frame: FaceFrame, score: Score | None = None) -> Explanation:
         score = score or self.score(frame)
         image = np.full((40, 60, 3), 200, np.uint8)
-        return Explanation(self.name, self.display_name, "mouth", score.p, self.threshold,
-                           image, active={"lip_gap_rel": score.details["lip_gap_rel"]},
-                           label="lip gap")
+        return Explanation(
+            self.name,
+            self.display_name,
+            "mouth",
+            score.p,
+            self.threshold,
+            image,
+            active={"lip_gap_rel": score.details["lip_gap_rel"]},
+            label="lip gap",
+        )
 
 
 def test_a_third_party_scorer_with_details_and_an_explanation(tmp_path, detector, landmarker):
     video = tmp_path / "mouth.mp4"
-    render_video(video, [Segment(2.0, 3.0, {"open_lips": 0.9}, ramp_s=0.1)], 4.0, 15.0,
-                 neutral_animator())
+    render_video(
+        video, [Segment(2.0, 3.0, {"open_lips": 0.9}, ramp_s=0.1)], 4.0, 15.0, neutral_animator()
+    )
     mouth = MouthScorer()
-    analyzer = FrameAnalyzer(FaceTracker(detector, landmarker),
-                             [NfcsScorer(calibration_s=1.0), mouth])
+    analyzer = FrameAnalyzer(
+        FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=1.0), mouth]
+    )
     analysis = analyze_video(video, analyzer, pipelined=False)
     write_frames_csv(analysis, tmp_path / "frames.csv")
     with open(tmp_path / "frames.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0])[:17] == ["frame", "t", "face", "x1", "y1", "x2", "y2", *ACTIONS,
-                                  "lip_gap_rel", "own_baseline"]
+    assert list(rows[0])[:17] == [
+        "frame",
+        "t",
+        "face",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        *ACTIONS,
+        "lip_gap_rel",
+        "own_baseline",
+    ]
     faced = [(r, rec) for r, rec in zip(rows, analysis.records, strict=True) if rec.face]
     assert len(faced) > 40
     for row, rec in faced:
         assert float(row["lip_gap_rel"]) == pytest.approx(
-            rec.details["mouth"]["lip_gap_rel"], abs=1e-4)
+            rec.details["mouth"]["lip_gap_rel"], abs=1e-4
+        )
         assert math.isfinite(float(row["brow_bulge"]))
     gap = {round(float(r["t"]), 2): float(r["lip_gap_rel"]) for r, _ in faced}
     assert np.median([v for t, v in gap.items() if 2.2 <= t <= 2.8]) > 2 * np.median(
-        [v for t, v in gap.items() if t < 1.8])
+        [v for t, v in gap.items() if t < 1.8]
+    )
 
     record = faced[len(faced) // 2][1]
     rgb = _frame_rgb(video, record.index)

@@ -21,7 +21,7 @@ REALFACES = Path(__file__).resolve().parents[1].parent / "shared" / "realfaces"
 needs_realfaces = pytest.mark.skipif(
     not (REALFACES / "multi_face.jpg").is_file(),
     reason=f"the real-face development set is not here ({REALFACES}); it is never part "
-           "of the repository",
+    "of the repository",
 )
 #: The astronaut's head (with hair and chin) in the 512x512 photo, and its face box.
 HEAD = (slice(30, 215), slice(140, 315))
@@ -30,9 +30,14 @@ FACE_W = 106.0
 
 def _det(box, score=0.9):
     box = np.array(box, np.float32)
-    kp = np.array([[box[0] + 0.3 * (box[2] - box[0]), box[1] + 0.4 * (box[3] - box[1])],
-                   [box[0] + 0.7 * (box[2] - box[0]), box[1] + 0.4 * (box[3] - box[1])]]
-                  + [[0.0, 0.0]] * 4, np.float32)
+    kp = np.array(
+        [
+            [box[0] + 0.3 * (box[2] - box[0]), box[1] + 0.4 * (box[3] - box[1])],
+            [box[0] + 0.7 * (box[2] - box[0]), box[1] + 0.4 * (box[3] - box[1])],
+        ]
+        + [[0.0, 0.0]] * 4,
+        np.float32,
+    )
     return Detection(box, score, kp)
 
 
@@ -48,7 +53,7 @@ def _paste_head(canvas, astronaut_bgr, face_width, x, y):
     s = face_width / FACE_W
     head = cv2.resize(head, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     h, w = head.shape[:2]
-    canvas[y:y + h, x:x + w] = head
+    canvas[y : y + h, x : x + w] = head
     return (x + 33 * s, y + 38 * s, x + 139 * s, y + 145 * s)
 
 
@@ -69,8 +74,9 @@ def test_confirmation_needs_a_run_of_0_2_s():
 
 def test_confirmation_restarts_after_a_miss_a_jump_or_a_seek_back():
     gate = FaceConfirmation()
-    assert [gate.update(i / 30, found) for i, found in
-            enumerate([True] * 3 + [False] + [True] * 7)] == [False] * 9 + [True] * 2
+    assert [
+        gate.update(i / 30, found) for i, found in enumerate([True] * 3 + [False] + [True] * 7)
+    ] == [False] * 9 + [True] * 2
     gate.reset()
     for i in range(10):
         gate.update(i / 30, True)
@@ -105,7 +111,8 @@ def test_detection_without_landmark_confirmation_is_no_face(landmarker, no_face_
 
 
 def test_a_confirmed_smaller_face_wins_over_a_rejected_larger_detection(
-        detector, landmarker, astronaut_bgr):
+    detector, landmarker, astronaut_bgr
+):
     real = detector.detect(astronaut_bgr)[0]
     bogus = _det([300, 250, 500, 500], score=0.99)  # larger, on the suit: no face there
     tracker = FaceTracker(FakeDetector([bogus, real]), landmarker, fallback=None)
@@ -122,8 +129,7 @@ def test_fallback_runs_on_one_searching_frame_in_six(detector, landmarker, no_fa
     assert FALLBACK_EVERY == 6 and backup.calls == 3  # frames 0, 6 and 12
 
 
-def test_short_range_falls_back_to_full_range_for_a_small_face(store, landmarker,
-                                                               astronaut_bgr):
+def test_short_range_falls_back_to_full_range_for_a_small_face(store, landmarker, astronaut_bgr):
     canvas = _background(720, 1280)
     box = _paste_head(canvas, astronaut_bgr, 0.08 * 1280, 700, 300)
     short = FaceDetector("short_range", store=store)
@@ -135,7 +141,8 @@ def test_short_range_falls_back_to_full_range_for_a_small_face(store, landmarker
 
 
 def test_full_range_falls_back_to_short_range_for_a_face_filling_the_picture(
-        detector, landmarker, astronaut_bgr):
+    detector, landmarker, astronaut_bgr
+):
     # The astronaut's face as wide as the frame: a baby's face close to the camera.
     x1, y1, x2 = 175.0, 70.0, 280.0
     scale = 640 / (x2 - x1)
@@ -175,16 +182,18 @@ def test_small_face_in_a_large_image_is_found(tracker, astronaut_bgr):
 
 @needs_realfaces
 def test_all_five_faces_of_the_group_photo():
-    r = subprocess.run([sys.executable, "-m", "painsign", "detect",
-                        str(REALFACES / "multi_face.jpg"), "--json"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "painsign", "detect", str(REALFACES / "multi_face.jpg"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     faces = json.loads(r.stdout)["faces"]
     assert len(faces) == 5
     boxes = [np.array(f["box"]) for f in faces]
     assert all(f["presence"] >= 0.5 for f in faces)
-    assert not any(same_face(boxes[i], boxes[j], 0.2)
-                   for i in range(5) for j in range(i + 1, 5))
+    assert not any(same_face(boxes[i], boxes[j], 0.2) for i in range(5) for j in range(i + 1, 5))
     widths = sorted(b[2] - b[0] for b in boxes)
     assert widths[0] < 0.1 * 1000  # the smallest is under a tenth of the width
 
@@ -203,13 +212,29 @@ def _video(path, astronaut_bgr, face_frames, fps=25.0, seconds=5.0):
     """A faceless textured scene with a title; the astronaut's head in ``face_frames``."""
     h, w = 480, 640
     bg = _background(h, w, seed=7)
-    cv2.putText(bg, "PAIN STUDY 2026 - bed 4", (40, 60), cv2.FONT_HERSHEY_DUPLEX, 1.3,
-                (255, 255, 255), 3, cv2.LINE_AA)
+    cv2.putText(
+        bg,
+        "PAIN STUDY 2026 - bed 4",
+        (40, 60),
+        cv2.FONT_HERSHEY_DUPLEX,
+        1.3,
+        (255, 255, 255),
+        3,
+        cv2.LINE_AA,
+    )
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     for i in range(round(fps * seconds)):
         frame = bg.copy()
-        cv2.putText(frame, f"00:00:{i / fps:05.2f}", (40, 440), cv2.FONT_HERSHEY_SIMPLEX,
-                    1.0, (0, 0, 0), 2, cv2.LINE_AA)
+        cv2.putText(
+            frame,
+            f"00:00:{i / fps:05.2f}",
+            (40, 440),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.0,
+            (0, 0, 0),
+            2,
+            cv2.LINE_AA,
+        )
         if i in face_frames:
             _paste_head(frame, astronaut_bgr, 180, 230, 120)
         writer.write(frame)
@@ -217,9 +242,22 @@ def _video(path, astronaut_bgr, face_frames, fps=25.0, seconds=5.0):
 
 
 def _analyze(video, out):
-    r = subprocess.run([sys.executable, "-m", "painsign", "analyze", str(video), "--out",
-                        str(out), "--quiet", "--no-figure"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "analyze",
+            str(video),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-figure",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     return r, json.loads((out / "summary.json").read_text())
 

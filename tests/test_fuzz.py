@@ -44,6 +44,7 @@ INTERESTING = (0, 1, 2, 7, 255, 256, 4096, 30000, 65535, 65536, 0x7FFFFFFF, 0xFF
 
 # Mutations: each takes the file's bytes and a seeded random source.
 
+
 def flip(data: bytes, rng: random.Random) -> bytes:
     out = bytearray(data)
     for _ in range(rng.randint(1, 8)):
@@ -52,18 +53,18 @@ def flip(data: bytes, rng: random.Random) -> bytes:
 
 
 def truncate(data: bytes, rng: random.Random) -> bytes:
-    return data[:rng.randrange(len(data))]
+    return data[: rng.randrange(len(data))]
 
 
 def zero_fill(data: bytes, rng: random.Random) -> bytes:
     start = rng.randrange(len(data))
     length = rng.randint(1, 4096)
-    return data[:start] + bytes(min(length, len(data) - start)) + data[start + length:]
+    return data[:start] + bytes(min(length, len(data) - start)) + data[start + length :]
 
 
 def duplicate_slice(data: bytes, rng: random.Random) -> bytes:
     start = rng.randrange(len(data))
-    piece = data[start:start + rng.randint(16, 4096)]
+    piece = data[start : start + rng.randint(16, 4096)]
     at = rng.randrange(len(data))
     return data[:at] + piece + data[at:]
 
@@ -95,15 +96,23 @@ def png_header(data: bytes, rng: random.Random) -> bytes:
 
 def png_duplicate_chunk(data: bytes, rng: random.Random) -> bytes:
     offset, length, _ = rng.choice(png_chunks(data))
-    chunk = data[offset:offset + 12 + length]
+    chunk = data[offset : offset + 12 + length]
     at = rng.choice(png_chunks(data))[0]
     return data[:at] + chunk + data[at:]
 
 
 def jpeg_header(data: bytes, rng: random.Random) -> bytes:
     sof = max(data.find(b"\xff\xc0"), data.find(b"\xff\xc2"))
-    field = rng.choice([(sof + 5, 2), (sof + 7, 2), (sof + 9, 1), (sof + 4, 1),
-                        (data.find(b"\xff\xdb") + 2, 2), (data.find(b"\xff\xc4") + 2, 2)])
+    field = rng.choice(
+        [
+            (sof + 5, 2),
+            (sof + 7, 2),
+            (sof + 9, 1),
+            (sof + 4, 1),
+            (data.find(b"\xff\xdb") + 2, 2),
+            (data.find(b"\xff\xc4") + 2, 2),
+        ]
+    )
     return put_uint(data, *field, rng.choice(INTERESTING))
 
 
@@ -115,8 +124,25 @@ def tiff_header(data: bytes, rng: random.Random) -> bytes:
     return put_uint(data, *field, rng.choice((*INTERESTING, rng.getrandbits(32))), "<")
 
 
-MP4_BOXES = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"avc1", b"avcC",
-             b"tkhd", b"mdhd", b"mvhd", b"stts", b"stsz", b"stco", b"stsc", b"stss", b"mdat")
+MP4_BOXES = (
+    b"moov",
+    b"trak",
+    b"mdia",
+    b"minf",
+    b"stbl",
+    b"stsd",
+    b"avc1",
+    b"avcC",
+    b"tkhd",
+    b"mdhd",
+    b"mvhd",
+    b"stts",
+    b"stsz",
+    b"stco",
+    b"stsc",
+    b"stss",
+    b"mdat",
+)
 
 
 def mp4_box(data: bytes, rng: random.Random) -> tuple[int, int]:
@@ -128,14 +154,15 @@ def mp4_box(data: bytes, rng: random.Random) -> tuple[int, int]:
 
 def mp4_header(data: bytes, rng: random.Random) -> bytes:
     offset, size = mp4_box(data, rng)
-    field = offset + (0 if rng.random() < 0.2 else 8 + 4 * rng.randrange(max(1, min(
-        size, 256) // 4 - 2)))
+    field = offset + (
+        0 if rng.random() < 0.2 else 8 + 4 * rng.randrange(max(1, min(size, 256) // 4 - 2))
+    )
     return put_uint(data, min(field, len(data) - 4), 4, rng.choice(INTERESTING))
 
 
 def mp4_duplicate_box(data: bytes, rng: random.Random) -> bytes:
     offset, size = mp4_box(data, rng)
-    box = data[offset:offset + min(size, 65536)]
+    box = data[offset : offset + min(size, 65536)]
     at = rng.choice([offset, offset + size, rng.randrange(len(data))])
     return data[:at] + box + data[at:]
 
@@ -152,14 +179,14 @@ MUTATIONS = {
 
 # Seed files.
 
+
 def cut_clip(path: Path, frames: int) -> None:
     """The first ``frames`` frames of the demo video, its packets copied unchanged."""
     import av
 
     with av.open(str(ASSETS / "demo_grimace.mp4")) as src, av.open(str(path), "w") as dst:
         stream = dst.add_stream_from_template(src.streams.video[0])
-        for n, packet in enumerate(p for p in src.demux(src.streams.video[0])
-                                   if p.dts is not None):
+        for n, packet in enumerate(p for p in src.demux(src.streams.video[0]) if p.dts is not None):
             if n == frames:
                 break
             packet.stream = stream
@@ -170,9 +197,13 @@ def cut_clip(path: Path, frames: int) -> None:
 def seeds(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("seeds")
     small = Image.open(ASSETS / "astronaut.jpg").resize((256, 256))
-    paths = {"jpg": ASSETS / "astronaut.jpg", "png": folder / "seed.png",
-             "tif": folder / "seed.tif", "lzw.tif": folder / "seed.lzw.tif",
-             "mp4": folder / "seed.mp4"}
+    paths = {
+        "jpg": ASSETS / "astronaut.jpg",
+        "png": folder / "seed.png",
+        "tif": folder / "seed.tif",
+        "lzw.tif": folder / "seed.lzw.tif",
+        "mp4": folder / "seed.mp4",
+    }
     small.save(paths["png"])
     small.save(paths["tif"])
     small.save(paths["lzw.tif"], compression="tiff_lzw")
@@ -188,8 +219,14 @@ def make_cases(seeds: dict[str, Path], folder: Path) -> list[tuple[str, list[str
 
     def argv_for(kind: str, path: Path) -> list[str]:
         if kind == "mp4":
-            return ["analyze", str(path), "--quiet", "--no-figure", "--out",
-                    str(folder / f"{path.stem}-out")]
+            return [
+                "analyze",
+                str(path),
+                "--quiet",
+                "--no-figure",
+                "--out",
+                str(folder / f"{path.stem}-out"),
+            ]
         return ["detect", str(path), "--json"]
 
     for kind, seed in seeds.items():
@@ -231,10 +268,17 @@ def test_fuzzed_images_and_videos_keep_the_exit_code_and_stderr_contract(seeds, 
     assert len(cases) >= 300
     try:
         run = subprocess.run(
-            [sys.executable, str(DRIVER)], input=json.dumps([argv for _, argv, _ in cases]),
-            capture_output=True, text=True, timeout=240,
-            env={**os.environ, "FUZZ_CASE_TIMEOUT": str(CASE_TIMEOUT_S),
-                 "PYTHONPATH": str(Path(painsign.__file__).resolve().parent.parent)})
+            [sys.executable, str(DRIVER)],
+            input=json.dumps([argv for _, argv, _ in cases]),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={
+                **os.environ,
+                "FUZZ_CASE_TIMEOUT": str(CASE_TIMEOUT_S),
+                "PYTHONPATH": str(Path(painsign.__file__).resolve().parent.parent),
+            },
+        )
         lines, driver_rc, driver_err = run.stdout.splitlines(), run.returncode, run.stderr
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
@@ -250,11 +294,13 @@ def test_fuzzed_images_and_videos_keep_the_exit_code_and_stderr_contract(seeds, 
             finds.append(keep_find(path, f"{kind}: {why}: {result['stderr'][:300]!r}", argv))
     outcomes = Counter((Path(r["argv"][1]).suffix, r["code"]) for r in results)
     seconds = [r["seconds"] for r in results]
-    print(f"\nfuzz: {len(results)} cases, outcomes {dict(sorted(outcomes.items()))}, "
-          f"worst peak {max(r['peak_mb'] for r in results):.0f} MB, worst case "
-          f"{max(seconds):.2f} s, total {sum(seconds):.1f} s")
+    print(
+        f"\nfuzz: {len(results)} cases, outcomes {dict(sorted(outcomes.items()))}, "
+        f"worst peak {max(r['peak_mb'] for r in results):.0f} MB, worst case "
+        f"{max(seconds):.2f} s, total {sum(seconds):.1f} s"
+    )
     assert not finds, "\n".join(finds)
-    assert all(r["code"] == 0 for r in results[:len(seeds)]), "an unmutated seed failed"
+    assert all(r["code"] == 0 for r in results[: len(seeds)]), "an unmutated seed failed"
     # The mutations reach the decoders: both clean reads and refusals occur per format.
     for suffix in (".jpg", ".png", ".tif", ".mp4"):
         assert outcomes[(suffix, 0)] > 0 and outcomes[(suffix, 2)] > 0, (suffix, outcomes)
@@ -263,19 +309,28 @@ def test_fuzzed_images_and_videos_keep_the_exit_code_and_stderr_contract(seeds, 
 def test_a_few_fuzzed_files_through_real_processes(seeds, tmp_path):
     """The same contract end to end, one ``python -m painsign`` per case."""
     rng = random.Random(SEED + 1)
-    picks = [("png", png_header), ("jpg", truncate), ("tif", tiff_header),
-             ("mp4", flip), ("mp4", truncate), ("mp4", mp4_header)]
+    picks = [
+        ("png", png_header),
+        ("jpg", truncate),
+        ("tif", tiff_header),
+        ("mp4", flip),
+        ("mp4", truncate),
+        ("mp4", mp4_header),
+    ]
     finds = []
     for i, (kind, mutate) in enumerate(picks):
         path = tmp_path / f"real{i}-{mutate.__name__}.{kind}"
         path.write_bytes(mutate(seeds[kind].read_bytes(), rng))
-        argv = (["analyze", str(path), "--quiet", "--no-figure", "--out",
-                 str(tmp_path / f"out{i}")] if kind == "mp4" else ["detect", str(path)])
-        r = subprocess.run([sys.executable, "-m", "painsign", *argv], capture_output=True,
-                           text=True, timeout=120)
+        argv = (
+            ["analyze", str(path), "--quiet", "--no-figure", "--out", str(tmp_path / f"out{i}")]
+            if kind == "mp4"
+            else ["detect", str(path)]
+        )
+        r = subprocess.run(
+            [sys.executable, "-m", "painsign", *argv], capture_output=True, text=True, timeout=120
+        )
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         why = contract_broken(r.returncode, r.stderr, peak_mb)
         if why is not None:
-            finds.append(keep_find(path, f"{mutate.__name__}: {why}: {r.stderr[:300]!r}",
-                                   argv))
+            finds.append(keep_find(path, f"{mutate.__name__}: {why}: {r.stderr[:300]!r}", argv))
     assert not finds, "\n".join(finds)

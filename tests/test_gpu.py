@@ -13,12 +13,15 @@ import pytest
 from painsign.runtime import CPU, CUDA, create_session, session_provider
 from painsign.vision.landmarks import crop_face, roi_from_detection
 
-pytestmark = pytest.mark.skipif(CUDA not in ort.get_available_providers(),
-                                reason="no CUDA provider (install .[gpu] on a CUDA machine)")
+pytestmark = pytest.mark.skipif(
+    CUDA not in ort.get_available_providers(),
+    reason="no CUDA provider (install .[gpu] on a CUDA machine)",
+)
 
 
-@pytest.mark.parametrize("name", ["face_detection_short_range", "face_detection_full_range",
-                                  "face_landmark"])
+@pytest.mark.parametrize(
+    "name", ["face_detection_short_range", "face_detection_full_range", "face_landmark"]
+)
 def test_cuda_matches_cpu(name, store, detector, astronaut_rgb):
     det = detector.detect(astronaut_rgb, order="rgb")[0]
     size = store.info(name).inputs[0]["shape"][2]
@@ -32,8 +35,7 @@ def test_cuda_matches_cpu(name, store, detector, astronaut_rgb):
     outs = {}
     for providers in ([CUDA, CPU], [CPU]):
         session = create_session(store.read_verified(name), name, providers)
-        outs[session_provider(session)] = session.run(None, {session.get_inputs()[0].name:
-                                                             feed_x})
+        outs[session_provider(session)] = session.run(None, {session.get_inputs()[0].name: feed_x})
     assert set(outs) == {CUDA, CPU}
     for a, b in zip(outs[CUDA], outs[CPU], strict=True):
         assert np.abs(a - b).max() <= 1e-3

@@ -37,19 +37,38 @@ def no_qt_env(tmp_path_factory) -> dict[str, str]:
 
 
 def painsign_without_qt(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-S", "-m", "painsign", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-S", "-m", "painsign", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_child_really_has_no_qt(no_qt_env, tmp_path):
-    r = subprocess.run([sys.executable, "-S", "-c", "import PySide6"], env=no_qt_env,
-                       capture_output=True, text=True, cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-S", "-c", "import PySide6"],
+        env=no_qt_env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert r.returncode != 0 and "No module named 'PySide6'" in r.stderr
 
 
 def test_the_window_without_qt_says_how_to_get_it(no_qt_env, tmp_path):
-    r = painsign_without_qt(no_qt_env, "monitor", "--video", str(DEMO), "--no-record",
-                            "--screenshot", str(tmp_path / "shot.png"), cwd=tmp_path)
+    r = painsign_without_qt(
+        no_qt_env,
+        "monitor",
+        "--video",
+        str(DEMO),
+        "--no-record",
+        "--screenshot",
+        str(tmp_path / "shot.png"),
+        cwd=tmp_path,
+    )
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("painsign: error:"), r.stderr
@@ -59,8 +78,19 @@ def test_the_window_without_qt_says_how_to_get_it(no_qt_env, tmp_path):
 
 @pytest.mark.slow
 def test_headless_monitor_and_the_command_line_work_without_qt(no_qt_env, tmp_path):
-    r = painsign_without_qt(no_qt_env, "monitor", "--video", str(DEMO), "--headless",
-                            "--no-record", "--speed", "4", "--exit-after", "3", cwd=tmp_path)
+    r = painsign_without_qt(
+        no_qt_env,
+        "monitor",
+        "--video",
+        str(DEMO),
+        "--headless",
+        "--no-record",
+        "--speed",
+        "4",
+        "--exit-after",
+        "3",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "monitoring" in r.stdout
     r = painsign_without_qt(no_qt_env, "models", "--verify", cwd=tmp_path)

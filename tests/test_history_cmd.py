@@ -12,8 +12,10 @@ from painsign.cli import history_cmd
 from painsign.errors import InputError, PainsignError
 from painsign.storage import SessionRecorder, export_alarms_csv, list_sessions, parse_utc
 
-SCORERS = [{"name": "nfcs", "display_name": "NFCS proxy", "threshold": 0.5},
-           {"name": "vgg", "display_name": "VGG-Face", "threshold": 0.494}]
+SCORERS = [
+    {"name": "nfcs", "display_name": "NFCS proxy", "threshold": 0.5},
+    {"name": "vgg", "display_name": "VGG-Face", "threshold": 0.494},
+]
 
 
 def history(*argv):
@@ -84,13 +86,14 @@ def test_exports_samples_csv(db, tmp_path, capsys):
     no_face = [r for r in body if r[1] == "0"]
     assert len(no_face) == 18 and all(r[3] == "nan" for r in no_face)
     assert {(r[2], float(r[3]), float(r[4])) for r in body if r[1] == "1"} == {
-        ("nfcs", 0.8, 0.6), ("vgg", 0.8, 0.2)}
+        ("nfcs", 0.8, 0.6),
+        ("vgg", 0.8, 0.2),
+    }
     # UTC = session start + t, in ISO 8601 with milliseconds
     start = parse_utc(list_sessions(db)[0]["started_utc"])
     for r in rows[1:]:
         assert r[1].endswith("Z")
-        assert (parse_utc(r[1]) - start).total_seconds() == pytest.approx(float(r[0]),
-                                                                         abs=1e-3)
+        assert (parse_utc(r[1]) - start).total_seconds() == pytest.approx(float(r[0]), abs=1e-3)
 
 
 def test_exports_alarms_csv(db, tmp_path, capsys):
@@ -99,7 +102,9 @@ def test_exports_alarms_csv(db, tmp_path, capsys):
     with open(out_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["t"], r["kind"], r["state"]) for r in rows] == [
-        ("1.5", "pain", "raised"), ("2.5", "pain", "acknowledged")]
+        ("1.5", "pain", "raised"),
+        ("2.5", "pain", "acknowledged"),
+    ]
     assert rows[0]["note"] == "sign above 0.5 for 1 s" and rows[0]["utc"].endswith("Z")
     assert export_alarms_csv(db, 2, tmp_path / "none.csv") == 0
 
@@ -168,8 +173,10 @@ def test_long_sources_and_durations_are_shown_whole(tmp_path, capsys):
     with SessionRecorder(path, "bed 9", url, SCORERS[:1], {}) as rec:
         rec.add_alarm(0.5, "camera_lost", "medium", "active")
     con = sqlite3.connect(path)
-    con.execute("UPDATE sessions SET started_utc = '2026-11-27T10:00:00.000Z', "
-                "ended_utc = '2026-11-27T10:01:06.000Z'")
+    con.execute(
+        "UPDATE sessions SET started_utc = '2026-11-27T10:00:00.000Z', "
+        "ended_utc = '2026-11-27T10:01:06.000Z'"
+    )
     con.commit()
     con.close()
     assert history("--db", path) == 0

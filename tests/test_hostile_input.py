@@ -27,8 +27,13 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def painsign(*args, timeout=120, env=None):
-    return subprocess.run([sys.executable, "-m", "painsign", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def assert_one_error_line(r, code: int, *words: str):
@@ -47,23 +52,36 @@ def png_bytes(width: int, height: int, colour: int = 2, rows: int = 4) -> bytes:
     """A PNG whose header says ``width`` x ``height`` and whose data holds ``rows`` rows."""
     samples = {0: 1, 2: 3}[colour]
     raw = b"".join(b"\0" + bytes(width * samples) for _ in range(rows))
-    return (b"\x89PNG\r\n\x1a\n"
-            + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
-            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(raw))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def interlaced_png(rgb: np.ndarray) -> bytes:
     """An Adam7-interlaced 8-bit RGB PNG (neither OpenCV nor Pillow writes one)."""
     h, w = rgb.shape[:2]
     raw = b""
-    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
-                           (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
         sub = rgb[y0::dy, x0::dx]
         if sub.size:
             raw += b"".join(b"\0" + row.tobytes() for row in sub)
-    return (b"\x89PNG\r\n\x1a\n"
-            + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
-            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+        + png_chunk(b"IDAT", zlib.compress(raw))
+        + png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +99,7 @@ def short_clip(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("clip") / "clip.mp4"
     with av.open(str(ASSETS / "demo_grimace.mp4")) as src, av.open(str(path), "w") as dst:
         stream = dst.add_stream_from_template(src.streams.video[0])
-        for n, packet in enumerate(p for p in src.demux(src.streams.video[0])
-                                   if p.dts is not None):
+        for n, packet in enumerate(p for p in src.demux(src.streams.video[0]) if p.dts is not None):
             if n == 15:
                 break
             packet.stream = stream
@@ -92,6 +109,7 @@ def short_clip(tmp_path_factory) -> Path:
 
 # Item 6: the pixel limit is read from the header before anything is decoded.
 
+
 def test_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
     path = tmp_path / "wide.png"
     Image.new("1", (8000, MAX_FRAME_PIXELS // 8000 + 1)).save(path)  # 40.008 MP, 5 kB
@@ -100,8 +118,9 @@ def test_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
     assert_one_error_line(r, 2, str(path), "megapixels")
 
 
-@pytest.mark.parametrize("header", [(65535, 65535, 2), (65535, 65535, 0), (65535, 100, 2),
-                                    (100, 65535, 0)])
+@pytest.mark.parametrize(
+    "header", [(65535, 65535, 2), (65535, 65535, 0), (65535, 100, 2), (100, 65535, 0)]
+)
 def test_png_with_a_65535_pixel_header_is_one_line_exit_2(tmp_path, header):
     """Over the limit, OpenCV's own assertion was an internal error (exit 3); under it,
     libpng's "Not enough image data" was printed too, or Pillow filled the rows in."""
@@ -120,6 +139,7 @@ def test_detect_refuses_a_named_pipe_without_opening_it(tmp_path):
 
 # Decoder chatter: libpng and libjpeg wrote to file descriptor 2 from inside OpenCV.
 
+
 def test_libpng_and_libjpeg_warnings_stay_off_stderr(tmp_path, astronaut_png):
     png = astronaut_png.read_bytes()
     profile = png_chunk(b"iCCP", b"bad\0\0" + zlib.compress(b"not a colour profile"))
@@ -127,7 +147,7 @@ def test_libpng_and_libjpeg_warnings_stay_off_stderr(tmp_path, astronaut_png):
     bad_profile.write_bytes(png[:33] + profile + png[33:])  # after the IHDR chunk
     jpeg = (ASSETS / "astronaut.jpg").read_bytes()
     short_scan = tmp_path / "short_scan.jpg"
-    short_scan.write_bytes(jpeg[:int(len(jpeg) * 0.6)] + b"\xff\xd9")
+    short_scan.write_bytes(jpeg[: int(len(jpeg) * 0.6)] + b"\xff\xd9")
     for path in (bad_profile, short_scan):
         r = painsign("detect", path, "--json")
         assert r.returncode == 0 and r.stderr == "", (path.name, r.stderr)
@@ -145,6 +165,7 @@ def test_matplotlib_warnings_stay_off_stderr(tmp_path, short_clip):
 
 
 # Float, 16-bit, grayscale and alpha images.
+
 
 def float_tiff_gray(path: Path, bgr: np.ndarray) -> None:
     Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255).save(path)
@@ -228,21 +249,34 @@ def interlaced(path, bgr):
     path.write_bytes(interlaced_png(np.ascontiguousarray(bgr[:, :, ::-1])))
 
 
-@pytest.mark.parametrize("suffix, write, gray", [
-    (".png", sixteen_bit_png, False), (".tif", sixteen_bit_tiff, False),
-    (".png", sixteen_bit_gray_png, True), (".png", gray_png, True),
-    (".png", rgba_png, False), (".png", palette_png, False), (".png", interlaced, False),
-    (".tif", lzw_tiff, False), (".tif", big_tiff, False), (".tif", gray_alpha_tiff, True),
-])
+@pytest.mark.parametrize(
+    "suffix, write, gray",
+    [
+        (".png", sixteen_bit_png, False),
+        (".tif", sixteen_bit_tiff, False),
+        (".png", sixteen_bit_gray_png, True),
+        (".png", gray_png, True),
+        (".png", rgba_png, False),
+        (".png", palette_png, False),
+        (".png", interlaced, False),
+        (".tif", lzw_tiff, False),
+        (".tif", big_tiff, False),
+        (".tif", gray_alpha_tiff, True),
+    ],
+)
 def test_deep_gray_alpha_palette_and_interlaced_images_read_as_8_bit_bgr(
-        tmp_path, astronaut_bgr, suffix, write, gray):
+    tmp_path, astronaut_bgr, suffix, write, gray
+):
     """The Pillow reader gives what OpenCV gave (within a grey level; a palette within its
     quantisation), so the switch of decoder changes no result."""
     path = tmp_path / f"image{suffix}"
     write(path, astronaut_bgr)
     got = read_image(path)
-    want = cv2.cvtColor(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) \
-        if gray else astronaut_bgr
+    want = (
+        cv2.cvtColor(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        if gray
+        else astronaut_bgr
+    )
     assert got.shape == (512, 512, 3) and got.dtype == np.uint8
     diff = np.abs(got.astype(int) - want.astype(int))
     if write is palette_png:
@@ -252,6 +286,7 @@ def test_deep_gray_alpha_palette_and_interlaced_images_read_as_8_bit_bgr(
 
 
 # The models' manifest and --verify.
+
 
 @pytest.fixture()
 def models_copy(tmp_path, store) -> Path:
@@ -268,8 +303,7 @@ def edit_manifest(folder: Path, change) -> None:
 
 
 @pytest.mark.parametrize("value", [123, ["ab"], None])
-def test_manifest_sha256_of_the_wrong_type_is_one_line_exit_1(models_copy, astronaut_png,
-                                                              value):
+def test_manifest_sha256_of_the_wrong_type_is_one_line_exit_1(models_copy, astronaut_png, value):
     edit_manifest(models_copy, lambda m: m["face_landmark"].update(sha256=value))
     for command in (["models", "--verify"], ["detect", astronaut_png]):
         r = painsign("--models", models_copy, *command)
@@ -291,7 +325,8 @@ def test_verify_fails_on_an_onnx_file_the_manifest_does_not_list(models_copy):
 
 
 def test_verify_and_detect_fail_on_swapped_models_with_a_matching_manifest(
-        models_copy, astronaut_png):
+    models_copy, astronaut_png
+):
     full = models_copy / "face_detection_full_range.onnx"
     short = models_copy / "face_detection_short_range.onnx"
     full_bytes, short_bytes = full.read_bytes(), short.read_bytes()
@@ -299,10 +334,14 @@ def test_verify_and_detect_fail_on_swapped_models_with_a_matching_manifest(
     short.write_bytes(full_bytes)
 
     def match(models):
-        for name, data in (("face_detection_full_range", short_bytes),
-                           ("face_detection_short_range", full_bytes)):
-            models[name].update(sha256=__import__("hashlib").sha256(data).hexdigest(),
-                                bytes=len(data))
+        for name, data in (
+            ("face_detection_full_range", short_bytes),
+            ("face_detection_short_range", full_bytes),
+        ):
+            models[name].update(
+                sha256=__import__("hashlib").sha256(data).hexdigest(), bytes=len(data)
+            )
+
     edit_manifest(models_copy, match)
     r = painsign("--models", models_copy, "models", "--verify")
     assert_one_error_line(r, 1, "face_detection_short_range.onnx", "shape")
@@ -313,6 +352,7 @@ def test_verify_and_detect_fail_on_swapped_models_with_a_matching_manifest(
 
 # --out is checked before any work.
 
+
 def test_analyze_out_naming_a_file_fails_before_the_analysis(tmp_path, short_clip):
     existing = tmp_path / "report.txt"
     existing.write_text("keep me")
@@ -322,8 +362,7 @@ def test_analyze_out_naming_a_file_fails_before_the_analysis(tmp_path, short_cli
 
 
 @pytest.mark.parametrize("where", ["folder", "under_a_file"])
-def test_detect_out_that_cannot_be_a_file_fails_before_detecting(tmp_path, astronaut_png,
-                                                                where):
+def test_detect_out_that_cannot_be_a_file_fails_before_detecting(tmp_path, astronaut_png, where):
     (tmp_path / "file").write_text("")
     out = tmp_path if where == "folder" else tmp_path / "file" / "faces.png"
     r = painsign("detect", astronaut_png, "--out", out)

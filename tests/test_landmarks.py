@@ -26,8 +26,9 @@ def _mesh_for(detector, landmarker, rgb):
 def _check_face_layout(points):
     eyes_y = max(points[list(RIGHT_EYE), 1].mean(), points[list(LEFT_EYE), 1].mean())
     assert eyes_y < points[NOSE_TIP, 1] < points[UPPER_LIP, 1] < points[CHIN, 1]
-    assert points[list(RIGHT_EYE), 0].mean() < points[NOSE_TIP, 0] < points[
-        list(LEFT_EYE), 0].mean()
+    assert (
+        points[list(RIGHT_EYE), 0].mean() < points[NOSE_TIP, 0] < points[list(LEFT_EYE), 0].mean()
+    )
 
 
 def test_mesh_on_astronaut(detector, landmarker, astronaut_rgb):
@@ -36,8 +37,12 @@ def test_mesh_on_astronaut(detector, landmarker, astronaut_rgb):
     assert mesh.presence > 0.9
     _check_face_layout(mesh.points)
     x1, y1, x2, y2 = ASTRONAUT_FACE
-    inside = ((mesh.points[:, 0] > x1 - 15) & (mesh.points[:, 0] < x2 + 15)
-              & (mesh.points[:, 1] > y1 - 25) & (mesh.points[:, 1] < y2 + 15))
+    inside = (
+        (mesh.points[:, 0] > x1 - 15)
+        & (mesh.points[:, 0] < x2 + 15)
+        & (mesh.points[:, 1] > y1 - 25)
+        & (mesh.points[:, 1] < y2 + 15)
+    )
     assert inside.mean() > 0.98
 
 

@@ -12,12 +12,19 @@ from painsign.model_store import ENV_VAR, ModelStore, default_models_dir, sha256
 from painsign.runtime import available_providers
 from painsign.vision.detector import FaceDetector
 
-NAMES = {"face_detection_short_range", "face_detection_full_range", "face_landmark",
-         "fer2013_mini_xception"}
+NAMES = {
+    "face_detection_short_range",
+    "face_detection_full_range",
+    "face_landmark",
+    "fer2013_mini_xception",
+}
 #: Licence of each model (MediaPipe's face models; fer's expression classifier).
-LICENSES = {"face_detection_short_range": "Apache-2.0",
-            "face_detection_full_range": "Apache-2.0", "face_landmark": "Apache-2.0",
-            "fer2013_mini_xception": "MIT"}
+LICENSES = {
+    "face_detection_short_range": "Apache-2.0",
+    "face_detection_full_range": "Apache-2.0",
+    "face_landmark": "Apache-2.0",
+    "fer2013_mini_xception": "MIT",
+}
 
 
 @pytest.fixture()
@@ -102,9 +109,9 @@ def test_models_from_another_folder_work(models_copy, astronaut_rgb):
 
 
 def test_provider_choice_follows_onnxruntime(monkeypatch):
-    monkeypatch.setattr(ort, "get_available_providers",
-                        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(
+        ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
     assert available_providers() == ["CUDAExecutionProvider", "CPUExecutionProvider"]
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     assert available_providers() == ["CPUExecutionProvider"]
-

@@ -29,8 +29,14 @@ DEMO = REPO / "assets" / "demo_grimace.mp4"
 
 def make_engine(source, detector, landmarker, recorder=None, clock=None, **alarm):
     analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
-    return MonitorEngine(source, analyzer, MonitorSettings(bed="test bed"),
-                         AlarmSettings(**alarm), recorder=recorder, clock=clock)
+    return MonitorEngine(
+        source,
+        analyzer,
+        MonitorSettings(bed="test bed"),
+        AlarmSettings(**alarm),
+        recorder=recorder,
+        clock=clock,
+    )
 
 
 def wait_for(predicate, timeout=30.0, interval=0.05):
@@ -62,8 +68,12 @@ def test_replay_fills_the_sign_raises_a_surge_and_records(tmp_path, detector, la
     con = sqlite3.connect(db)
     n, faces = con.execute("select count(*), sum(face) from samples").fetchone()
     assert n > 200 and faces > 200
-    assert con.execute("select count(*) from alarms where kind='pain_surge' and "
-                       "state='active'").fetchone()[0] >= 1
+    assert (
+        con.execute(
+            "select count(*) from alarms where kind='pain_surge' and state='active'"
+        ).fetchone()[0]
+        >= 1
+    )
     assert con.execute("select ended_utc from sessions").fetchone()[0] is not None
 
 
@@ -73,8 +83,9 @@ def test_invalid_sign_shows_no_number_when_the_face_is_gone(detector, landmarker
     engine.start()
     try:
         # the face leaves the picture at 23-25 s of the demo
-        assert wait_for(lambda: 23.6 < engine.snapshot().elapsed_s < 24.8, timeout=60,
-                        interval=0.01)
+        assert wait_for(
+            lambda: 23.6 < engine.snapshot().elapsed_s < 24.8, timeout=60, interval=0.01
+        )
         state = engine.snapshot()
         assert not state.face and state.scorers[0].current is None
     finally:
@@ -146,9 +157,24 @@ def test_kill_9_of_a_headless_run_keeps_committed_rows(tmp_path):
     db = tmp_path / "s.db"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
-         "--db", str(db), "--speed", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--headless",
+            "--db",
+            str(db),
+            "--speed",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         assert wait_for(lambda: db.exists() and _count(db) > 100, timeout=60)
         time.sleep(1.0)
@@ -182,8 +208,9 @@ def test_calibrate_is_refused_with_the_reason_when_the_face_is_gone(detector, la
     engine.start()
     try:
         # the face leaves the picture at 23-25 s of the demo
-        assert wait_for(lambda: 23.4 < engine.snapshot().elapsed_s < 24.4, timeout=60,
-                        interval=0.01)
+        assert wait_for(
+            lambda: 23.4 < engine.snapshot().elapsed_s < 24.4, timeout=60, interval=0.01
+        )
         engine.request_calibration()
         assert wait_for(lambda: "refused" in engine.snapshot().baseline_status, timeout=5)
         assert "no face" in engine.snapshot().baseline_status
@@ -196,31 +223,54 @@ def test_calibrate_is_refused_with_the_reason_when_the_face_is_gone(detector, la
 def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     db = tmp_path / "s.db"
     r = subprocess.run(
-        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
-         "--db", str(db), "--speed", "4", "--bed", "cli bed", "--exit-after", "60"],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--headless",
+            "--db",
+            str(db),
+            "--speed",
+            "4",
+            "--bed",
+            "cli bed",
+            "--exit-after",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"recorded in {db}" in r.stdout
     con = sqlite3.connect(db)
     bed, source, start, end = con.execute(
-        "select bed, source, started_utc, ended_utc from sessions").fetchone()
+        "select bed, source, started_utc, ended_utc from sessions"
+    ).fetchone()
     assert bed == "cli bed" and "demo_grimace" in source and start.endswith("Z") and end
     # three scorers (the default first, then its expression and NFCS parts), every frame
     assert con.execute("select count(*) from samples").fetchone()[0] == 3 * 900
-    assert con.execute("select count(*) from samples where scorer = 'pain'").fetchone()[0] \
-        == 900
+    assert con.execute("select count(*) from samples where scorer = 'pain'").fetchone()[0] == 900
     kinds = {k for (k,) in con.execute("select kind from alarms where state = 'active'")}
     assert "pain_surge" in kinds
-    h = subprocess.run([sys.executable, "-m", "painsign", "history", "--db", str(db)],
-                       capture_output=True, text=True, timeout=60)
+    h = subprocess.run(
+        [sys.executable, "-m", "painsign", "history", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert h.returncode == 0 and "cli bed" in h.stdout
 
 
 def test_recording_failure_raises_a_technical_alarm(tmp_path, detector, landmarker):
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the database folder should be")
-    recorder = SessionRecorder(blocker / "s.db", bed="b", source="demo", scorers=["nfcs"],
-                               open_timeout=0.5)
+    recorder = SessionRecorder(
+        blocker / "s.db", bed="b", source="demo", scorers=["nfcs"], open_timeout=0.5
+    )
     engine = make_engine(FileSource(DEMO, speed=8.0), detector, landmarker, recorder)
     engine.start()
     try:

@@ -35,8 +35,14 @@ def wait_for(predicate, timeout=20.0, interval=0.02):
 
 def scripted_engine(script, source=None, recorder=None, clock=None, delay_s=0.0, **alarm):
     source = source or ScriptSource()
-    engine = MonitorEngine(source, ScriptedAnalyzer(script, delay_s), MonitorSettings(bed="b"),
-                           AlarmSettings(**alarm), recorder=recorder, clock=clock)
+    engine = MonitorEngine(
+        source,
+        ScriptedAnalyzer(script, delay_s),
+        MonitorSettings(bed="b"),
+        AlarmSettings(**alarm),
+        recorder=recorder,
+        clock=clock,
+    )
     return engine, source
 
 
@@ -55,15 +61,21 @@ def test_latched_alarm_is_not_reraised_by_values_filled_across_a_gap():
     for second in range(6):
         index = feed(engine, source, second, second + 1, start_index=index)
         clock.advance(1.0)
-    sustained = [(e.state, e.note) for e in engine.alarms.log if e.kind == "sustained_pain"
-                 and e.state in ("active", "latched")]
+    sustained = [
+        (e.state, e.note)
+        for e in engine.alarms.log
+        if e.kind == "sustained_pain" and e.state in ("active", "latched")
+    ]
     assert [s for s, _ in sustained] == ["active", "latched"], sustained
     # The offline sign interpolates the gap: its 1-s average right after it is above the
     # threshold, which is what re-raised the latched alarm before.
     stream = SignStream(fps=30.0)
-    after = [s.p_smooth for k in range(150)
-             for s in stream.push(k / 30, pain_then_gap_then_calm(k / 30) or math.nan)
-             if s.t >= 3.3 and s.t < 3.35]
+    after = [
+        s.p_smooth
+        for k in range(150)
+        for s in stream.push(k / 30, pain_then_gap_then_calm(k / 30) or math.nan)
+        if s.t >= 3.3 and s.t < 3.35
+    ]
     assert after and max(after) > 0.5
     state = engine.snapshot()
     view = state.scorers[0]
@@ -101,21 +113,27 @@ def test_alarm_log_rows_are_named_and_skip_pending(tmp_path):
     engine.acknowledge()
     engine.alarms.set_condition("pain_surge", False)
     rows = engine.snapshot().alarm_rows
-    assert [r.text for r in rows] == ["Pain surge raised", "Pain surge acknowledged",
-                                      "Pain surge ended after 0 s"]
+    assert [r.text for r in rows] == [
+        "Pain surge raised",
+        "Pain surge acknowledged",
+        "Pain surge ended after 0 s",
+    ]
     assert all("_" not in r.text and r.change != "pending" for r in rows)
     assert [r[1] for r in engine.snapshot().alarm_log] == ["Pain surge"] * 3
     recorder.close()
-    states = [s for (s,) in sqlite3.connect(tmp_path / "s.db").execute(
-        "select state from alarms where kind = 'face_not_seen'")]
+    states = [
+        s
+        for (s,) in sqlite3.connect(tmp_path / "s.db").execute(
+            "select state from alarms where kind = 'face_not_seen'"
+        )
+    ]
     assert states == ["pending", "inactive"]  # the database keeps the full detail
 
 
 def test_pause_is_logged_shows_the_breakthrough_and_can_be_cancelled(tmp_path):
     clock = FakeClock()
     recorder = SessionRecorder(tmp_path / "s.db", bed="b", source="x", scorers=["nfcs"])
-    engine, _ = scripted_engine(lambda t: 0.2, recorder=recorder, clock=clock,
-                                sustained_pain_s=5.0)
+    engine, _ = scripted_engine(lambda t: 0.2, recorder=recorder, clock=clock, sustained_pain_s=5.0)
     engine.alarms.raise_event("pain_surge")
     assert engine.pause_audio() is True
     clock.advance(10.0)
@@ -135,8 +153,11 @@ def test_pause_is_logged_shows_the_breakthrough_and_can_be_cancelled(tmp_path):
     assert "Sustained pain raised (sounds through the pause)" in texts
     assert engine.toggle_pause_audio() is True and engine.toggle_pause_audio() is False
     recorder.close()
-    rows = sqlite3.connect(tmp_path / "s.db").execute(
-        "select state, note from alarms where kind = 'audio_pause' order by rowid").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "s.db")
+        .execute("select state, note from alarms where kind = 'audio_pause' order by rowid")
+        .fetchall()
+    )
     assert [s for s, _ in rows] == ["paused", "resumed", "paused", "resumed"]
     assert "cancelled" in rows[1][1]
 
@@ -151,8 +172,11 @@ def test_audio_problem_reaches_the_alarms_the_banner_and_the_database(tmp_path):
     assert state.visual == ("#00bcd4", 0.0)  # low priority: cyan, steady
     assert state.alarm_rows[-1].text == "Alarm sound unavailable raised"
     recorder.close()
-    rows = sqlite3.connect(tmp_path / "s.db").execute(
-        "select kind, priority, state from alarms").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "s.db")
+        .execute("select kind, priority, state from alarms")
+        .fetchall()
+    )
     assert rows == [("audio_failure", "low", "pending"), ("audio_failure", "low", "active")]
 
 
@@ -160,8 +184,9 @@ def test_audio_problem_reaches_the_alarms_the_banner_and_the_database(tmp_path):
 def test_outage_keeps_session_time_running_and_has_its_length(tmp_path):
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="cam", scorers=["nfcs"])
-    camera = ScriptedCamera(fps=30.0, stall_s=0.3, frozen_s=5.0, backoff_initial=0.2,
-                            backoff_max=0.4)
+    camera = ScriptedCamera(
+        fps=30.0, stall_s=0.3, frozen_s=5.0, backoff_initial=0.2, backoff_max=0.4
+    )
     engine, _ = scripted_engine(lambda t: 0.2, source=camera, recorder=recorder)
     engine.start()
     try:
@@ -190,8 +215,12 @@ def test_outage_keeps_session_time_running_and_has_its_length(tmp_path):
     assert np.isnan(state.trend_p).any()
     gap = max(state.gaps, key=lambda g: g[1] - g[0])
     assert gap[1] - gap[0] > 2.0
-    rows = {(r[0], r[1]): r for r in sqlite3.connect(db).execute(
-        "select kind, state, t, note from alarms where kind = 'camera_lost'")}
+    rows = {
+        (r[0], r[1]): r
+        for r in sqlite3.connect(db).execute(
+            "select kind, state, t, note from alarms where kind = 'camera_lost'"
+        )
+    }
     lost_t, back_t = rows["camera_lost", "active"][2], rows["camera_lost", "inactive"][2]
     assert back_t - lost_t > 1.8  # the outage has its length (2.5 s minus the 0.3-s stall)
     assert "ended after" in rows["camera_lost", "inactive"][3]
@@ -239,23 +268,24 @@ def test_seek_starts_a_new_segment_and_the_end_of_replay_is_shown(tmp_path, shor
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="demo", scorers=["nfcs"])
     source = FileSource(short_video, speed=16.0)
-    engine, _ = scripted_engine(lambda t: 0.2 if t % 10 < 5 else 0.8, source=source,
-                                recorder=recorder)
+    engine, _ = scripted_engine(
+        lambda t: 0.2 if t % 10 < 5 else 0.8, source=source, recorder=recorder
+    )
     engine.start()
     try:
         assert wait_for(lambda: engine.snapshot().elapsed_s > 12.0)
         before = engine.snapshot()
         assert before.segment == 0 and before.media_t == pytest.approx(before.elapsed_s)
         engine.seek(2.0)
-        assert wait_for(lambda: engine.snapshot().segment == 1
-                        and engine.snapshot().input_state == "live")
+        assert wait_for(
+            lambda: engine.snapshot().segment == 1 and engine.snapshot().input_state == "live"
+        )
         time.sleep(0.3)
         after = engine.snapshot()
         assert after.elapsed_s > before.elapsed_s  # session time never goes back
         assert 2.0 <= after.media_t < 12.0
         seg_t0 = after.alarm_rows[-1].t if after.alarm_rows[-1].kind == "segment" else None
-        assert [r.text for r in after.alarm_rows if r.kind == "segment"] == [
-            "Replay moved to 0:02"]
+        assert [r.text for r in after.alarm_rows if r.kind == "segment"] == ["Replay moved to 0:02"]
         assert after.scorers[0].t.min() >= before.elapsed_s  # plot restarted
         assert after.trend_t.size == 0 or after.trend_t.min() >= int(before.elapsed_s)
         assert seg_t0 is None or seg_t0 > before.elapsed_s
@@ -295,8 +325,12 @@ def test_a_refused_source_shows_its_reason():
     from painsign.capture import UrlSource
 
     server = MjpegServer().start()  # its .html path is a camera's login page
-    camera = UrlSource(server.url.replace("video.mjpg", "login.html"), stall_s=1.0,
-                       backoff_initial=0.2, backoff_max=0.5)
+    camera = UrlSource(
+        server.url.replace("video.mjpg", "login.html"),
+        stall_s=1.0,
+        backoff_initial=0.2,
+        backoff_max=0.5,
+    )
     engine, _ = scripted_engine(lambda t: 0.2, source=camera)
     engine.start()
     try:
@@ -318,8 +352,18 @@ def test_monitor_model_option_runs_classifiers_in_the_background(tmp_path, short
     from painsign.scoring.background import BackgroundScorer
 
     model = heavy_classifier(tmp_path)
-    args = build_parser().parse_args(["monitor", "--video", str(short_video), "--model", str(model),
-                                      "--no-record", "--headless", "--demo"])
+    args = build_parser().parse_args(
+        [
+            "monitor",
+            "--video",
+            str(short_video),
+            "--model",
+            str(model),
+            "--no-record",
+            "--headless",
+            "--demo",
+        ]
+    )
     engine, recorder = build_engine(args)
     try:
         *built_in, second = engine.analyzer.scorers
@@ -341,12 +385,30 @@ def test_demo_run_shows_every_alarm_priority_and_says_how_to_stop(tmp_path):
 
     demo = Path(__file__).resolve().parent.parent / "assets" / "demo_grimace.mp4"
     db = tmp_path / "demo.db"
-    r = subprocess.run([sys.executable, "-m", "painsign", "monitor", "--video", str(demo),
-                        "--headless", "--demo", "--db", str(db)],
-                       capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(demo),
+            "--headless",
+            "--demo",
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "press Ctrl+C to stop" in r.stdout and "DEMO: alarm delays shortened" in r.stdout
-    raised = {p for (p,) in sqlite3.connect(db).execute(
-        "select distinct priority from alarms where state = 'active' and kind in "
-        "('sustained_pain', 'pain_surge', 'face_not_seen')")}
+    raised = {
+        p
+        for (p,) in sqlite3.connect(db).execute(
+            "select distinct priority from alarms where state = 'active' and kind in "
+            "('sustained_pain', 'pain_surge', 'face_not_seen')"
+        )
+    }
     assert raised == {"high", "medium", "low"}

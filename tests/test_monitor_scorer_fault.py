@@ -45,17 +45,25 @@ class FailsBetween:
 
 
 def test_failing_scorers_get_their_own_alarm_and_the_pain_alarms_go_on(
-        tmp_path, detector, landmarker, caplog):
+    tmp_path, detector, landmarker, caplog
+):
     model = constant_model(tmp_path / "mine.onnx", [np.nan])
     write_spec(tmp_path / "mine.json", name="Mine")
     # the replay's session time is its media time: flaky fails from 2 s to 4 s
-    scorers = [NfcsScorer(calibration_s=2.0), OnnxClassifierScorer(model),
-               FailsBetween("flaky", 2.0, 4.0)]
+    scorers = [
+        NfcsScorer(calibration_s=2.0),
+        OnnxClassifierScorer(model),
+        FailsBetween("flaky", 2.0, 4.0),
+    ]
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="demo", scorers=[s.name for s in scorers])
-    engine = MonitorEngine(FileSource(DEMO, speed=8.0),
-                           FrameAnalyzer(FaceTracker(detector, landmarker), scorers),
-                           MonitorSettings(bed="b"), AlarmSettings(), recorder=recorder)
+    engine = MonitorEngine(
+        FileSource(DEMO, speed=8.0),
+        FrameAnalyzer(FaceTracker(detector, landmarker), scorers),
+        MonitorSettings(bed="b"),
+        AlarmSettings(),
+        recorder=recorder,
+    )
     caplog.set_level(logging.INFO, logger="painsign.monitor")
     engine.start()
     try:
@@ -86,22 +94,40 @@ def test_failing_scorers_get_their_own_alarm_and_the_pain_alarms_go_on(
     # hundreds of failures, a handful of log lines
     failures = engine._faults.counts
     assert failures["mine"] > 200 and failures["flaky"] > 20
-    lines = [r.getMessage() for r in caplog.records
-             if r.levelno >= logging.WARNING and "scorer 'mine'" in r.getMessage()]
-    assert lines == ["scorer 'mine' failed: output NaN (its sign shows -?-; the others go "
-                     "on; further failures are counted once a minute)"]
-    about_mine = [r for r in caplog.records
-                  if r.levelno >= logging.WARNING and "mine" in r.getMessage()]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and "scorer 'mine'" in r.getMessage()
+    ]
+    assert lines == [
+        "scorer 'mine' failed: output NaN (its sign shows -?-; the others go "
+        "on; further failures are counted once a minute)"
+    ]
+    about_mine = [
+        r for r in caplog.records if r.levelno >= logging.WARNING and "mine" in r.getMessage()
+    ]
     assert len(about_mine) <= 3  # that line and the alarm's "active"
     con = sqlite3.connect(db)
     per = dict(con.execute("select scorer, count(*) from samples group by scorer").fetchall())
     assert per["mine"] == per["nfcs"] == per["flaky"] > 200
-    assert con.execute("select count(*) from samples where scorer='mine' and p_raw is not "
-                       "null").fetchone()[0] == 0
-    assert con.execute("select count(*) from samples where scorer='nfcs' and face=1 and "
-                       "p_raw is not null").fetchone()[0] > 200
-    assert con.execute("select count(*) from alarms where kind='scorer_failed_mine' and "
-                       "state='active'").fetchone()[0] == 1
+    assert (
+        con.execute(
+            "select count(*) from samples where scorer='mine' and p_raw is not null"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select count(*) from samples where scorer='nfcs' and face=1 and p_raw is not null"
+        ).fetchone()[0]
+        > 200
+    )
+    assert (
+        con.execute(
+            "select count(*) from alarms where kind='scorer_failed_mine' and state='active'"
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def test_failure_log_is_one_line_then_one_per_minute_per_scorer(caplog):
@@ -114,8 +140,10 @@ def test_failure_log_is_one_line_then_one_per_minute_per_scorer(caplog):
         faults.update("mine", i / 30, "output NaN", scored=False)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2 and warnings[0].startswith("scorer 'mine' failed: output NaN")
-    assert warnings[1] == (f"scorer 'mine' failed on {int(LOG_EVERY_S * 30)} more frames in "
-                           "the last 60 s (last: output NaN)")
+    assert warnings[1] == (
+        f"scorer 'mine' failed on {int(LOG_EVERY_S * 30)} more frames in "
+        "the last 60 s (last: output NaN)"
+    )
     assert alarms.get("scorer_failed_mine") is not None
     # scoring again for 2 s of session time ends the alarm; a frame without a value
     # (no face, busy) neither fails nor recovers
@@ -137,9 +165,23 @@ def test_headless_monitor_with_a_failing_plugin_exits_1_naming_it(tmp_path):
     render_video(video, [], 4.0, 15.0, neutral_animator())
     model = constant_model(tmp_path / "mine.onnx", [np.nan])
     write_spec(tmp_path / "mine.json", name="Mine")
-    r = subprocess.run([sys.executable, "-m", "painsign", "monitor", "--video", str(video),
-                        "--model", str(model), "--no-record", "--headless"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(video),
+            "--model",
+            str(model),
+            "--no-record",
+            "--headless",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1, r.stderr
     lines = r.stderr.splitlines()
     assert lines[-1].startswith("painsign: error: scorer 'mine' failed on ")

@@ -47,8 +47,9 @@ def staircase(detector, landmarker):
     segments, spans, t0 = [], {}, 3.0
     for action in ACTIONS:
         for j, level in enumerate(LEVELS):
-            segments.append(Segment(t0 + STEP_S * j, t0 + STEP_S * (j + 1), {action: level},
-                                    ramp_s=0.0))
+            segments.append(
+                Segment(t0 + STEP_S * j, t0 + STEP_S * (j + 1), {action: level}, ramp_s=0.0)
+            )
         spans[action] = (t0 - 0.6, t0 + STEP_S * len(LEVELS))
         t0 += STEP_S * len(LEVELS) + 0.8
     truths, frames = render(segments, t0, FPS)
@@ -80,8 +81,9 @@ def test_intensity_tracks_the_injected_action(staircase, action):
 def test_grimace_scores_pain_and_rest_does_not(detector, landmarker):
     from painsign.vision.tracker import FaceTracker
 
-    segments = [Segment(3.0, 5.0, {"brow_bulge": 0.8, "eye_squeeze": 0.8, "open_lips": 0.8},
-                        ramp_s=0.2)]
+    segments = [
+        Segment(3.0, 5.0, {"brow_bulge": 0.8, "eye_squeeze": 0.8, "open_lips": 0.8}, ramp_s=0.2)
+    ]
     truths, frames = render(segments, 6.5, FPS)
     scorer = NfcsScorer(calibration_s=2.0)
     scores = _score_frames(FaceTracker(detector, landmarker), scorer, truths, frames)
@@ -103,8 +105,11 @@ def test_baseline_is_not_learned_from_a_grimace(detector, landmarker):
     tracker = FaceTracker(detector, landmarker)
     scorer = DefaultPainScorer(nfcs=NfcsScorer(calibration_s=2.0))
     faces = [tracker.process(f) for f in frames]
-    grimace = [FaceFrame(to_rgb(f), face, tr.t) for f, face, tr in
-               zip(frames, faces, truths, strict=True) if tr.t < 3.0]
+    grimace = [
+        FaceFrame(to_rgb(f), face, tr.t)
+        for f, face, tr in zip(frames, faces, truths, strict=True)
+        if tr.t < 3.0
+    ]
     with pytest.raises(CalibrationRefused, match="not calm"):
         DefaultPainScorer().nfcs.calibrate(grimace)
     calibrated_at = None
@@ -126,8 +131,9 @@ def test_explicit_calibration_and_reset(detector, landmarker):
 
     truths, frames = render([], 1.0, FPS)
     tracker = FaceTracker(detector, landmarker)
-    rest = [FaceFrame(to_rgb(f), tracker.process(f), tr.t)
-            for f, tr in zip(frames, truths, strict=True)]
+    rest = [
+        FaceFrame(to_rgb(f), tracker.process(f), tr.t) for f, tr in zip(frames, truths, strict=True)
+    ]
     scorer = NfcsScorer(calibration_s=0)
     assert not scorer.calibrated
     scorer.calibrate(rest)
@@ -183,8 +189,9 @@ def test_a_covered_face_gets_no_score_not_a_pain_value(detector, landmarker):
     hand must not read as squeezed eyes and a bulged brow."""
     from painsign.vision.tracker import FaceTracker
 
-    truths, frames = render([Segment(2.0, 3.0, occluded=True, ramp_s=0.0)], 2.6, FPS,
-                            neutral_animator())
+    truths, frames = render(
+        [Segment(2.0, 3.0, occluded=True, ramp_s=0.0)], 2.6, FPS, neutral_animator()
+    )
     tracker = FaceTracker(detector, landmarker)
     scorer = NfcsScorer(calibration_s=1.0)
     covered = []

@@ -135,7 +135,7 @@ def test_key_is_column_safe(name, key):
 
 def test_documented_example_loads_and_round_trips(tmp_path):
     doc = sidecar.__doc__
-    example = textwrap.dedent(doc[doc.index("::") + 2:doc.index("Only ")])
+    example = textwrap.dedent(doc[doc.index("::") + 2 : doc.index("Only ")])
     path = tmp_path / "vgg.json"
     path.write_text(example)
     spec = load_spec(path)
@@ -236,8 +236,9 @@ def test_missing_model_or_sidecar_names_the_path(tmp_path):
 
 def test_explicit_sidecar_path_and_scorer_contract(tmp_path):
     model = probe_model(tmp_path / "clf.onnx", [1, 3, 8, 8])
-    spec = write_spec(tmp_path / "described.json", name="N-CNN (fold 3)", threshold=0.542,
-                      output_name="p")
+    spec = write_spec(
+        tmp_path / "described.json", name="N-CNN (fold 3)", threshold=0.542, output_name="p"
+    )
     scorer = OnnxClassifierScorer(model, spec)
     assert isinstance(scorer, Scorer)
     assert scorer.name == "n_cnn_fold_3" and scorer.display_name == "N-CNN (fold 3)"
@@ -251,14 +252,19 @@ def test_explicit_sidecar_path_and_scorer_contract(tmp_path):
     ("in_shape", "spec", "expected"),
     [
         (
-            [1, 3, 112, 112], {"input_size": [224, 224]},
+            [1, 3, 112, 112],
+            {"input_size": [224, 224]},
             "model.json says input_size 224x224 NCHW with 3 channels but model.onnx input 'x' "
             "has shape [1, 3, 112, 112]",
         ),
         ([1, 3, 8, 16], {"input_size": [8, 16]}, "input_size 8x16 NCHW"),  # width/height swap
-        ([1, 1, 8, 8], {}, 'with 3 channels but model.onnx input \'x\' has shape [1, 1, 8, 8]; '
-                           'set "grayscale": true'),
-        ([1, 3, 8, 8], {"grayscale": True}, 'with 1 channel but'),
+        (
+            [1, 1, 8, 8],
+            {},
+            "with 3 channels but model.onnx input 'x' has shape [1, 1, 8, 8]; "
+            'set "grayscale": true',
+        ),
+        ([1, 3, 8, 8], {"grayscale": True}, "with 1 channel but"),
         ([1, 8, 8, 3], {}, 'has shape [1, 8, 8, 3]; it looks like NHWC: set "layout": "NHWC"'),
         ([1, 3, 8, 8], {"layout": "NHWC"}, 'it looks like NCHW: set "layout": "NCHW"'),
         ([2, 3, 8, 8], {}, "has shape [2, 3, 8, 8]"),
@@ -275,9 +281,12 @@ def test_sidecar_input_mismatch_is_reported_at_load(tmp_path, in_shape, spec, ex
 @pytest.mark.parametrize(
     ("n", "output", "expected"),
     [
-        (2, {"kind": "softmax", "pain_index": 2},
-         "output kind 'softmax' with pain_index 2 (at least 3 values) but model.onnx output 'y' "
-         "has shape [1, 2] (2 values)"),
+        (
+            2,
+            {"kind": "softmax", "pain_index": 2},
+            "output kind 'softmax' with pain_index 2 (at least 3 values) but model.onnx output 'y' "
+            "has shape [1, 2] (2 values)",
+        ),
         (2, {"kind": "sigmoid"}, "output kind 'sigmoid' (exactly 1 value) but"),
         (3, {"kind": "logit"}, "output kind 'logit' (exactly 1 value) but"),
         (1, {"kind": "logits", "pain_index": 0}, "(at least 2 values) but"),
@@ -312,22 +321,24 @@ def test_dynamic_dims_are_accepted_and_output_size_checked_when_run(tmp_path):
 # --- what reaches the model -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("order", "channels"), [("RGB", FACE), ("BGR", FACE[::-1])]
-)
+@pytest.mark.parametrize(("order", "channels"), [("RGB", FACE), ("BGR", FACE[::-1])])
 def test_colour_order_reaches_model(tmp_path, order, channels):
     rgb, box = scene()
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         colour_order=order, scaling={"kind": "raw"})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        [1, 3, 8, 8],
+        output_name="p",
+        colour_order=order,
+        scaling={"kind": "raw"},
+    )
     x = seen(scorer, rgb, box)
     assert x.shape == (1, 3, 8, 8) and x.dtype == np.float32
     for c, value in enumerate(channels):
         assert np.all(x[0, c] == value)
 
 
-@pytest.mark.parametrize(
-    ("layout", "in_shape"), [("NCHW", [1, 3, 6, 8]), ("NHWC", [1, 6, 8, 3])]
-)
+@pytest.mark.parametrize(("layout", "in_shape"), [("NCHW", [1, 3, 6, 8]), ("NHWC", [1, 6, 8, 3])])
 def test_layout_reaches_model(tmp_path, layout, in_shape):
     # A 8-wide, 6-tall face with a different value in every pixel and channel, fed at
     # scale 1 so the model must get exactly these pixels.
@@ -335,8 +346,15 @@ def test_layout_reaches_model(tmp_path, layout, in_shape):
     yy, xx = np.mgrid[0:6, 0:8]
     face = np.stack([yy * 40, xx * 30, yy * 5 + xx + 1], axis=-1).astype(np.uint8)
     rgb[10:16, 10:18] = face
-    scorer = make_scorer(tmp_path, probe_model, in_shape, output_name="p",
-                         input_size=[8, 6], layout=layout, scaling={"kind": "raw"})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        in_shape,
+        output_name="p",
+        input_size=[8, 6],
+        layout=layout,
+        scaling={"kind": "raw"},
+    )
     x = seen(scorer, rgb, box)
     expected = face if layout == "NHWC" else face.transpose(2, 0, 1)
     np.testing.assert_array_equal(x[0], expected.astype(np.float32))
@@ -348,11 +366,13 @@ def test_layout_reaches_model(tmp_path, layout, in_shape):
         ({"kind": "raw"}, "RGB", [200.0, 100.0, 50.0]),
         ({"kind": "unit"}, "RGB", [200 / 255, 100 / 255, 50 / 255]),
         (
-            {"kind": "mean_std", "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.5]}, "RGB",
+            {"kind": "mean_std", "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.25, 0.5]},
+            "RGB",
             [(200 / 255 - 0.5) / 0.2, (100 / 255 - 0.4) / 0.25, (50 / 255 - 0.3) / 0.5],
         ),
         (
-            {"kind": "mean_subtract", "mean": VGG_MEAN_BGR}, "BGR",
+            {"kind": "mean_subtract", "mean": VGG_MEAN_BGR},
+            "BGR",
             [50 - 93.59, 100 - 104.76, 200 - 129.19],
         ),
         ({"kind": "mean_subtract", "mean": [100]}, "RGB", [100.0, 0.0, -50.0]),
@@ -360,8 +380,9 @@ def test_layout_reaches_model(tmp_path, layout, in_shape):
 )
 def test_scaling_reaches_model(tmp_path, scaling, order, expected):
     rgb, box = scene()
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         scaling=scaling, colour_order=order)
+    scorer = make_scorer(
+        tmp_path, probe_model, [1, 3, 8, 8], output_name="p", scaling=scaling, colour_order=order
+    )
     x = seen(scorer, rgb, box)
     for c, value in enumerate(expected):
         np.testing.assert_allclose(x[0, c], np.full((8, 8), value), rtol=1e-6, atol=1e-5)
@@ -389,16 +410,21 @@ def test_score_is_computed_from_the_preprocessed_face(tmp_path):
 )
 def test_score_sees_the_right_channel(tmp_path, layout, in_shape, index, order, expected):
     rgb, box = scene()
-    scorer = make_scorer(tmp_path, pixel_model, in_shape, index, layout=layout,
-                         colour_order=order)
+    scorer = make_scorer(tmp_path, pixel_model, in_shape, index, layout=layout, colour_order=order)
     assert scorer.score(face_frame(rgb, box)).p == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("box", [(10, 10, 26, 18), (10, 10, 18, 26)])  # wide, tall
 def test_letterbox_pads_centred_with_zero_pixels(tmp_path, box):
     rgb, fbox = scene(box=box)
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         resize="letterbox", scaling={"kind": "raw"})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        [1, 3, 8, 8],
+        output_name="p",
+        resize="letterbox",
+        scaling={"kind": "raw"},
+    )
     x = seen(scorer, rgb, fbox)[0]
     face = np.array(FACE, np.float32)[:, None, None]
     wide = box[2] - box[0] > box[3] - box[1]
@@ -410,9 +436,14 @@ def test_letterbox_pads_centred_with_zero_pixels(tmp_path, box):
 
 def test_letterbox_padding_is_scaled_like_black_pixels(tmp_path):
     rgb, box = scene(box=(10, 10, 26, 18))
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         colour_order="BGR",
-                         scaling={"kind": "mean_subtract", "mean": VGG_MEAN_BGR})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        [1, 3, 8, 8],
+        output_name="p",
+        colour_order="BGR",
+        scaling={"kind": "mean_subtract", "mean": VGG_MEAN_BGR},
+    )
     x = seen(scorer, rgb, box)[0]
     for c, mean in enumerate(VGG_MEAN_BGR):
         np.testing.assert_allclose(x[c, :2], -mean, rtol=1e-6)
@@ -422,8 +453,14 @@ def test_letterbox_padding_is_scaled_like_black_pixels(tmp_path):
 
 def test_stretch_fills_the_input(tmp_path):
     rgb, box = scene(box=(10, 10, 26, 18))
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         resize="stretch", scaling={"kind": "raw"})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        [1, 3, 8, 8],
+        output_name="p",
+        resize="stretch",
+        scaling={"kind": "raw"},
+    )
     x = seen(scorer, rgb, box)[0]
     assert np.all(x == np.array(FACE, np.float32)[:, None, None])
 
@@ -437,8 +474,9 @@ def test_crop_margin_widens_the_crop(tmp_path, resize):
     spec = {"input_size": [12, 12], "scaling": {"kind": "raw"}, "resize": resize}
     plain = make_scorer(tmp_path, probe_model, [1, 3, 12, 12], output_name="p", **spec)
     assert np.all(seen(plain, rgb, box)[0] == np.array(FACE, np.float32)[:, None, None])
-    wide = make_scorer(tmp_path, probe_model, [1, 3, 12, 12], output_name="p",
-                       crop_margin=0.25, **spec)
+    wide = make_scorer(
+        tmp_path, probe_model, [1, 3, 12, 12], output_name="p", crop_margin=0.25, **spec
+    )
     x = seen(wide, rgb, box)[0].transpose(1, 2, 0)
     np.testing.assert_array_equal(x, rgb[18:30, 18:30].astype(np.float32))
     assert np.all(x[0] == (0, 255, 0)) and np.all(x[4:8, 4:8] == FACE)
@@ -446,8 +484,9 @@ def test_crop_margin_widens_the_crop(tmp_path, resize):
 
 def test_parts_outside_the_frame_are_black(tmp_path):
     rgb = np.full((20, 20, 3), 90, np.uint8)
-    scorer = make_scorer(tmp_path, probe_model, [1, 3, 8, 8], output_name="p",
-                         scaling={"kind": "raw"})
+    scorer = make_scorer(
+        tmp_path, probe_model, [1, 3, 8, 8], output_name="p", scaling={"kind": "raw"}
+    )
     x = seen(scorer, rgb, (-4, -2, 4, 6))[0]
     assert np.all(x[:, :, :4] == 0) and np.all(x[:, :2, :] == 0)
     assert np.all(x[:, 2:, 4:] == 90)
@@ -455,8 +494,15 @@ def test_parts_outside_the_frame_are_black(tmp_path):
 
 def test_grayscale_input_gets_luminance(tmp_path):
     rgb, box = scene()
-    scorer = make_scorer(tmp_path, probe_model, [1, 1, 8, 8], output_name="p", grayscale=True,
-                         colour_order="BGR", scaling={"kind": "mean_subtract", "mean": [100]})
+    scorer = make_scorer(
+        tmp_path,
+        probe_model,
+        [1, 1, 8, 8],
+        output_name="p",
+        grayscale=True,
+        colour_order="BGR",
+        scaling={"kind": "mean_subtract", "mean": [100]},
+    )
     x = seen(scorer, rgb, box)
     assert x.shape == (1, 1, 8, 8)
     np.testing.assert_allclose(x, 0.299 * 200 + 0.587 * 100 + 0.114 * 50 - 100, rtol=1e-5)
@@ -483,10 +529,16 @@ def test_preprocess_rejects_bad_input(tmp_path):
         ({"kind": "logit"}, [-1000.0], 0.0),
         ({"kind": "softmax", "pain_index": 1}, [0.2, 0.5, 0.3], 0.5),
         ({"kind": "softmax", "pain_index": 0}, [0.2, 0.5, 0.3], 0.2),
-        ({"kind": "logits", "pain_index": 0}, [1.0, 2.0, 3.0],
-         math.e / (math.e + math.e**2 + math.e**3)),
-        ({"kind": "logits", "pain_index": 2}, [1.0, 2.0, 3.0],
-         math.e**3 / (math.e + math.e**2 + math.e**3)),
+        (
+            {"kind": "logits", "pain_index": 0},
+            [1.0, 2.0, 3.0],
+            math.e / (math.e + math.e**2 + math.e**3),
+        ),
+        (
+            {"kind": "logits", "pain_index": 2},
+            [1.0, 2.0, 3.0],
+            math.e**3 / (math.e + math.e**2 + math.e**3),
+        ),
         ({"kind": "logits", "pain_index": 0}, [1000.0, 0.0], 1.0),
     ],
 )

@@ -31,8 +31,9 @@ def test_a_database_in_a_new_folder_makes_the_folder_private(tmp_path):
 
 def _painsign_under_umask_022(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     line = " ".join(["umask 022; exec", sys.executable, "-m", "painsign", *args])
-    return subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        ["/bin/sh", "-c", line], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def test_exports_and_images_from_the_command_line_are_private(tmp_path):
@@ -40,11 +41,20 @@ def test_exports_and_images_from_the_command_line_are_private(tmp_path):
     with SessionRecorder(db, "bed 2", "test", [], {}) as rec:
         rec.add_sample(0.0, True, "pain", 0.2, 0.2)
         session = rec.session_id
-    r = _painsign_under_umask_022("history", "--db", str(db), "--session", str(session),
-                                  "--export", "exports/bed2.csv", cwd=tmp_path)
+    r = _painsign_under_umask_022(
+        "history",
+        "--db",
+        str(db),
+        "--session",
+        str(session),
+        "--export",
+        "exports/bed2.csv",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
-    r = _painsign_under_umask_022("detect", str(ROOT / "assets" / "astronaut.jpg"),
-                                  "--out", "images/faces.png", cwd=tmp_path)
+    r = _painsign_under_umask_022(
+        "detect", str(ROOT / "assets" / "astronaut.jpg"), "--out", "images/faces.png", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     for folder, name in (("exports", "bed2.csv"), ("images", "faces.png")):
         assert (tmp_path / folder).stat().st_mode & 0o777 == 0o700, folder

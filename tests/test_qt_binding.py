@@ -44,7 +44,8 @@ def test_settext_does_not_drop_none_references(qapp):
     after = sys.getrefcount(None)
     assert after >= before - SLACK, (
         f"None's reference count fell by {before - after} over 20,000 void Qt calls: this "
-        f"Qt binding has the PySide6 6.12.0 refcount bug (pin it below 6.12)")
+        f"Qt binding has the PySide6 6.12.0 refcount bug (pin it below 6.12)"
+    )
 
 
 @pytest.mark.slow
@@ -52,8 +53,12 @@ def test_dashboard_refreshes_do_not_drop_none_references(qtbot, detector, landma
     from painsign.gui.dashboard import Dashboard
 
     analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer(calibration_s=2.0)])
-    engine = MonitorEngine(FileSource(DEMO, speed=8.0), analyzer, MonitorSettings(bed="bed 2"),
-                           AlarmSettings(sustained_pain_s=2.0, face_not_seen_s=1.0))
+    engine = MonitorEngine(
+        FileSource(DEMO, speed=8.0),
+        analyzer,
+        MonitorSettings(bed="bed 2"),
+        AlarmSettings(sustained_pain_s=2.0, face_not_seen_s=1.0),
+    )
     window = Dashboard(engine, AlarmSound(play=False))
     qtbot.addWidget(window)
     window.show()
@@ -81,7 +86,8 @@ def test_dashboard_refreshes_do_not_drop_none_references(qtbot, detector, landma
     assert after >= before - SLACK, (
         f"None's reference count fell by {before - after} over {refreshes} dashboard "
         f"refreshes ({elapsed:.0f} s): the Qt binding drops None references; pin it below "
-        "6.12")
+        "6.12"
+    )
 
 
 @pytest.fixture()

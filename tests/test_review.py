@@ -57,8 +57,10 @@ def test_band_width_is_a_parameter():
         needs_review(0.5, math.nan, "stable")
 
 
-@pytest.mark.parametrize(("kind", "flag"), [("stable", False), ("irregular", False),
-                                            ("unstable", True), ("indeterminate", True)])
+@pytest.mark.parametrize(
+    ("kind", "flag"),
+    [("stable", False), ("irregular", False), ("unstable", True), ("indeterminate", True)],
+)
 def test_sign_types_of_the_decision_matrix(kind, flag):
     for mean in (0.05, 0.95):  # whatever the prediction
         got, reason = needs_review(mean, 0.5, kind)
@@ -85,15 +87,22 @@ def test_unknown_sign_type_is_refused():
 
 
 def _window(t0, mean, sign_type, threshold=0.5):
-    return WindowMetrics(t0, t0 + 20.0, mean, mean >= threshold, 1.0, 2, sign_type,
-                         "no action")
+    return WindowMetrics(t0, t0 + 20.0, mean, mean >= threshold, 1.0, 2, sign_type, "no action")
 
 
 def _analysis(signs: dict) -> Analysis:
     nan = float("nan")
-    records = [FrameRecord(i, i / 10, True, (0.0, 0.0, 1.0, 1.0),
-                           dict.fromkeys(ACTIONS, 0.0), dict.fromkeys(signs, 0.5))
-               for i in range(3)]
+    records = [
+        FrameRecord(
+            i,
+            i / 10,
+            True,
+            (0.0, 0.0, 1.0, 1.0),
+            dict.fromkeys(ACTIONS, 0.0),
+            dict.fromkeys(signs, 0.5),
+        )
+        for i in range(3)
+    ]
     analysis = Analysis(VideoInfo(Path("clip.mp4"), 10.0, 3, 8, 8), records, [])
     for name, (whole, windows) in signs.items():
         p = np.full(3, nan if whole is None else whole.mean)
@@ -102,13 +111,19 @@ def _analysis(signs: dict) -> Analysis:
 
 
 def test_summary_carries_the_review_flag(tmp_path):
-    windows = [_window(0.0, 0.9, "stable"), _window(1.0, 0.52, "stable"),
-               _window(2.0, 0.1, "unstable"), _window(3.0, 0.2, "irregular")]
-    analysis = _analysis({
-        "a": (_window(0.0, 0.9, "stable"), windows),
-        "b": (_window(0.0, 0.48, "irregular"), windows[:1]),
-        "gone": (None, []),
-    })
+    windows = [
+        _window(0.0, 0.9, "stable"),
+        _window(1.0, 0.52, "stable"),
+        _window(2.0, 0.1, "unstable"),
+        _window(3.0, 0.2, "irregular"),
+    ]
+    analysis = _analysis(
+        {
+            "a": (_window(0.0, 0.9, "stable"), windows),
+            "b": (_window(0.0, 0.48, "irregular"), windows[:1]),
+            "gone": (None, []),
+        }
+    )
     data = write_summary_json(analysis, tmp_path / "summary.json")
     assert json.loads((tmp_path / "summary.json").read_text()) == data
     a, b, gone = (data["scorers"][k] for k in ("a", "b", "gone"))
@@ -141,5 +156,7 @@ def test_summary_of_a_real_analysis_has_the_keys(tmp_path, detector, landmarker)
     for entry in (nfcs, *nfcs["windows"]):
         assert isinstance(entry["needs_review"], bool)
         assert isinstance(entry["review_reason"], str)
-        assert entry["needs_review"] is needs_review(entry["mean"], nfcs["threshold"],
-                                                     entry["sign_type"])[0]
+        assert (
+            entry["needs_review"]
+            is needs_review(entry["mean"], nfcs["threshold"], entry["sign_type"])[0]
+        )

@@ -35,7 +35,9 @@ BUILT_IN = ("pain", "expression", "nfcs")
 def analyze(video, out, *extra):
     return subprocess.run(
         [sys.executable, "-m", "painsign", "analyze", str(video), "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -55,13 +57,18 @@ def plugin(folder, name, values):
 def crashing_plugin(folder, name="Crash Model"):
     """A plug-in that loads (its input is dynamic) but fails at every run: it reshapes
     the 1x3x8x8 image to 1x7, which onnxruntime refuses while running."""
-    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"]),
-             helper.make_node("ReduceMean", ["r"], ["m"], keepdims=1, axes=[1]),
-             helper.make_node("Sigmoid", ["m"], ["p"])]
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape"], ["r"]),
+        helper.make_node("ReduceMean", ["r"], ["m"], keepdims=1, axes=[1]),
+        helper.make_node("Sigmoid", ["m"], ["p"]),
+    ]
     graph = helper.make_graph(
-        nodes, "crash", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "h", "w"])],
+        nodes,
+        "crash",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "h", "w"])],
         [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1])],
-        [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 7])])
+        [helper.make_tensor("shape", TensorProto.INT64, [2], [1, 7])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -108,14 +115,24 @@ class Constant:
 
 
 def test_each_scorer_fails_alone_in_frame_analyzer(tracker, astronaut_bgr):
-    scorers = [NfcsScorer(), Raising(), Constant("nan", math.nan), Constant("inf", math.inf),
-               Constant("big", 1.7), Constant("covered", math.nan, "face covered"),
-               Constant("fine", 0.4)]
+    scorers = [
+        NfcsScorer(),
+        Raising(),
+        Constant("nan", math.nan),
+        Constant("inf", math.inf),
+        Constant("big", 1.7),
+        Constant("covered", math.nan, "face covered"),
+        Constant("fine", 0.4),
+    ]
     analyzer = FrameAnalyzer(tracker, scorers, FaceConfirmation(0.0, 1))
     record, face = analyzer.process(0, 0.0, astronaut_bgr)
     assert face.found and record.face
-    assert record.failed == {"boom": "RuntimeError: boom", "nan": "output NaN",
-                             "inf": "output inf", "big": "output 1.7 out of [0, 1]"}
+    assert record.failed == {
+        "boom": "RuntimeError: boom",
+        "nan": "output NaN",
+        "inf": "output inf",
+        "big": "output 1.7 out of [0, 1]",
+    }
     assert all(math.isnan(record.p_raw[n]) for n in ("boom", "nan", "inf", "big", "covered"))
     assert record.p_raw["fine"] == 0.4 and 0.0 <= record.p_raw["nfcs"] <= 1.0
     assert all(math.isfinite(v) for v in record.actions.values())
@@ -123,18 +140,21 @@ def test_each_scorer_fails_alone_in_frame_analyzer(tracker, astronaut_bgr):
 
 def test_a_covered_face_is_not_scorable_not_a_failed_scorer(detector, landmarker, store):
     """NFCS (and so the default score) gives NaN under a hand: a reason, not a failure."""
-    truths, frames = render([Segment(2.0, 3.0, occluded=True, ramp_s=0.0)], 2.6, FPS,
-                            neutral_animator())
-    analyzer = FrameAnalyzer(FaceTracker(detector, landmarker), default_scorers(1.0, store),
-                             FaceConfirmation(0.0, 1))
+    truths, frames = render(
+        [Segment(2.0, 3.0, occluded=True, ramp_s=0.0)], 2.6, FPS, neutral_animator()
+    )
+    analyzer = FrameAnalyzer(
+        FaceTracker(detector, landmarker), default_scorers(1.0, store), FaceConfirmation(0.0, 1)
+    )
     covered = []
     for i, (f, tr) in enumerate(zip(frames, truths, strict=True)):
         record, _ = analyzer.process(i, tr.t, f)
         assert record.failed == {}
         if record.face and tr.t >= 2.0:
             covered.append(record)
-    assert covered and all(math.isnan(r.p_raw["nfcs"]) and math.isnan(r.p_raw["pain"])
-                           for r in covered)
+    assert covered and all(
+        math.isnan(r.p_raw["nfcs"]) and math.isnan(r.p_raw["pain"]) for r in covered
+    )
     assert all(math.isfinite(r.p_raw["expression"]) for r in covered)
 
 
@@ -144,8 +164,9 @@ def test_intermittent_failure_costs_only_its_own_frames(tmp_path, detector, land
 
     def run(extra):
         tracker = FaceTracker(detector, landmarker)
-        return analyze_video(video, FrameAnalyzer(tracker, [NfcsScorer(calibration_s=1.0), *extra]),
-                             pipelined=False)
+        return analyze_video(
+            video, FrameAnalyzer(tracker, [NfcsScorer(calibration_s=1.0), *extra]), pipelined=False
+        )
 
     alone, beside = run([]), run([Raising(every=3)])
     a, b = alone.signs["nfcs"], beside.signs["nfcs"]
@@ -163,12 +184,15 @@ def test_intermittent_failure_costs_only_its_own_frames(tmp_path, detector, land
 # --- the ONNX plug-in and the background wrapper ------------------------------------------
 
 
-@pytest.mark.parametrize(("output", "values", "reason"), [
-    ({"kind": "sigmoid"}, [np.nan], "output NaN"),
-    ({"kind": "sigmoid"}, [-np.inf], "output -inf"),
-    ({"kind": "logits", "pain_index": 1}, [np.inf, 0.0], r"output \[inf, 0\]"),
-    ({"kind": "sigmoid"}, [1.7], r"output 1\.7 out of \[0, 1\].*set output kind 'logit'"),
-])
+@pytest.mark.parametrize(
+    ("output", "values", "reason"),
+    [
+        ({"kind": "sigmoid"}, [np.nan], "output NaN"),
+        ({"kind": "sigmoid"}, [-np.inf], "output -inf"),
+        ({"kind": "logits", "pain_index": 1}, [np.inf, 0.0], r"output \[inf, 0\]"),
+        ({"kind": "sigmoid"}, [1.7], r"output 1\.7 out of \[0, 1\].*set output kind 'logit'"),
+    ],
+)
 def test_plugin_output_that_is_no_probability_says_why(tmp_path, output, values, reason):
     rgb, box = scene()
     model = constant_model(tmp_path / "m.onnx", values)
@@ -233,16 +257,31 @@ def bad_runs(tmp_path_factory):
     video = tmp / "grimace.mp4"
     render_video(video, [Segment(1.5, 3.5, THREE, ramp_s=0.2)], 5.0, FPS, neutral_animator())
     good = _brightness_classifier(tmp)
-    bad = [plugin(tmp, "NaN Model", [np.nan]), plugin(tmp, "Inf Model", [np.inf]),
-           plugin(tmp, "Big Model", [1.7]), crashing_plugin(tmp)]
+    bad = [
+        plugin(tmp, "NaN Model", [np.nan]),
+        plugin(tmp, "Inf Model", [np.inf]),
+        plugin(tmp, "Big Model", [1.7]),
+        crashing_plugin(tmp),
+    ]
     base = analyze(video, tmp / "base", "--quiet", "--no-figure", "--model", good)
-    mixed = analyze(video, tmp / "mixed", "--quiet", "--no-figure", "--model", good,
-                    *(a for m in bad for a in ("--model", m)))
+    mixed = analyze(
+        video,
+        tmp / "mixed",
+        "--quiet",
+        "--no-figure",
+        "--model",
+        good,
+        *(a for m in bad for a in ("--model", m)),
+    )
     return tmp, base, mixed
 
 
-BAD = {"nan_model": "output NaN", "inf_model": "output inf",
-       "big_model": "output 1.7 out of [0, 1]", "crash_model": "onnxruntime: "}
+BAD = {
+    "nan_model": "output NaN",
+    "inf_model": "output inf",
+    "big_model": "output 1.7 out of [0, 1]",
+    "crash_model": "onnxruntime: ",
+}
 
 
 def test_broken_plugins_leave_every_other_column_unchanged(bad_runs):

@@ -45,8 +45,9 @@ def alarm(priority):
 
 
 def engine_for_test():
-    return MonitorEngine(ScriptSource(), ScriptedAnalyzer(lambda t: 0.2),
-                         MonitorSettings(), AlarmSettings())
+    return MonitorEngine(
+        ScriptSource(), ScriptedAnalyzer(lambda t: 0.2), MonitorSettings(), AlarmSettings()
+    )
 
 
 def test_a_back_end_that_cannot_start_raises_the_technical_alarm():
@@ -67,8 +68,10 @@ def test_a_sound_server_error_reported_later_raises_the_alarm_once():
     engine = engine_for_test()
     player = FakePlayer()
     reports = []
-    sound = AlarmSound(backend=lambda: player,
-                       on_problem=lambda m: (reports.append(m), engine.report_audio_problem(m)))
+    sound = AlarmSound(
+        backend=lambda: player,
+        on_problem=lambda m: (reports.append(m), engine.report_audio_problem(m)),
+    )
     sound.update(alarm(Priority.LOW))
     assert sound.available and reports == []
     player.fail = "the sound server refused the alarm sounds (no sound server?)"
@@ -155,10 +158,28 @@ def test_gui_run_exits_cleanly_and_records_the_audio_alarm(tmp_path):
     sound can be played the database has the "Alarm sound unavailable" rows."""
     db, shot = tmp_path / "s.db", tmp_path / "shot.png"
     r = subprocess.run(
-        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--exit-after", "4",
-         "--screenshot", str(shot), "--db", str(db), "--speed", "2", "--demo"],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--exit-after",
+            "4",
+            "--screenshot",
+            str(shot),
+            "--db",
+            str(db),
+            "--speed",
+            "2",
+            "--demo",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "close the window" in r.stdout and "DEMO" in r.stdout
     assert "Fatal Python error" not in r.stderr and shot.is_file()
@@ -171,8 +192,7 @@ def test_gui_run_exits_cleanly_and_records_the_audio_alarm(tmp_path):
         playable = True
     except RuntimeError:
         playable = False
-    rows = con.execute("select priority, state from alarms where kind = 'audio_failure'"
-                       ).fetchall()
+    rows = con.execute("select priority, state from alarms where kind = 'audio_failure'").fetchall()
     if not playable:
         assert ("low", "active") in rows
 

@@ -22,8 +22,10 @@ from painsign.alarms import pulse_segments, read_wav
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not all(shutil.which(t) for t in ("pulseaudio", "pactl", "parec")),
-                       reason="needs pulseaudio and pulseaudio-utils"),
+    pytest.mark.skipif(
+        not all(shutil.which(t) for t in ("pulseaudio", "pactl", "parec")),
+        reason="needs pulseaudio and pulseaudio-utils",
+    ),
 ]
 
 PLAY = textwrap.dedent("""
@@ -60,14 +62,23 @@ def _f0(x, rate):
 def null_sink(tmp_path):
     env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path / "xdg"))
     os.makedirs(env["XDG_RUNTIME_DIR"], mode=0o700)
-    subprocess.run(["pulseaudio", "-D", "--exit-idle-time=-1", "--daemonize=yes"], env=env,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        ["pulseaudio", "-D", "--exit-idle-time=-1", "--daemonize=yes"],
+        env=env,
+        capture_output=True,
+        timeout=30,
+    )
     for _ in range(50):
         if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
             break
         time.sleep(0.1)
-    subprocess.run(["pactl", "load-module", "module-null-sink", "sink_name=nul"], env=env,
-                   check=True, capture_output=True, timeout=10)
+    subprocess.run(
+        ["pactl", "load-module", "module-null-sink", "sink_name=nul"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
     subprocess.run(["pactl", "set-default-sink", "nul"], env=env, check=True, timeout=10)
     yield env
     subprocess.run(["pactl", "exit"], env=env, capture_output=True, timeout=10)
@@ -77,17 +88,36 @@ def test_recorded_bursts_switch_cleanly_and_keep_their_last_pulse(null_sink, tmp
     wav = tmp_path / "rec.wav"
     # warm the sink up (the first sound after an idle sink is cut by the server), then a
     # medium burst to its end, then medium interrupted mid-pulse by a high alarm
-    steps = ["NONE", "1", "LOW", "1", "MEDIUM", "1.5", "NONE", "1", "MEDIUM", "0.4",
-             "HIGH", "2.5", "NONE", "1"]
-    r = subprocess.run([sys.executable, "-c", PLAY, str(wav), *steps], env={
-        **null_sink, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True,
-        timeout=120)
+    steps = [
+        "NONE",
+        "1",
+        "LOW",
+        "1",
+        "MEDIUM",
+        "1.5",
+        "NONE",
+        "1",
+        "MEDIUM",
+        "0.4",
+        "HIGH",
+        "2.5",
+        "NONE",
+        "1",
+    ]
+    r = subprocess.run(
+        [sys.executable, "-c", PLAY, str(wav), *steps],
+        env={**null_sink, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "problem: None" in r.stdout, r.stdout + r.stderr
     x, rate = read_wav(wav)
     x = x.astype(np.float64)
-    pulses = [(a, b, _f0(x[int(a * rate):int(b * rate)], rate))
-              for a, b in pulse_segments(x, rate)]
+    pulses = [
+        (a, b, _f0(x[int(a * rate) : int(b * rate)], rate)) for a, b in pulse_segments(x, rate)
+    ]
     high = [p for p in pulses if abs(p[2] - 660) < 15]
     assert len(high) == 10, pulses
     first_high = high[0][0]

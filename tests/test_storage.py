@@ -36,8 +36,10 @@ from painsign.storage import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SCORERS = [{"name": "nfcs", "display_name": "NFCS proxy", "threshold": 0.5},
-           {"name": "vgg", "display_name": "VGG-Face", "threshold": 0.494}]
+SCORERS = [
+    {"name": "nfcs", "display_name": "NFCS proxy", "threshold": 0.5},
+    {"name": "vgg", "display_name": "VGG-Face", "threshold": 0.494},
+]
 
 
 def read(path, sql, *params):
@@ -81,7 +83,7 @@ def test_schema_tables_columns_and_pragmas(tmp_path):
     assert {k: list(v) for k, v in TABLES.items()} == expected
     for table, cols in expected.items():
         info = read(path, f"PRAGMA table_info({table})")
-        assert [r[1] for r in info][:len(cols)] == cols
+        assert [r[1] for r in info][: len(cols)] == cols
     types = {r[1]: r[2] for r in read(path, "PRAGMA table_info(samples)")}
     assert types["t"] == "REAL" and types["p_raw"] == "REAL" and types["face"] == "INTEGER"
     assert {r[1]: r[2] for r in read(path, "PRAGMA table_info(snapshots)")}["png"] == "BLOB"
@@ -149,15 +151,19 @@ def test_session_row_times_and_json(tmp_path):
     rec = SessionRecorder(path, "bed 7", "camera 0", SCORERS, {"delay_s": 5, "window": 20.0})
     assert rec.flush()
     sid = rec.session_id
-    row = read(path, "SELECT bed, source, started_utc, ended_utc, scorers, settings "
-               "FROM sessions WHERE id = ?", sid)[0]
+    row = read(
+        path,
+        "SELECT bed, source, started_utc, ended_utc, scorers, settings FROM sessions WHERE id = ?",
+        sid,
+    )[0]
     assert row[:2] == ("bed 7", "camera 0")
     assert row[3] is None  # still running
     rec.close()
     rec.close()  # idempotent
     after = datetime.now(UTC) + timedelta(seconds=1)
     started, ended, scorers, settings = read(
-        path, "SELECT started_utc, ended_utc, scorers, settings FROM sessions")[0]
+        path, "SELECT started_utc, ended_utc, scorers, settings FROM sessions"
+    )[0]
     assert started.endswith("Z") and ended.endswith("Z")
     t_start, t_end = parse_utc(started), parse_utc(ended)
     assert t_start.utcoffset() == timedelta(0)
@@ -175,29 +181,35 @@ def test_scorer_objects_are_described(tmp_path):
         pass
     assert json.loads(read(path, "SELECT scorers FROM sessions")[0][0]) == [
         {"name": "onnx", "display_name": "My CNN", "threshold": 0.42},
-        {"name": "plain", "display_name": "plain", "threshold": None}]
+        {"name": "plain", "display_name": "plain", "threshold": None},
+    ]
 
 
 def test_samples_and_alarms_round_trip(tmp_path):
     path = tmp_path / "r.db"
-    rows = [(i / 30, i % 3 != 0, "nfcs", math.nan if i % 3 == 0 else i / 100, 0.5 + i / 1000)
-            for i in range(60)]
+    rows = [
+        (i / 30, i % 3 != 0, "nfcs", math.nan if i % 3 == 0 else i / 100, 0.5 + i / 1000)
+        for i in range(60)
+    ]
     with SessionRecorder(path, "b", "s", SCORERS, {}) as rec:
         rec.add_samples(rows)
         rec.add_sample(2.5, True, "vgg", 0.75, math.nan)
         rec.add_alarm(1.25, "pain", "high", "raised", note="p >= 0.5 for 5 s")
         rec.add_alarm(3.0, "camera", "medium", "ended")
     assert rec.rows_written == 63 and rec.pending == 0 and rec.error is None
-    got = read(path, "SELECT t, face, scorer, p_raw, p FROM samples WHERE scorer = 'nfcs' "
-               "ORDER BY rowid")
+    got = read(
+        path, "SELECT t, face, scorer, p_raw, p FROM samples WHERE scorer = 'nfcs' ORDER BY rowid"
+    )
     assert len(got) == 60
     for (t, face, scorer, p_raw, p), (t0, face0, _, p_raw0, p0) in zip(got, rows, strict=True):
         assert (t, face, scorer, p) == (t0, int(face0), "nfcs", p0)
         assert p_raw is None if math.isnan(p_raw0) else p_raw == p_raw0
     assert read(path, "SELECT p_raw, p FROM samples WHERE scorer = 'vgg'") == [(0.75, None)]
     alarms = read(path, "SELECT t, kind, priority, state, note, utc FROM alarms ORDER BY t")
-    assert [a[:5] for a in alarms] == [(1.25, "pain", "high", "raised", "p >= 0.5 for 5 s"),
-                                       (3.0, "camera", "medium", "ended", "")]
+    assert [a[:5] for a in alarms] == [
+        (1.25, "pain", "high", "raised", "p >= 0.5 for 5 s"),
+        (3.0, "camera", "medium", "ended", ""),
+    ]
     assert all(a[5].endswith("Z") and parse_utc(a[5]) for a in alarms)
 
 
@@ -223,8 +235,9 @@ def test_commits_within_a_second_without_close(tmp_path):
         rec.add_alarm(1.0, "pain", "high", "raised")
 
         def committed():
-            return read(path, "SELECT (SELECT count(*) FROM samples), "
-                        "(SELECT count(*) FROM alarms)")[0] == (50, 1)
+            return read(
+                path, "SELECT (SELECT count(*) FROM samples), (SELECT count(*) FROM alarms)"
+            )[0] == (50, 1)
 
         assert wait_for(committed, 3.0)
         assert time.monotonic() - t0 < 1.2
@@ -261,8 +274,13 @@ CHILD = textwrap.dedent("""
 def test_kill_9_loses_at_most_the_last_second(tmp_path):
     path = tmp_path / "killed.db"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                            text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     lines: list[str] = []
     ready = threading.Event()
 
@@ -307,8 +325,9 @@ def test_unwritable_location_is_reported_not_raised(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     errors: list[BaseException] = []
-    rec = SessionRecorder(blocker / "painsign.db", "b", "s", SCORERS, {},
-                          on_error=errors.append, retry_interval=0.1)
+    rec = SessionRecorder(
+        blocker / "painsign.db", "b", "s", SCORERS, {}, on_error=errors.append, retry_interval=0.1
+    )
     assert wait_for(lambda: errors, 3.0)
     assert isinstance(errors[0], OSError | sqlite3.Error)
     assert type(rec.error) is type(errors[0])
@@ -325,8 +344,9 @@ def test_unwritable_location_is_reported_not_raised(tmp_path):
     assert rec.rows_written == 0 and rec.rows_dropped == 101
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root ignores folder permissions")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores folder permissions"
+)
 def test_read_only_folder_is_reported_not_raised(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -344,8 +364,17 @@ def test_read_only_folder_is_reported_not_raised(tmp_path):
 def test_locked_database_reports_then_recovers_without_loss(tmp_path):
     path = tmp_path / "locked.db"
     errors = []
-    rec = SessionRecorder(path, "b", "s", SCORERS, {}, on_error=errors.append,
-                          busy_timeout=0.1, retry_interval=0.1, commit_interval=0.2)
+    rec = SessionRecorder(
+        path,
+        "b",
+        "s",
+        SCORERS,
+        {},
+        on_error=errors.append,
+        busy_timeout=0.1,
+        retry_interval=0.1,
+        commit_interval=0.2,
+    )
     assert rec.flush()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
@@ -369,8 +398,9 @@ def test_locked_database_reports_then_recovers_without_loss(tmp_path):
 
 def test_backlog_is_bounded_and_keeps_alarms(tmp_path):
     path = tmp_path / "bounded.db"
-    rec = SessionRecorder(path, "b", "s", [], {}, busy_timeout=0.05, retry_interval=0.05,
-                          max_backlog=50)
+    rec = SessionRecorder(
+        path, "b", "s", [], {}, busy_timeout=0.05, retry_interval=0.05, max_backlog=50
+    )
     assert rec.flush()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
@@ -383,8 +413,9 @@ def test_backlog_is_bounded_and_keeps_alarms(tmp_path):
         other.close()
     rec.close()
     assert read(path, "SELECT count(*) FROM alarms") == [(1,)]
-    assert [r[0] for r in read(path, "SELECT t FROM samples ORDER BY t")] == \
-        [float(i) for i in range(51, 100)]
+    assert [r[0] for r in read(path, "SELECT t FROM samples ORDER BY t")] == [
+        float(i) for i in range(51, 100)
+    ]
 
 
 def test_add_after_close_is_dropped_quietly(tmp_path):
@@ -434,8 +465,11 @@ def test_snapshot_first_image_of_each_state(tmp_path, face_crop_bgr):
     assert threshold_crossings(P_SEQUENCE, 0.5) == 3 == rule.count - 1
     rows = read(path, "SELECT t, state, scorer, png FROM snapshots ORDER BY t")
     assert [(r[0], r[1], r[2]) for r in rows] == [
-        (0.0, "no pain", "nfcs"), (0.3, "pain", "nfcs"), (0.7, "no pain", "nfcs"),
-        (0.8, "pain", "nfcs")]
+        (0.0, "no pain", "nfcs"),
+        (0.3, "pain", "nfcs"),
+        (0.7, "no pain", "nfcs"),
+        (0.8, "pain", "nfcs"),
+    ]
     for (_, _, _, png), i in zip(rows, taken, strict=True):
         assert bytes(png[:8]) == b"\x89PNG\r\n\x1a\n"
         decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
@@ -463,8 +497,7 @@ def test_snapshot_retention_limit(tmp_path, face_crop_bgr):
     conn.execute("UPDATE sessions SET started_utc = ?", (old,))
     conn.commit()
     conn.close()
-    with SessionRecorder(path, "b", "s", [], {}, snapshots=True,
-                         snapshot_retention_days=30) as rec:
+    with SessionRecorder(path, "b", "s", [], {}, snapshots=True, snapshot_retention_days=30) as rec:
         rec.add_snapshot(0.0, "no pain", "nfcs", png)
     assert read(path, "SELECT session_id, state FROM snapshots") == [(2, "no pain")]
     time.sleep(0.01)
@@ -473,11 +506,19 @@ def test_snapshot_retention_limit(tmp_path, face_crop_bgr):
 
 
 def test_storage_imports_no_qt_or_cv2():
-    code = ("import sys, painsign.storage; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('cv2', 'PySide6', "
-            "'pyqtgraph')]; print(bad); sys.exit(bool(bad))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                       env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
+    code = (
+        "import sys, painsign.storage; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('cv2', 'PySide6', "
+        "'pyqtgraph')]; print(bad); sys.exit(bool(bad))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -500,11 +541,19 @@ def test_replay_segments_are_recorded_and_old_files_gain_the_table(tmp_path):
     con.commit()
     con.close()
     open_db(path, readonly=True).close()  # a reader never changes the file
-    assert "segments" not in {r[0] for r in sqlite3.connect(path).execute(
-        "select name from sqlite_master where type = 'table'")}
+    assert "segments" not in {
+        r[0]
+        for r in sqlite3.connect(path).execute(
+            "select name from sqlite_master where type = 'table'"
+        )
+    }
     open_db(path).close()
-    assert "segments" in {r[0] for r in sqlite3.connect(path).execute(
-        "select name from sqlite_master where type = 'table'")}
+    assert "segments" in {
+        r[0]
+        for r in sqlite3.connect(path).execute(
+            "select name from sqlite_master where type = 'table'"
+        )
+    }
 
 
 def test_a_new_database_and_its_wal_files_are_private_whatever_the_umask(tmp_path):

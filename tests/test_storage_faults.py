@@ -70,8 +70,15 @@ def damaged_db(tmp_path) -> Path:
 
 def painsign(*argv, timeout=120, **kwargs) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-m", "painsign", *map(str, argv)], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", *map(str, argv)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -84,8 +91,9 @@ def error_lines(stderr: str) -> list[str]:
 def test_a_damaged_database_is_refused_untouched_and_every_row_counted_lost(damaged_db):
     before = sha(damaged_db)
     errors = []
-    rec = SessionRecorder(damaged_db, "bed 3", "camera 0", ["nfcs"], {},
-                          on_error=errors.append, retry_interval=0.05)
+    rec = SessionRecorder(
+        damaged_db, "bed 3", "camera 0", ["nfcs"], {}, on_error=errors.append, retry_interval=0.05
+    )
     rec.add_samples((i / 30, True, "nfcs", 0.4, 0.3) for i in range(90))
     rec.add_alarm(2.0, "sustained_pain", "high", "active")
     assert wait_for(lambda: errors, 3.0)
@@ -115,8 +123,11 @@ def test_a_foreign_file_or_a_folder_is_refused(tmp_path, kind):
     rec.add_sample(0.0, True, "nfcs", 0.1, 0.1)
     rec.close()
     code, line = rec.outcome()
-    assert code == 2 and line.startswith(f"session not recorded: {path}") and \
-        line.endswith("; 1 rows lost")
+    assert (
+        code == 2
+        and line.startswith(f"session not recorded: {path}")
+        and line.endswith("; 1 rows lost")
+    )
     assert (sha(path) if path.is_file() else None) == before
 
 
@@ -139,8 +150,7 @@ def test_quick_check_is_what_refuses_damage_that_opening_does_not_see(tmp_path, 
 def test_history_of_a_damaged_or_foreign_database_is_one_line_exit_2(tmp_path, damaged_db):
     foreign = tmp_path / "foreign.db"
     foreign.write_bytes(b"\x00garbage" * 1000)
-    for argv in (["--db", damaged_db], ["--db", damaged_db, "--session", "1"],
-                 ["--db", foreign]):
+    for argv in (["--db", damaged_db], ["--db", damaged_db, "--session", "1"], ["--db", foreign]):
         r = painsign("history", *argv)
         assert r.returncode == 2, r.stderr
         assert r.stderr.count("\n") == 1 and len(error_lines(r.stderr)) == 1, r.stderr
@@ -153,8 +163,16 @@ def test_history_of_a_damaged_or_foreign_database_is_one_line_exit_2(tmp_path, d
 def test_a_database_deleted_during_the_session_is_noticed_and_recreated(tmp_path):
     path = tmp_path / "s.db"
     errors = []
-    rec = SessionRecorder(path, "b", "s", ["nfcs"], {}, on_error=errors.append,
-                          retry_interval=0.05, commit_interval=0.1)
+    rec = SessionRecorder(
+        path,
+        "b",
+        "s",
+        ["nfcs"],
+        {},
+        on_error=errors.append,
+        retry_interval=0.05,
+        commit_interval=0.1,
+    )
     rec.add_samples((i / 30, True, "nfcs", 0.1, 0.1) for i in range(30))
     assert rec.flush()
     for suffix in ("", "-wal", "-shm"):
@@ -199,8 +217,13 @@ def test_a_disk_that_fills_up_mid_run_raises_the_alarm_and_counts_the_lost_rows(
     import json
 
     path = tmp_path / "full.db"
-    r = subprocess.run([sys.executable, "-c", _FULL_DISK, str(path)], capture_output=True,
-                       text=True, timeout=60, cwd=REPO)
+    r = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["alarm_during_run"], out
@@ -217,14 +240,26 @@ def test_a_disk_that_fills_up_mid_run_raises_the_alarm_and_counts_the_lost_rows(
 
 
 def _monitor(db: Path, **kwargs) -> subprocess.CompletedProcess:
-    return painsign("monitor", "--video", DEMO, "--headless", "--speed", "4",
-                    "--exit-after", "4", "--db", db, **kwargs)
+    return painsign(
+        "monitor",
+        "--video",
+        DEMO,
+        "--headless",
+        "--speed",
+        "4",
+        "--exit-after",
+        "4",
+        "--db",
+        db,
+        **kwargs,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["under a file", "damaged"])
 def test_monitor_with_an_unusable_db_monitors_then_exits_2_with_the_lost_rows(
-        tmp_path, damaged_db, case):
+    tmp_path, damaged_db, case
+):
     if case == "under a file":
         blocker = tmp_path / "somefile"
         blocker.write_text("a file, not a folder")
@@ -262,10 +297,29 @@ def test_monitor_on_a_disk_that_fills_up_exits_1_and_says_how_many_rows_were_los
     SessionRecorder(db).close()
     limit = db.stat().st_size + 48 * 1024
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    r = subprocess.run([sys.executable, "-c", _LIMITED, str(limit), "monitor", "--video",
-                        str(DEMO), "--headless", "--speed", "4", "--exit-after", "4",
-                        "--db", str(db)],
-                       cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LIMITED,
+            str(limit),
+            "monitor",
+            "--video",
+            str(DEMO),
+            "--headless",
+            "--speed",
+            "4",
+            "--exit-after",
+            "4",
+            "--db",
+            str(db),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     lines = error_lines(r.stderr)
     assert len(lines) == 1 and lines[0] == r.stderr.splitlines()[-1], r.stderr
@@ -297,10 +351,22 @@ def _read_only_history(folder: Path, mount: Path, *argv) -> subprocess.Completed
     bind mount in a private mount namespace as root (root ignores permissions), a
     0555 folder of 0444 files otherwise."""
     if IS_ROOT:
-        script = ('mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && '
-                  'shift 2 && exec "$@"')
-        cmd = ["unshare", "-m", "sh", "-c", script, "sh", str(folder), str(mount),
-               sys.executable, "-m", "painsign", "history", *map(str, argv)]
+        script = 'mount --bind "$1" "$2" && mount -o remount,bind,ro "$2" && shift 2 && exec "$@"'
+        cmd = [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(folder),
+            str(mount),
+            sys.executable,
+            "-m",
+            "painsign",
+            "history",
+            *map(str, argv),
+        ]
         return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     for f in folder.iterdir():
         f.chmod(0o444)
@@ -317,10 +383,18 @@ def _can_mount_read_only(tmp_path) -> bool:
     if shutil.which("unshare") is None:
         return False
     (tmp_path / "probe").mkdir()
-    r = subprocess.run(["unshare", "-m", "sh", "-c",
-                        f"mount --bind {tmp_path} {tmp_path / 'probe'} && "
-                        f"mount -o remount,bind,ro {tmp_path / 'probe'}"],
-                       capture_output=True, timeout=30)
+    r = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            f"mount --bind {tmp_path} {tmp_path / 'probe'} && "
+            f"mount -o remount,bind,ro {tmp_path / 'probe'}",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
     return r.returncode == 0
 
 
@@ -374,8 +448,13 @@ def test_alarm_rows_during_a_replay_stall_advance_with_the_session_clock(tmp_pat
     db = tmp_path / "s.db"
     recorder = SessionRecorder(db, bed="b", source="file", scorers=["nfcs"])
     source = ScriptSource()
-    engine = MonitorEngine(source, ScriptedAnalyzer(lambda t: 0.2), MonitorSettings(bed="b"),
-                           AlarmSettings(), recorder=recorder)
+    engine = MonitorEngine(
+        source,
+        ScriptedAnalyzer(lambda t: 0.2),
+        MonitorSettings(bed="b"),
+        AlarmSettings(),
+        recorder=recorder,
+    )
     index = feed(engine, source, 0.0, 2.0)
     engine.pause_audio()  # an alarm row at the start of the outage
     stalled = time.monotonic()
@@ -398,8 +477,13 @@ def test_a_refused_database_raises_recording_failed_with_its_reason_on_screen(da
 
     recorder = SessionRecorder(damaged_db, "b", "file", ["nfcs"], {}, retry_interval=0.05)
     source = ScriptSource()
-    engine = MonitorEngine(source, ScriptedAnalyzer(lambda t: 0.2), MonitorSettings(bed="b"),
-                           AlarmSettings(), recorder=recorder)
+    engine = MonitorEngine(
+        source,
+        ScriptedAnalyzer(lambda t: 0.2),
+        MonitorSettings(bed="b"),
+        AlarmSettings(),
+        recorder=recorder,
+    )
     assert wait_for(lambda: recorder.refused is not None, 3.0)
     feed(engine, source, 0.0, 8.0)  # monitoring goes on
     with engine._lock:

@@ -22,16 +22,14 @@ def animator(detector, landmarker):
     from painsign.vision.tracker import FaceTracker
 
     image = cv2.imread(str(ASSETS / "grace_hopper.jpg"))
-    return animator_for(image[:480, 21:501].copy(), FaceTracker(detector, landmarker),
-                        clean=True)
+    return animator_for(image[:480, 21:501].copy(), FaceTracker(detector, landmarker), clean=True)
 
 
 def _turned(warp, moved) -> int:
     """How many triangles of the warp ``moved`` turns over (fold the picture)."""
     dest = np.vstack([moved, warp.ring])
     simplices = Delaunay(dest).simplices
-    return int(((_signed_area(dest, simplices) * _signed_area(warp.source, simplices)) < 0)
-               .sum())
+    return int(((_signed_area(dest, simplices) * _signed_area(warp.source, simplices)) < 0).sum())
 
 
 def test_clean_rest_frame_is_the_photo(animator):
@@ -53,7 +51,8 @@ def test_clean_frames_do_not_fold(animator, actions):
 def test_clean_changes_only_how_actions_combine(animator):
     rest = animator.rest
     for actions in (GRIMACE, CRY):
-        assert not np.allclose(displacements(rest, actions, 0.2, clean=True),
-                               displacements(rest, actions, 0.2))
+        assert not np.allclose(
+            displacements(rest, actions, 0.2, clean=True), displacements(rest, actions, 0.2)
+        )
     one = {"lip_purse": 0.7}  # one action other than the brows: nothing to combine
     np.testing.assert_allclose(displacements(rest, one, clean=True), displacements(rest, one))

@@ -9,8 +9,11 @@ from painsign.synth.animator import FaceAnimator, Segment
 from painsign.synth.scenarios import CRY
 
 # rest, a ramped cry (chin quiver: the mesh moves with time), a hand over the face, away
-SCENARIO = [Segment(0.4, 1.2, CRY, ramp_s=0.2), Segment(1.2, 1.6, occluded=True, ramp_s=0.0),
-            Segment(1.6, 2.0, away=True, ramp_s=0.0)]
+SCENARIO = [
+    Segment(0.4, 1.2, CRY, ramp_s=0.2),
+    Segment(1.2, 1.6, occluded=True, ramp_s=0.0),
+    Segment(1.6, 2.0, away=True, ramp_s=0.0),
+]
 
 
 def test_memoized_frames_are_the_renderers_frames_and_each_call_owns_its_own():

@@ -26,11 +26,16 @@ REAL = SHARED / "realfaces"
 LANDMARKER = SHARED / "models-src" / "face_landmarker.task"
 needs_real = pytest.mark.skipif(
     not (REAL / "labels.csv").is_file(),
-    reason=f"the real-face development set is not here ({REAL}); see the README, Validity")
+    reason=f"the real-face development set is not here ({REAL}); see the README, Validity",
+)
 
-PHOTOS = {"smile": "single_face.jpg", "surprise": "0-f1-su-ph.jpg",
-          "happy": "0-f15-hao-ph.jpg", "anger": "15-f13-anc-ph.jpg",
-          "disgust": "45-m7-di-ph.jpg"}
+PHOTOS = {
+    "smile": "single_face.jpg",
+    "surprise": "0-f1-su-ph.jpg",
+    "happy": "0-f15-hao-ph.jpg",
+    "anger": "15-f13-anc-ph.jpg",
+    "disgust": "45-m7-di-ph.jpg",
+}
 #: single_face.mp4's labelled stretches (labels.csv; its time stamps say 30 fps).
 NEUTRAL_UNTIL_S, SMILE_FROM_S = 0.6, 0.7
 
@@ -53,8 +58,12 @@ def photo_scores(detector, landmarker):
 @pytest.fixture(scope="module")
 def video_frames(tmp_path_factory):
     out = tmp_path_factory.mktemp("single_face")
-    assert main(["analyze", str(REAL / "single_face.mp4"), "--out", str(out), "--quiet",
-                 "--no-figure"]) == 0
+    assert (
+        main(
+            ["analyze", str(REAL / "single_face.mp4"), "--out", str(out), "--quiet", "--no-figure"]
+        )
+        == 0
+    )
     with open(out / "frames.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     summary = json.loads((out / "summary.json").read_text())
@@ -62,8 +71,7 @@ def video_frames(tmp_path_factory):
 
 
 @needs_real
-def test_default_sign_separates_pain_like_faces_with_auc_at_least_0_9(tmp_path,
-                                                                      monkeypatch):
+def test_default_sign_separates_pain_like_faces_with_auc_at_least_0_9(tmp_path, monkeypatch):
     monkeypatch.chdir(REAL)
     assert main(["evaluate", "labels.csv", "--out", str(tmp_path), "--quiet"]) == 0
     result = json.loads((tmp_path / "evaluation.json").read_text())
@@ -117,8 +125,9 @@ def test_population_rest_leaves_every_action_near_zero_on_neutral_frames(video_f
     assert levels.max() < 0.25, worst
 
 
-@pytest.mark.skipif(not LANDMARKER.is_file(),
-                    reason=f"MediaPipe's face_landmarker.task is not here ({LANDMARKER})")
+@pytest.mark.skipif(
+    not LANDMARKER.is_file(), reason=f"MediaPipe's face_landmarker.task is not here ({LANDMARKER})"
+)
 def test_population_rest_is_mediapipes_canonical_face():
     from painsign.scoring.nfcs_features import MEASURES, face_measures
 
@@ -137,6 +146,7 @@ def _canonical_vertices(blob: bytes) -> np.ndarray:
     Protocol buffer wire format: field 1 (canonical_mesh, a Mesh3d) holds field 3
     (vertex_buffer), one float32 per entry, five per vertex (x, y, z, u, v).
     """
+
     def varint(b, i):
         out = shift = 0
         while True:
@@ -150,7 +160,7 @@ def _canonical_vertices(blob: bytes) -> np.ndarray:
     key, i = varint(blob, 0)
     assert key == 0x0A
     n, i = varint(blob, i)
-    mesh, j, floats = blob[i:i + n], 0, []
+    mesh, j, floats = blob[i : i + n], 0, []
     while j < len(mesh):
         key, j = varint(mesh, j)
         field, wire = key >> 3, key & 7
@@ -158,7 +168,7 @@ def _canonical_vertices(blob: bytes) -> np.ndarray:
             _, j = varint(mesh, j)
         elif wire == 5:
             if field == 3:
-                floats.append(np.frombuffer(mesh[j:j + 4], "<f4")[0])
+                floats.append(np.frombuffer(mesh[j : j + 4], "<f4")[0])
             j += 4
         elif wire == 2:
             length, j = varint(mesh, j)

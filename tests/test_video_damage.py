@@ -75,7 +75,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     starts = [m.start() for m in re.finditer(re.escape(VOP_START), bytes(data))]
     assert len(starts) == CLIP_FRAMES
     for k in BAD:
-        data[starts[k]:starts[k] + 8] = b"\xff" * 8
+        data[starts[k] : starts[k] + 8] = b"\xff" * 8
     skipped = tmp / "skipped.mp4"
     skipped.write_bytes(bytes(data))
 
@@ -84,8 +84,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     data = avi.read_bytes()
     chunk = data.index(b"movi") + 4  # the frames follow as '00dc' chunks
     for _ in range(KEPT):
-        assert data[chunk:chunk + 4] == b"00dc"
-        size = struct.unpack("<I", data[chunk + 4:chunk + 8])[0]
+        assert data[chunk : chunk + 4] == b"00dc"
+        size = struct.unpack("<I", data[chunk + 4 : chunk + 8])[0]
         chunk += 8 + size + (size & 1)
     cut = tmp / "cut.avi"
     cut.write_bytes(data[:chunk])
@@ -134,7 +134,8 @@ def test_reader_skips_undecodable_frames_and_keeps_their_time_gap(clips):
     assert reader.damage() == (
         f"video {clips['skipped']} is damaged: {len(BAD)} frames could not be decoded, 0 of "
         f"{CLIP_FRAMES} expected frames missing; the report covers the "
-        f"{CLIP_FRAMES - len(BAD)} frames decoded")
+        f"{CLIP_FRAMES - len(BAD)} frames decoded"
+    )
 
 
 def test_reader_says_a_cut_off_file_misses_ten_percent_of_its_frames(clips):
@@ -172,11 +173,11 @@ def huge_header_avi(path: Path, width: int = 9000, height: int = 9000) -> Path:
     write_clip(path, "MJPG", [np.full((16, 16, 3), 80, np.uint8)] * 3)
     data = bytearray(path.read_bytes())
     avih = data.index(b"avih") + 8
-    data[avih + 32:avih + 40] = struct.pack("<II", width, height)
+    data[avih + 32 : avih + 40] = struct.pack("<II", width, height)
     strf = data.index(b"strf") + 8
-    data[strf + 4:strf + 12] = struct.pack("<ii", width, height)
+    data[strf + 4 : strf + 12] = struct.pack("<ii", width, height)
     for m in re.finditer(b"\xff\xc0", bytes(data)):  # JPEG start of frame: precision, h, w
-        data[m.start() + 5:m.start() + 9] = struct.pack(">HH", height, width)
+        data[m.start() + 5 : m.start() + 9] = struct.pack(">HH", height, width)
     path.write_bytes(bytes(data))
     return path
 
@@ -188,8 +189,11 @@ def test_frames_over_the_pixel_limit_are_refused_before_decoding(tmp_path):
     cap.release()
     assert 9000 * 9000 > MAX_FRAME_PIXELS
     for open_video in (probe, VideoReader, FileSource):
-        with pytest.raises(InputError, match=r"9000 x 9000 pixels \(81\.0 megapixels\), more "
-                           r"than the limit of 40 megapixels") as err:
+        with pytest.raises(
+            InputError,
+            match=r"9000 x 9000 pixels \(81\.0 megapixels\), more "
+            r"than the limit of 40 megapixels",
+        ) as err:
             open_video(video)
         assert err.value.exit_code == 2
 
@@ -202,15 +206,22 @@ def test_a_folder_is_refused_as_a_video(tmp_path):
 
 def run_painsign(*args, timeout=120):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "painsign", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_a_named_pipe_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.mp4"
     os.mkfifo(fifo)
-    for args in (("analyze", fifo, "--quiet", "--out", tmp_path / "out"),
-                 ("monitor", "--video", fifo, "--headless", "--no-record")):
+    for args in (
+        ("analyze", fifo, "--quiet", "--out", tmp_path / "out"),
+        ("monitor", "--video", fifo, "--headless", "--no-record"),
+    ):
         started = time.monotonic()
         r = run_painsign(*args, timeout=60)  # a blocking open would time out here
         assert r.returncode == 2, r.stdout + r.stderr
@@ -234,17 +245,22 @@ def test_analyze_reports_skipped_frames_and_exits_2_with_one_line(tmp_path, clip
     assert r.stderr == (
         f"painsign: error: video {clips['skipped']} is damaged: {len(BAD)} frames could not "
         f"be decoded, 0 of {CLIP_FRAMES} expected frames missing; the report covers the "
-        f"{decoded} frames decoded\n")
+        f"{decoded} frames decoded\n"
+    )
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["frames_decoded"], summary["frames_skipped"],
-            summary["frames_expected"]) == (decoded, len(BAD), CLIP_FRAMES)
+    assert (summary["frames_decoded"], summary["frames_skipped"], summary["frames_expected"]) == (
+        decoded,
+        len(BAD),
+        CLIP_FRAMES,
+    )
     assert summary["damage"] == r.stderr.removeprefix("painsign: error: ").strip()
     rows = read_rows(out)
     # Every frame of the file has a row; the skipped ones have no face, their time
     # stamps lie between their neighbours' and their sign is interpolated like a face gap.
     assert [int(row["frame"]) for row in rows] == list(range(CLIP_FRAMES))
-    assert [row["decoded"] for row in rows] == ["0" if i in BAD else "1"
-                                                for i in range(CLIP_FRAMES)]
+    assert [row["decoded"] for row in rows] == [
+        "0" if i in BAD else "1" for i in range(CLIP_FRAMES)
+    ]
     t = np.array([float(row["t"]) for row in rows])
     assert np.allclose(t, np.arange(CLIP_FRAMES) / FPS, atol=1e-3)
     for i in BAD:
@@ -258,16 +274,22 @@ def test_analyze_exits_2_on_a_file_cut_off_10_percent_short(tmp_path, clips):
     assert r.stderr == (
         f"painsign: error: video {clips['cut']} is damaged: 0 frames could not be decoded, "
         f"{CLIP_FRAMES - KEPT} of {CLIP_FRAMES} expected frames missing; the report covers "
-        f"the {KEPT} frames decoded\n")
+        f"the {KEPT} frames decoded\n"
+    )
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["frames_decoded"], summary["frames_skipped"], summary["frames_expected"],
-            summary["frames"]) == (KEPT, 0, CLIP_FRAMES, KEPT)
+    assert (
+        summary["frames_decoded"],
+        summary["frames_skipped"],
+        summary["frames_expected"],
+        summary["frames"],
+    ) == (KEPT, 0, CLIP_FRAMES, KEPT)
     assert len(read_rows(out)) == KEPT
 
 
 def test_analysis_of_the_clean_clip_says_no_damage(clips, detector, landmarker):
-    analysis = analyze_video(clips["clean"], FrameAnalyzer(FaceTracker(detector, landmarker),
-                                                           [NfcsScorer()]))
+    analysis = analyze_video(
+        clips["clean"], FrameAnalyzer(FaceTracker(detector, landmarker), [NfcsScorer()])
+    )
     assert analysis.damage is None and analysis.frames_skipped == 0
     assert analysis.frames_decoded == CLIP_FRAMES == analysis.frames_expected
 
@@ -299,12 +321,14 @@ def test_monitor_says_a_replay_ended_early(clips, caplog):
     assert state.input_reason == (
         f"replay ended early at {last:.1f} s of {CLIP_FRAMES / FPS:.1f} s: file damaged "
         f"(0 frames could not be decoded, {CLIP_FRAMES - KEPT} of {CLIP_FRAMES} expected "
-        "frames missing)")
+        "frames missing)"
+    )
     assert state.damage is not None and engine.replay_ended_early
     view = present.input_view(state)
     assert view.headline == "Recording damaged" and view.detail == state.input_reason
-    said = [r for r in caplog.records if "cut.avi" in r.getMessage()
-            and r.levelno >= logging.WARNING]
+    said = [
+        r for r in caplog.records if "cut.avi" in r.getMessage() and r.levelno >= logging.WARNING
+    ]
     assert len(said) == 1 and "ended early" in said[0].getMessage()
 
 
@@ -316,19 +340,31 @@ def test_monitor_counts_and_shows_skipped_frames(clips):
         engine.stop()
     assert state.stats.skipped == len(BAD) == source.frames_skipped
     assert "undecodable 15" in present.status_text(state)
-    assert state.input_reason == (f"recording ended at 0:01: file damaged ({len(BAD)} frames "
-                                  f"could not be decoded, 0 of {CLIP_FRAMES} expected frames "
-                                  "missing)")
+    assert state.input_reason == (
+        f"recording ended at 0:01: file damaged ({len(BAD)} frames "
+        f"could not be decoded, 0 of {CLIP_FRAMES} expected frames "
+        "missing)"
+    )
     assert not engine.replay_ended_early
     assert engine.frames_processed == CLIP_FRAMES - len(BAD)
 
 
 def test_monitor_cli_exits_2_when_the_replayed_file_was_damaged(tmp_path, clips):
-    r = run_painsign("monitor", "--video", clips["cut"], "--headless", "--no-record",
-                     "--speed", "8", "--exit-after", "30")
+    r = run_painsign(
+        "monitor",
+        "--video",
+        clips["cut"],
+        "--headless",
+        "--no-record",
+        "--speed",
+        "8",
+        "--exit-after",
+        "30",
+    )
     assert r.returncode == 2, r.stdout + r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last == (
         f"painsign: error: video {clips['cut']} is damaged: 0 frames could not be decoded, "
         f"{CLIP_FRAMES - KEPT} of {CLIP_FRAMES} expected frames missing; the replay ended "
-        f"early at {KEPT / FPS:.1f} s of {CLIP_FRAMES / FPS:.1f} s")
+        f"early at {KEPT / FPS:.1f} s of {CLIP_FRAMES / FPS:.1f} s"
+    )
