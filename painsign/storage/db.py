@@ -1,7 +1,6 @@
 """The session database: schema, connections and time stamps.
 
-One SQLite file holds every monitoring session (``shared/reference/alarms.md``, "Data that
-must not be lost"):
+One SQLite file holds every monitoring session; trusted monitors lose no recorded data:
 
 * WAL journal: a crash of the application loses no committed transaction, and readers
   (``painsign history``) never block the writer.
@@ -394,7 +393,7 @@ def delete_old_snapshots(conn: sqlite3.Connection, older_than_days: float) -> in
     """Delete snapshots taken more than ``older_than_days`` ago; return how many.
 
     A snapshot was taken at its session's ``started_utc`` plus its ``t``. This is the
-    retention limit for face images (``alarms.md``, "Privacy").
+    retention limit for face images (Carlini et al.'s app keeps them 30 days).
     """
     if not older_than_days >= 0:
         raise InputError(f"snapshot retention must be >= 0 days, got {older_than_days}")

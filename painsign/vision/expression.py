@@ -6,8 +6,8 @@ probabilities of seven expressions, :data:`EXPRESSIONS`. The crop is made exactl
 makes it from a face box (:func:`fer_crop_box`), so the model sees what it saw in fer.
 
 With the 468 face-mesh landmarks, :meth:`ExpressionModel.infer` can also turn the crop so
-the eyes are level before sampling it (``points``). Measured on the real development
-faces (``../shared/realfaces``) turned by -30 to +30 degrees: the probabilities moved
+the eyes are level before sampling it (``points``). Measured on real adult development
+faces (not shipped) turned by -30 to +30 degrees: the probabilities moved
 from those of the upright face by half as much as without it (mean total variation 0.06
 against 0.13, pain-like sum 0.03 against 0.07; top class kept 29/30 against 26/30). On
 the upright photos and video both give the same ranking (within a few hundredths).
