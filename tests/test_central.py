@@ -154,10 +154,14 @@ def bedside(broker_url, db, *extra, bed="bed 1", speed="2"):
 
 
 def stored_alarms(db) -> list[tuple[str, str]]:
-    with sqlite3.connect(db) as con:
-        return con.execute(
-            "select kind, state from alarms where kind != 'needs_review' order by rowid"
-        ).fetchall()
+    """The alarm changes the bedside stored (none while its database is being created)."""
+    try:
+        with sqlite3.connect(db) as con:
+            return con.execute(
+                "select kind, state from alarms where kind != 'needs_review' order by rowid"
+            ).fetchall()
+    except sqlite3.OperationalError:
+        return []
 
 
 # -- schema ------------------------------------------------------------------------------
@@ -369,3 +373,59 @@ def test_every_kind_has_documented_fields():
         doc = getattr(schema, f"{kind}_fields").__doc__
         for name in schema.FIELDS[kind]:
             assert f"``{name}``" in doc, (kind, name)
+
+
+@needs_broker
+@pytest.mark.slow
+def test_a_full_link_queue_drops_the_oldest_alarm_messages_and_counts_them(
+    broker, central, tmp_path
+):
+    from monitor_fakes import ScriptedAnalyzer, ScriptSource
+
+    from painsign.alarms import AlarmSettings
+    from painsign.central.publisher import CentralPublisher
+    from painsign.monitor.engine import MonitorEngine, MonitorSettings
+
+    station = central(broker.port)
+    assert wait_for(lambda: station.connected, 10)
+    time.sleep(0.3)  # the subscription is acknowledged
+    broker.stop()
+    engine = MonitorEngine(
+        ScriptSource(),
+        ScriptedAnalyzer(lambda t: 0.5),
+        MonitorSettings(bed="bed 3"),
+        AlarmSettings(),
+    )
+    publisher = CentralPublisher("127.0.0.1", broker.port, "NICU", "bed 3", "file", queue_limit=3)
+    changes = []  # every alarm change the engine tells its sinks
+
+    class Tap:
+        def alarm_changed(self, entry, t):
+            changes.append((entry.kind, entry.state))
+
+    engine.sinks.append(Tap())
+    publisher.start(engine)
+    try:
+        assert wait_for(lambda: engine.alarms.get("central_link_lost") is not None, 10)
+        for _ in range(2):
+            engine.set_technical_condition("camera_lost", True)
+            engine.set_technical_condition("camera_lost", False)
+        offline = list(changes)
+        n = len(offline)
+        assert n > 3 and publisher.dropped == n - 3
+        broker.start()
+        assert wait_for(lambda: engine.alarms.get("central_link_lost") is None, 10)
+        key = ("NICU", "bed 3")
+        assert wait_for(lambda: key in station.beds and len(station.beds[key].alarms) >= 4, 10), (
+            station.lines,
+            changes,
+            publisher.summary(),
+        )
+    finally:
+        publisher.stop()
+    alarms = station.beds[key].alarms
+    got = [(a["alarm_kind"], a["state"], a["queued"], a["dropped"]) for a in alarms]
+    assert [a["seq"] for a in alarms] == [n - 2, n - 1, n, n + 1]
+    assert got[:3] == [(k, s, True, n - 3) for k, s in offline[-3:]]  # the newest 3 kept
+    assert got[3:] == [("central_link_lost", "inactive", False, n - 3)]
+    assert publisher.summary().endswith(f"4 alarm messages sent, {n - 3} dropped (queue full)")

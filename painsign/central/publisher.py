@@ -176,7 +176,8 @@ class CentralPublisher:
                 queued=False,
                 dropped=self.dropped,
             )
-            if self._connected and not self._queue:
+            if self._connected:
+                self._flush()  # the older ones first
                 self._send_alarm(message)
             else:
                 self._enqueue(message)
@@ -245,9 +246,10 @@ class CentralPublisher:
     def _run(self) -> None:
         next_state = 0.0
         while not self._stop.wait(0.05):
-            self._apply_link()
             with self._lock:
                 self._flush()
+            self._apply_link()
+            with self._lock:
                 connected = self._connected
             now = time.monotonic()
             if connected and now >= next_state:
