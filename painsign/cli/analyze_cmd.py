@@ -9,13 +9,14 @@ from painsign.analysis.figure import draw_sign_figure
 from painsign.analysis.frames import MIN_FACE_RUN_S, FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
 from painsign.analysis.report import failure_text, write_frames_csv, write_summary_json
+from painsign.cli.common_options import add_detector_option, add_sign_types_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.progress import Progress
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError, PainsignError
 from painsign.model_store import ModelStore
 from painsign.signal.learned import load_sign_types
-from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.detector import FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
 
@@ -65,20 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="T",
         help="seconds within which the rise must happen (default 3)",
     )
-    p.add_argument(
-        "--sign-types",
-        type=Path,
-        default=None,
-        metavar="MODEL.json",
-        help="sign-type model from painsign cluster (default: the paper's centroids)",
-    )
-    p.add_argument(
-        "--detector",
-        choices=sorted(DETECTORS),
-        default="full_range",
-        help="BlazeFace model tried first (default: full_range); the other "
-        "model backs it up when it finds no face",
-    )
+    add_sign_types_option(p)
+    add_detector_option(p)
     p.add_argument("--no-figure", action="store_true", help="skip sign.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

@@ -9,10 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painsign.cli.common_options import add_detector_option
 from painsign.cli.outputs import check_out_file
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
-from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.detector import FaceDetector
 from painsign.vision.draw import draw_faces
 from painsign.vision.image_file import read_image
 from painsign.vision.landmarks import FaceLandmarker
@@ -30,13 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --json, also print the 468 landmarks of each face",
     )
-    p.add_argument(
-        "--detector",
-        choices=sorted(DETECTORS),
-        default="full_range",
-        help="BlazeFace model tried first (default: full_range); the other "
-        "model and, for a large image, full range on tiles look for the faces "
-        "it missed",
+    add_detector_option(
+        p,
+        "the other model and, for a large image, full range on tiles look for the faces it missed",
     )
     p.set_defaults(run=run)
 

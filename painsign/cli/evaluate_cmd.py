@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from painsign.analysis.replay import SignSettings
+from painsign.cli.common_options import add_detector_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
 from painsign.model_store import ModelStore
-from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.detector import FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
 from painsign.vision.tracker import FaceTracker
 
@@ -52,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="column of LABELS.csv naming the subject (default: subject)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment (0)")
-    p.add_argument("--detector", choices=sorted(DETECTORS), default="full_range")
+    add_detector_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(run=run)
 

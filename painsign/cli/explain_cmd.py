@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 
+from painsign.cli.common_options import add_detector_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError
@@ -25,7 +26,7 @@ from painsign.model_store import ModelStore
 from painsign.research.explain import PATCH_FRACTION, explain
 from painsign.scoring.base import Calibratable, Explanation, FaceFrame, Score
 from painsign.video.reader import VideoReader
-from painsign.vision.detector import DETECTORS, FaceDetector
+from painsign.vision.detector import FaceDetector
 from painsign.vision.image import to_rgb
 from painsign.vision.image_file import read_image
 from painsign.vision.landmarks import FaceLandmarker
@@ -78,13 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="IMAGE",
         help="for an image: a rest face of the same patient, the NFCS baseline",
     )
-    p.add_argument(
-        "--detector",
-        choices=sorted(DETECTORS),
-        default="full_range",
-        help="BlazeFace model tried first (default: full_range); the other "
-        "model backs it up when it finds no face",
-    )
+    add_detector_option(p)
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 from pathlib import Path
 
+from painsign.cli.common_options import add_sign_types_option
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError, PainsignError
 
@@ -48,13 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "default: no images are stored)",
     )
     add_scorer_options(p)
-    p.add_argument(
-        "--sign-types",
-        type=Path,
-        default=None,
-        metavar="MODEL.json",
-        help="sign-type model from painsign cluster (default: the paper's centroids)",
-    )
+    add_sign_types_option(p)
     p.add_argument(
         "--sustained",
         type=float,
