@@ -470,23 +470,25 @@ class AlarmManager:
             raise ValueError(f"clock.now() must return finite seconds, got {now!r}")
         return max(now, floor)  # a clock running backwards must not reorder the log
 
-    def _next_due(self):
+    def _next_due(self) -> tuple[float, Callable, _Alarm | None] | None:
         """(time, action, alarm) of the earliest time-based transition, or None."""
-        due = []
+        due: list[tuple[float, int, int, str, Callable, _Alarm | None]] = []
         if self._pause_until is not None:
             due.append((self._pause_until, 0, 0, "", self._end_pause_due, None))
         for alarm in self._alarms.values():
             rank = (-alarm.kind.priority, alarm.kind.id)
             if alarm.condition and alarm.state == State.INACTIVE:
+                assert alarm.condition_since is not None  # set with condition
                 delay = self._settings.condition_delay(alarm.kind.id)
                 due.append((alarm.condition_since + delay, 1, *rank, self._activate_due, alarm))
             elif alarm.condition and alarm.state == State.ACKNOWLEDGED:
+                assert alarm.acked_at is not None  # set with the acknowledgement
                 t = alarm.acked_at + self._settings.reminder_s
                 due.append((t, 2, *rank, self._remind, alarm))
         if not due:
             return None
-        t, *_, action, alarm = min(due, key=lambda d: d[:4])
-        return t, action, alarm
+        first = min(due, key=lambda d: d[:4])
+        return first[0], first[4], first[5]
 
     def _advance(self) -> float:
         now = self._read_clock(self._t)
