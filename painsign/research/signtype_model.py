@@ -155,11 +155,7 @@ class SignTypeModel(LearnedSignTypes, BaseEstimator):
         self.k_max = k_max
         self.n_init = n_init
         self.random_state = random_state
-        self.centroids = centroids
-        self.low_entropy_bits = low_entropy_bits
-        self.high_crossings = high_crossings
-        self.min_duration_s = min_duration_s
-        self.reference_s = reference_s
+        super().__init__(centroids, low_entropy_bits, high_crossings, min_duration_s, reference_s)
 
     def fit(self, windows) -> SignTypeModel:
         """Cluster windows and name the clusters.
