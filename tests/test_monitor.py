@@ -13,7 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_capture import FakeCamera, MjpegServer
+from test_capture import FakeCamera
+from test_capture_url import MjpegServer
 
 from painsign.alarms import AlarmSettings, FakeClock
 from painsign.analysis.frames import FrameAnalyzer

@@ -320,7 +320,7 @@ def test_input_states_from_the_source_status():
 
 
 def test_a_refused_source_shows_its_reason():
-    from test_capture import MjpegServer
+    from test_capture_url import MjpegServer
 
     from painsign.capture import UrlSource
 
