@@ -14,7 +14,8 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass, field, replace
 
 from painsign.central.link import new_client
 from painsign.central.schema import parse_time, topic_label, validate
@@ -23,6 +24,11 @@ logger = logging.getLogger("painsign.central")
 
 #: A bed whose last state is older than this (s) is shown offline.
 STALE_S = 5.0
+
+#: Seconds of each bed's trend kept (the central window's longer trend).
+TREND_S = 600.0
+#: Most trend points kept per bed (a bedside sends about one state a second).
+TREND_POINTS = 1200
 
 #: Seconds the broker keeps the central's subscriptions and messages while it is away.
 SESSION_EXPIRY_S = 3600
@@ -48,6 +54,11 @@ class Bed:
         The last ``session`` payload.
     alarms : list of dict
         The alarm messages received, oldest first.
+    trend : deque of (float, float or None)
+        Arrival (monotonic) time and first scorer's value of each live state received in
+        the last :data:`TREND_S` seconds (None: invalid), oldest first.
+    version : int
+        Counts the changes of this bed (a window redraws a bed when it moves).
     """
 
     unit: str
@@ -58,6 +69,8 @@ class Bed:
     state_at: float | None = None
     session: dict | None = None
     alarms: list[dict] = field(default_factory=list)
+    trend: deque = field(default_factory=lambda: deque(maxlen=TREND_POINTS))
+    version: int = 0
 
 
 def _summary(state: dict | None) -> tuple:
@@ -66,6 +79,13 @@ def _summary(state: dict | None) -> tuple:
         return ()
     alarms = tuple((a["kind"], a["state"]) for a in state["alarms"])
     return (state["input_state"], alarms)
+
+
+def _add_trend(bed: Bed, state: dict, now: float) -> None:
+    first = state["scorers"][0] if state["scorers"] else None
+    bed.trend.append((now, None if first is None else first["value"]))
+    while bed.trend and now - bed.trend[0][0] > TREND_S:
+        bed.trend.popleft()
 
 
 def _value_text(state: dict) -> str:
@@ -134,6 +154,14 @@ class CentralStation:
         self._client.disconnect()
         self._client.loop_stop()
 
+    def snapshot(self) -> list[Bed]:
+        """A copy of every bed, taken under the lock (safe to read from another thread)."""
+        with self._lock:
+            return [
+                replace(bed, alarms=list(bed.alarms), trend=deque(bed.trend))
+                for bed in self.beds.values()
+            ]
+
     def check_stale(self, now: float | None = None) -> None:
         """Mark offline every online bed whose last state is older than :data:`STALE_S`."""
         now = time.monotonic() if now is None else now
@@ -152,6 +180,7 @@ class CentralStation:
 
     def _set_offline(self, bed: Bed, reason: str) -> None:
         bed.online, bed.offline_reason = False, reason
+        bed.version += 1
         self._line(bed, f"OFFLINE ({reason})")
 
     def _set_online(self, bed: Bed) -> None:
@@ -190,6 +219,7 @@ class CentralStation:
         bed = self.beds.get(key)
         if bed is None:
             bed = self.beds[key] = Bed(*key)
+        bed.version += 1
         if kind == "status":
             if payload["status"] == "online":
                 self._set_online(bed)
@@ -203,6 +233,7 @@ class CentralStation:
             if retained:
                 return  # an old retained state says nothing about now
             bed.state_at = time.monotonic()
+            _add_trend(bed, payload, bed.state_at)
             self._set_online(bed)
             if _summary(payload) != before:
                 alarms = ", ".join(f"{a['label']} ({a['state']})" for a in payload["alarms"])
