@@ -20,6 +20,7 @@ from painsign.cli import (
     history_cmd,
     models_cmd,
     monitor_cmd,
+    replay_unit_cmd,
 )
 from painsign.cli.chatter import quiet_opencv, route_chatter
 from painsign.errors import PainsignError
@@ -36,6 +37,7 @@ COMMANDS = (
     explain_cmd,
     bench_cmd,
     central_cmd,
+    replay_unit_cmd,
 )
 
 
