@@ -19,7 +19,6 @@ gives one :class:`BedView` per bed, in tile order:
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections import deque
@@ -32,8 +31,6 @@ from painsign.central.central import STALE_S
 from painsign.central.schema import now_utc
 
 INVALID = "-?-"
-#: Seconds of trend on a tile (the detail view shows all that is kept, 10 minutes).
-TILE_TREND_S = 180.0
 #: Alarm kind id of the central's "Bed N offline" alarm.
 BED_OFFLINE = "bed_offline"
 #: Central-side log entries kept per bed.
@@ -230,7 +227,6 @@ class CentralOverview:
         return self._seen.setdefault(key, now)
 
     def _view(self, bed, now: float) -> BedView:
-        key = (bed.unit, bed.bed)
         stale = bed.state_at is not None and now - bed.state_at > STALE_S
         online = bed.online and not stale
         state = bed.state
@@ -327,10 +323,15 @@ class CentralOverview:
         return view.bed if len(units) <= 1 else f"{view.unit} {view.bed}"
 
     def connection_text(self) -> str | None:
-        """"No connection to the broker HOST:PORT (retrying)" while not connected."""
+        """ "No connection to the broker HOST:PORT (retrying)" while not connected; the
+        broker's refusal (user name, password, TLS) when it refused the central station."""
+        where = f"{self.station.host}:{self.station.port}"
+        refused = getattr(self.station, "refused", None)
+        if refused:
+            return f"The broker {where} refused the central station: {refused}"
         if getattr(self.station, "connected", False):
             return None
-        return f"No connection to the broker {self.station.host}:{self.station.port} (retrying)"
+        return f"No connection to the broker {where} (retrying)"
 
     # -- sound and pause --------------------------------------------------------------
 
@@ -377,9 +378,3 @@ def _sign_type(first: dict | None, online: bool) -> str:
         return ""
     text = first["sign_type"].upper() + (" (so far)" if first["provisional"] else "")
     return text if online and first["value"] is not None else f"last: {text}"
-
-
-def finite_trend(view: BedView, span_s: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
-    """The part of a tile's trend within ``span_s`` seconds of now."""
-    keep = view.trend_t >= -span_s
-    return view.trend_t[keep], view.trend_p[keep]
