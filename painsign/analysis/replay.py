@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from painsign.analysis.frames import FrameAnalyzer, FrameRecord, face_thumbnail
+from painsign.errors import InputError
 from painsign.scoring.base import display_name
 from painsign.signal import (
     Event,
@@ -26,7 +27,7 @@ from painsign.signal import (
     whole_record_metrics,
 )
 from painsign.signal.smoothing import mean_frame_rate
-from painsign.video.reader import VideoInfo, VideoReader
+from painsign.video.reader import VideoInfo, VideoReader, damage_text
 
 
 @dataclass
@@ -176,37 +177,152 @@ def analyze_video(
         The file cannot be opened or holds no decodable frame.
     """
     settings = settings or SignSettings()
-    reader = VideoReader(path)
+    part = analyze_range(
+        path, analyzer, progress=progress, thumb_every_s=thumb_every_s, pipelined=pipelined
+    )
+    if part.decoded == 0:
+        raise InputError(f"video {part.info.path} has no decodable frame")
+    analysis = Analysis(
+        part.info,
+        part.records,
+        part.thumbnails,
+        problem=damage_text(
+            part.info, part.decoded, len(part.skipped), part.last_t + 1.0 / part.info.fps
+        ),
+        frames_decoded=part.decoded,
+        frames_skipped=len(part.skipped),
+        skipped_frames=part.skipped,
+        detail_columns=analyzer.detail_columns,
+    )
+    add_signs(analysis, analyzer.scorers, settings)
+    return analysis
+
+
+def add_signs(analysis: Analysis, scorers, settings: SignSettings) -> None:
+    """Compute every scorer's sign on the analysis's whole series (in place)."""
+    for scorer in scorers:
+        analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
+
+
+@dataclass
+class RangeRecords:
+    """The records of the frames of one time range of a video, and what reading met.
+
+    Attributes
+    ----------
+    info : VideoInfo
+        The container's properties.
+    records : list of FrameRecord
+        One per frame of the range, in order: decoded ones, and stand-ins without a face
+        for frames that did not decode before a decoded frame of the range.
+    thumbnails : list of (float, numpy.ndarray)
+        Face thumbnails of the range.
+    decoded : int
+        Frames of the range decoded.
+    skipped : list of int
+        Stream indices of the range's frames that did not decode.
+    last_t : float
+        Time stamp of the range's last decoded frame (NaN when none).
+    ended : bool
+        Reading stopped before ``end_s``: the end of the stream, or too many undecodable
+        frames in a row (then a read from the start stops there too).
+    warmup : list of (int, float)
+        Index and time stamp of each warm-up frame decoded (before ``start_s``).
+    """
+
+    info: VideoInfo
+    records: list[FrameRecord]
+    thumbnails: list[tuple[float, np.ndarray]]
+    decoded: int
+    skipped: list[int]
+    last_t: float
+    ended: bool
+    warmup: list[tuple[int, float]]
+
+
+def analyze_range(
+    path,
+    analyzer: FrameAnalyzer,
+    start_s: float = 0.0,
+    end_s: float = math.inf,
+    warm_start_s: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    thumb_every_s: float = 1.0,
+    pipelined: bool = True,
+    after_frame: Callable[[FrameRecord], None] | None = None,
+) -> RangeRecords:
+    """Analyse the frames of a video whose time stamps lie in ``[start_s, end_s)``.
+
+    Reading starts at ``warm_start_s`` (default ``start_s``; the reader seeks there), so
+    that the tracker, the face confirmation and the scorers' short memories have settled
+    by ``start_s``: the warm-up frames are analysed and their records dropped. From 0
+    it is exactly the loop of :func:`analyze_video`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The video file.
+    analyzer : FrameAnalyzer
+        Reset here before the first frame.
+    start_s, end_s : float
+        The range, in seconds (frames belong to it by their time stamp).
+    warm_start_s : float, optional
+        Where reading starts (at most ``start_s``).
+    progress : callable, optional
+        ``progress(records_done, frames_expected)`` after each frame of the range.
+    thumb_every_s : float
+        Keep the thumbnail of the first frame read in each interval of this length.
+    pipelined : bool
+        Locate faces one frame ahead in a second thread (see :func:`analyze_video`).
+    after_frame : callable, optional
+        Called with each record (warm-up too) after its frame was scored.
+
+    Returns
+    -------
+    RangeRecords
+        The range's records and reading counts.
+    """
+    warm = start_s if warm_start_s is None else min(warm_start_s, start_s)
+    reader = VideoReader(path, start_s=warm)
     analyzer.reset()
     records: list[FrameRecord] = []
     thumbs: list[tuple[float, np.ndarray]] = []
-    next_thumb = 0.0
+    warmup: list[tuple[int, float]] = []
     skipped: list[int] = []
+    before: FrameRecord | None = None
+    decoded, last_t, ended = 0, float("nan"), True
     for frame, rgb, face in _located(reader, analyzer, pipelined):
-        before = records[-1] if records else None
-        for stand_in in _undecoded(before, frame, reader.info.fps, analyzer):
-            records.append(stand_in)
-            skipped.append(stand_in.index)
+        if frame.t >= end_s:
+            ended = False
+            break
+        own = frame.t >= start_s
+        # After a seek the frames before the first one read are not this range's to fill.
+        if before is not None or warm <= 0:
+            stand_ins = _undecoded(before, frame, reader.info.fps, analyzer)
+            if own:
+                records.extend(stand_ins)
+                skipped.extend(r.index for r in stand_ins)
         record = analyzer.score(frame.index, frame.t, rgb, face)
-        records.append(record)
-        if frame.t >= next_thumb:
-            thumbs.append((frame.t, face_thumbnail(frame.bgr, face)))
-            next_thumb = frame.t + thumb_every_s
-        if progress is not None:
-            progress(len(records), reader.info.frame_count)
-    analysis = Analysis(
-        reader.info,
-        records,
-        thumbs,
-        problem=reader.damage(),
-        frames_decoded=reader.frames_read,
-        frames_skipped=reader.frames_skipped,
-        skipped_frames=skipped,
-        detail_columns=analyzer.detail_columns,
-    )
-    for scorer in analyzer.scorers:
-        analysis.signs[scorer.name] = compute_sign(analysis, scorer, settings)
-    return analysis
+        if after_frame is not None:
+            after_frame(record)
+        if own:
+            records.append(record)
+            decoded += 1
+            last_t = frame.t
+            if before is None or _bin(before.t, thumb_every_s) != _bin(frame.t, thumb_every_s):
+                thumbs.append((frame.t, face_thumbnail(frame.bgr, face)))
+            if progress is not None:
+                progress(len(records), reader.info.frame_count)
+        else:
+            warmup.append((frame.index, frame.t))
+        before = record
+    return RangeRecords(reader.info, records, thumbs, decoded, skipped, last_t, ended, warmup)
+
+
+def _bin(t: float, every_s: float) -> int:
+    """The thumbnail interval of a time stamp: stateless, so a range read after a
+    warm-up keeps the thumbnails of a read from the start."""
+    return math.floor(t / every_s)
 
 
 def _undecoded(

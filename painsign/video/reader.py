@@ -156,6 +156,39 @@ def read_decodable(
     return None
 
 
+def seek(cap: cv2.VideoCapture, fps: float, start_s: float) -> int:
+    """Move ``cap`` to the frame at ``start_s`` seconds; return that frame's stream index.
+
+    OpenCV's FFmpeg back-end seeks to the key frame before the wanted frame and decodes
+    forward to it, so the frames read next are exactly those a read from the start gets
+    there (measured on MPEG-4 and H.264 files: same pixels, index and time stamp; about
+    6 ms a seek). Frame ``k`` is the one at ``k / fps``, so a variable-rate file lands
+    near, not exactly at, ``start_s``. In a damaged stretch the seek lands off by some
+    frames and the frames up to the next intact key frame may decode differently (the
+    decoder conceals damage from other reference frames); :class:`VideoReader` takes the
+    first frame's index from its time stamp. Where the back-end cannot seek, it reads
+    from the start (index 0).
+
+    Parameters
+    ----------
+    cap : cv2.VideoCapture
+        An open capture, not read yet.
+    fps : float
+        The nominal frame rate.
+    start_s : float
+        Where to start, in seconds; 0 or less reads from the start.
+
+    Returns
+    -------
+    int
+        The stream index of the frame that ``cap`` reads next.
+    """
+    frame = math.ceil(start_s * fps - 1e-6) if start_s > 0 else 0
+    if frame <= 0 or not cap.set(cv2.CAP_PROP_POS_FRAMES, frame):
+        return 0
+    return max(0, round(cap.get(cv2.CAP_PROP_POS_FRAMES)))
+
+
 _END = object()
 
 
@@ -173,6 +206,9 @@ class VideoReader:
     queue_size : int
         Frames decoded ahead of the consumer (fewer for frames so large that this many
         would take more than :data:`QUEUE_BYTES`).
+    start_s : float
+        Start reading at the frame of this time instead of the first (see :func:`seek`):
+        frame indices and time stamps are those of reading from the start.
 
     Attributes
     ----------
@@ -191,8 +227,9 @@ class VideoReader:
         See :func:`probe`.
     """
 
-    def __init__(self, path: str | Path, queue_size: int = 16):
+    def __init__(self, path: str | Path, queue_size: int = 16, start_s: float = 0.0):
         self.info = probe(path)
+        self.start_s = float(start_s)
         self.frames_read = 0
         self.frames_skipped = 0
         self.last_t = float("nan")
@@ -205,13 +242,19 @@ class VideoReader:
         def decode() -> None:
             cap = cv2.VideoCapture(str(self.info.path))
             try:
-                index, last_t = 0, None
+                index, last_t = seek(cap, self.info.fps, self.start_s), None
+                sought = index > 0
                 while not stop.is_set():
                     found = read_decodable(cap, self.info.fps, index, last_t)
                     if found is None:
                         break
                     bgr, last_t, skipped = found
-                    index += skipped
+                    if sought:
+                        # Past damage the seek may land off by some frames; the time
+                        # stamp (from 0, as OpenCV gives it) says where it landed.
+                        index, skipped, sought = round(last_t * self.info.fps), 0, False
+                    else:
+                        index += skipped
                     q.put((skipped, VideoFrame(index, last_t, bgr)))
                     index += 1
             except Exception as exc:  # reported to the consumer, not lost in the thread
