@@ -150,10 +150,11 @@ class ReplayBed:
                     at = self._loop * length + row[0] - self.offset_s
                     due.append((self._apply(row), at))
                 self._pos = end
-                if end >= (self._loop + 1) * length:
+                wrapped = end >= (self._loop + 1) * length
+                if wrapped:
                     due += [(e, end - self.offset_s) for e in self._end_loop()]
             self._tell(due)
-            if target < (self._loop + 1) * length:
+            if not wrapped:
                 return
 
     def set_technical_condition(self, kind_id: str, active: bool, note: str = "") -> None:
