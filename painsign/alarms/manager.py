@@ -111,6 +111,7 @@ class _Alarm:
     acked_at: float | None = None
     breakthrough: bool = False
     seq: int = 0  # activation order: breaks ties between alarms raised at the same time
+    reason: str = ""  # why the condition started, from set_condition
 
 
 class AlarmManager:
@@ -178,7 +179,7 @@ class AlarmManager:
         """The current settings (change them with :meth:`update_settings`)."""
         return self._settings
 
-    def set_condition(self, kind_id: str, active: bool) -> None:
+    def set_condition(self, kind_id: str, active: bool, reason: str = "") -> None:
         """Report whether the condition of ``kind_id`` holds now.
 
         The alarm is raised once the condition has held continuously for its condition
@@ -192,18 +193,25 @@ class AlarmManager:
             Alarm kind id, e.g. ``"camera_lost"``.
         active : bool
             Whether the condition holds now.
+        reason : str, optional
+            Why the condition started, in words; the notes of its start and its alarm end
+            with ``"; because REASON"``.
         """
         alarm = self._get(kind_id)
         active = bool(active)
         now = self._advance()
+        because = f"; because {reason}" if reason else ""
         if active and not alarm.condition:
             alarm.condition, alarm.condition_since = True, now
+            alarm.reason = reason
             if alarm.state == State.LATCHED:
                 alarm.state = State.ACTIVE
-                self._log(alarm, State.ACTIVE, "condition returned while latched")
+                self._log(alarm, State.ACTIVE, f"condition returned while latched{because}")
             else:
                 delay = self._settings.condition_delay(kind_id)
-                self._log(alarm, State.PENDING, f"condition started; alarm after {delay:g} s")
+                self._log(
+                    alarm, State.PENDING, f"condition started; alarm after {delay:g} s{because}"
+                )
         elif not active and alarm.condition:
             assert alarm.condition_since is not None  # set with condition
             held = now - alarm.condition_since
@@ -248,7 +256,7 @@ class AlarmManager:
         self._advance()
         self._flush()
 
-    def acknowledge(self, kind_id: str | None = None) -> list[str]:
+    def acknowledge(self, kind_id: str | None = None, by: str = "") -> list[str]:
         """Acknowledge one alarm, or all of them.
 
         An active alarm becomes acknowledged: it stays on screen, stops sounding, and sounds
@@ -259,6 +267,9 @@ class AlarmManager:
         ----------
         kind_id : str, optional
             The alarm to acknowledge; None acknowledges every alarm.
+        by : str, optional
+            Who and where, when not at the bedside (``"from the central station at HOST
+            by USER"``): the notes read ``"acknowledged from the central station ..."``.
 
         Returns
         -------
@@ -268,17 +279,17 @@ class AlarmManager:
         targets = list(self._alarms.values()) if kind_id is None else [self._get(kind_id)]
         now = self._advance()
         done = []
+        acked = f"acknowledged {by}" if by else "acknowledged"
         for alarm in sorted((a for a in targets if a.state in _AUDIBLE), key=self._order):
             if alarm.state == State.ACTIVE:
                 alarm.state, alarm.acked_at = State.ACKNOWLEDGED, now
                 self._log(
                     alarm,
                     State.ACKNOWLEDGED,
-                    f"acknowledged; sounds again in {self._settings.reminder_s:g} s "
-                    "if still active",
+                    f"{acked}; sounds again in {self._settings.reminder_s:g} s if still active",
                 )
             else:
-                self._log(alarm, State.ACKNOWLEDGED, "acknowledged after its condition ended")
+                self._log(alarm, State.ACKNOWLEDGED, f"{acked} after its condition ended")
                 self._clear(alarm, "cleared: latched alarm acknowledged")
             done.append(alarm.kind.id)
         self._flush()
@@ -513,7 +524,8 @@ class AlarmManager:
 
     def _activate_due(self, alarm: _Alarm) -> None:
         delay = self._settings.condition_delay(alarm.kind.id)
-        self._activate(alarm, f"condition held {delay:g} s" if delay else "condition present")
+        note = f"condition held {delay:g} s" if delay else "condition present"
+        self._activate(alarm, note + (f"; because {alarm.reason}" if alarm.reason else ""))
 
     def _remind(self, alarm: _Alarm) -> None:
         alarm.state, alarm.acked_at = State.ACTIVE, None

@@ -5,20 +5,27 @@ with QoS 1 in a persistent MQTT session, so alarm messages published while it is
 from a running broker are kept for it. A bed is offline when its status says so (the last
 will of a killed bedside) or when its last state is older than :data:`STALE_S` seconds.
 Every change of a bed is reported as one line (``painsign central --headless``).
+
+With ``remote_ack`` (``painsign central --remote-ack``) :meth:`CentralStation.acknowledge`
+sends an ``ack`` to a bed (QoS 1, not retained); without it the central station never
+publishes. A broker that refuses the central station (user name or password, not
+authorised) or a TLS failure stops its retries and is said in :attr:`CentralStation.refused`.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from painsign.central.link import new_client
-from painsign.central.schema import parse_time, topic_label, validate
+from painsign.central.link import MqttSecurity, failure_text, new_client, refusal_text
+from painsign.central.schema import envelope, parse_time, topic, topic_label, validate
 
 logger = logging.getLogger("painsign.central")
 
@@ -110,10 +117,34 @@ class CentralStation:
         Receives one line per bed change.
     client_id : str, optional
         The MQTT client id of the persistent session (default from the unit and host).
+    security : MqttSecurity, optional
+        User name, password and TLS; anonymous plain TCP without it.
+    remote_ack : bool
+        Whether :meth:`acknowledge` may send acknowledges to the beds.
+
+    Attributes
+    ----------
+    remote_ack : bool
+    refused : str or None
+        Why the broker refused the central station ("bad user name or password", "TLS:
+        certificate verify failed (...)"); it then stops retrying.
     """
 
-    def __init__(self, host: str, port: int, unit: str | None = None, echo=print, client_id=None):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        unit: str | None = None,
+        echo=print,
+        client_id=None,
+        security: MqttSecurity | None = None,
+        remote_ack: bool = False,
+    ):
         self.host, self.port, self.unit, self.echo = host, port, unit, echo
+        self.remote_ack = bool(remote_ack)
+        self.refused: str | None = None
+        self.who = (security.user if security is not None else None) or getpass.getuser()
+        self.where = socket.gethostname()
         self.beds: dict[tuple[str, str], Bed] = {}
         #: Payloads refused by the schema.
         self.invalid = 0
@@ -123,9 +154,10 @@ class CentralStation:
         level = topic_label(unit) if unit else "+"
         self._subscription = f"painsign/v1/{level}/+/#"
         who = client_id or f"painsign-central-{level.replace('+', 'all')}-{socket.gethostname()}"
-        self._client = new_client(who)
+        self._client = new_client(who, security)
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._stop = threading.Event()
@@ -162,6 +194,30 @@ class CentralStation:
                 for bed in self.beds.values()
             ]
 
+    def acknowledge(self, unit: str, bed: str) -> None:
+        """Acknowledge at bed ``unit``/``bed`` the alarms it shows sounding (active or
+        latched), as its own button would; one line says who, where and which bed.
+
+        Raises
+        ------
+        RuntimeError
+            When the central station was not started with ``remote_ack``.
+        """
+        if not self.remote_ack:
+            raise RuntimeError("remote acknowledge is off (painsign central --remote-ack)")
+        with self._lock:
+            known = self.beds.get((unit, bed))
+            alarms = (known.state or {}).get("alarms", []) if known is not None else []
+            kinds = [a["kind"] for a in alarms if a["state"] in ("active", "latched")]
+        payload = envelope("ack", unit, bed, who=self.who, where=self.where, alarm_kinds=kinds)
+        self._client.publish(topic(unit, bed, "ack"), json.dumps(payload), qos=1, retain=False)
+        logger.info("acknowledge sent to %s/%s by %s at %s", unit, bed, self.who, self.where)
+        stamp = time.strftime("%H:%M:%S", time.localtime())
+        self.echo(
+            f"{stamp} {unit}/{bed} acknowledge sent from the central station at {self.where} "
+            f"by {self.who}: {', '.join(kinds) or 'no alarm sounding'}"
+        )
+
     def check_stale(self, now: float | None = None) -> None:
         """Mark offline every online bed whose last state is older than :data:`STALE_S`."""
         now = time.monotonic() if now is None else now
@@ -191,7 +247,9 @@ class CentralStation:
     # paho's network thread
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            logger.warning("broker refused the central station: %s", reason_code)
+            # A wrong password or a missing right does not mend itself: stop retrying.
+            self.refused = refusal_text(reason_code)
+            client.disconnect()
             return
         self.connected = True
         client.subscribe(self._subscription, qos=1)
@@ -199,8 +257,15 @@ class CentralStation:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
-        if not self._stop.is_set():
+        if not self._stop.is_set() and self.refused is None:
             logger.warning("central station lost the broker: %s", reason_code)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its "except OSError" around the connection attempt.
+        reason = failure_text(sys.exc_info()[1])
+        if reason.startswith("TLS"):
+            self.refused = reason
+            client.disconnect()
 
     def _on_message(self, client, userdata, message) -> None:
         kind = message.topic.rsplit("/", 1)[-1]
@@ -215,6 +280,8 @@ class CentralStation:
             self._take(kind, payload, retained=bool(message.retain))
 
     def _take(self, kind: str, payload: dict, retained: bool) -> None:
+        if kind == "ack":
+            return  # ours or another central's; the bed's alarm message tells what it did
         key = (payload["unit"], payload["bed"])
         bed = self.beds.get(key)
         if bed is None:

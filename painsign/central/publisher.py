@@ -8,25 +8,34 @@ Topics ``painsign/v1/UNIT/BED/{state,alarm,session,status}`` (:mod:`painsign.cen
 - ``state``: retained, QoS 0, about once a second from the engine's snapshot;
 - ``alarm``: QoS 1, not retained, every alarm change as the bedside logs it.
 
+It subscribes to its own ``ack`` topic only: an acknowledge from the central station
+(``painsign central --remote-ack``) is validated and applied through the same engine path
+as the bedside button, its log notes saying "acknowledged from the central station at HOST
+by USER".
+
 The bedside stays primary: while the broker cannot be reached the monitor goes on, the
 low-priority technical alarm "Central link lost" is raised, and alarm messages are kept in
 a bounded queue (the oldest dropped first, counted in each later message's ``dropped``)
-and sent on reconnection. Paho's network thread only sets flags; a thread of the
-publisher applies them to the engine, so no lock is ever taken in both orders.
+and sent on reconnection. A broker that refuses the bedside (user name or password, not
+authorised) or a TLS failure is said in the alarm's notes and in one WARNING line, and
+retried less and less often (:data:`REFUSED_RETRY_S`). Paho's network thread only sets
+flags and queues acknowledges; a thread of the publisher applies them to the engine, so
+no lock is ever taken in both orders.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections import deque
 
 from painsign import __version__
 from painsign.alarms import AlarmId, AlarmLogEntry, get_kind
-from painsign.central.link import new_client
-from painsign.central.schema import envelope, topic, topic_label
+from painsign.central.link import MqttSecurity, failure_text, new_client, refusal_text
+from painsign.central.schema import envelope, parse_time, topic, topic_label, validate
 
 logger = logging.getLogger("painsign.central")
 
@@ -38,6 +47,13 @@ STATE_EVERY_S = 1.0
 
 #: Keep-alive (s): the broker sends the last will of a silent bedside after 1.5 times it.
 KEEPALIVE_S = 5
+
+#: Retry delays (s) after a refusal or a TLS failure, doubling: a misconfigured bedside
+#: must not hammer the broker. A lost link is retried every 1-2 s.
+REFUSED_RETRY_S = (5, 60)
+
+#: An acknowledge older than this (s, by its ``time_utc``) is refused: it was delayed.
+ACK_MAX_AGE_S = 30.0
 
 
 def _label(kind: str) -> str:
@@ -108,6 +124,8 @@ class CentralPublisher:
         Whether the bedside runs with shortened alarm delays.
     queue_limit : int
         Alarm messages kept while the link is down.
+    security : MqttSecurity, optional
+        User name, password and TLS; anonymous plain TCP without it.
     """
 
     def __init__(
@@ -119,22 +137,31 @@ class CentralPublisher:
         source_kind: str,
         demo: bool = False,
         queue_limit: int = QUEUE_LIMIT,
+        security: MqttSecurity | None = None,
     ) -> None:
         self.host, self.port, self.unit, self.bed = host, port, unit, bed
         self.source_kind, self.demo = source_kind, demo
-        self._topics = {k: topic(unit, bed, k) for k in ("state", "alarm", "session", "status")}
-        self._client = new_client(f"painsign-bed-{topic_label(unit)}-{topic_label(bed)}")
+        kinds = ("state", "alarm", "session", "status", "ack")
+        self._topics = {k: topic(unit, bed, k) for k in kinds}
+        self._client = new_client(f"painsign-bed-{topic_label(unit)}-{topic_label(bed)}", security)
         will = envelope("status", unit, bed, status="offline", reason="last will")
         self._client.will_set(self._topics["status"], json.dumps(will), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_message = self._on_message
         self._lock = threading.Lock()  # the queue, the counters, the connected flag
         self._queue: deque[dict] = deque()
         self._queue_limit = queue_limit
         self._connected = False
         self._link_up: bool | None = None  # what the network thread saw last; None: not yet
+        self._link_reason = ""  # why it is down, from the network thread
+        self._warned = ""  # the reason last said in a WARNING line
+        self._acks: deque[dict] = deque(maxlen=100)  # from the network thread
+        #: Acknowledges from the central station applied, and refused.
+        self.acks_applied = 0
+        self.acks_refused = 0
         self._announce = False  # send status and session at the next tick
         self._seq = 0
         #: Alarm messages dropped from the full queue, oldest first.
@@ -249,6 +276,8 @@ class CentralPublisher:
             with self._lock:
                 self._flush()
             self._apply_link()
+            while self._acks:
+                self._apply_ack(self._acks.popleft())
             with self._lock:
                 connected = self._connected
             now = time.monotonic()
@@ -267,10 +296,36 @@ class CentralPublisher:
             self._announce = False
             self._publish_status_and_session()
         lost = up is False
+        reason = self._link_reason if lost else ""
+        if reason.startswith(("broker refused", "TLS")) and reason != self._warned:
+            self._warned = reason
+            logger.warning(
+                "central link to %s:%d: %s; monitoring goes on, retrying every %d-%d s",
+                self.host,
+                self.port,
+                reason,
+                *REFUSED_RETRY_S,
+            )
         if lost != self._link_alarm and self._engine is not None:
             self._link_alarm = lost
-            logger.info("central link %s", "lost" if lost else "up")
-            self._engine.set_technical_condition(AlarmId.CENTRAL_LINK_LOST, lost)
+            logger.info("central link %s%s", "lost" if lost else "up", f": {reason}" * lost)
+            self._engine.set_technical_condition(AlarmId.CENTRAL_LINK_LOST, lost, reason)
+
+    def _apply_ack(self, payload: dict) -> None:
+        """Acknowledge at the bedside what the central station acknowledged."""
+        by = f"from the central station at {payload['where']} by {payload['who']}"
+        age = time.time() - parse_time(payload["time_utc"]).timestamp()
+        if age > ACK_MAX_AGE_S:
+            self.acks_refused += 1
+            logger.warning("refused an acknowledge %s: sent %.0f s ago", by, age)
+            return
+        if self._engine is None:
+            return
+        done = self._engine.acknowledge(payload["alarm_kinds"], by=by)
+        self.acks_applied += 1
+        logger.info(
+            "acknowledged %s: %s", by, ", ".join(done) or "nothing (no such alarm sounding)"
+        )
 
     def _publish_status_and_session(self) -> None:
         engine = self._engine
@@ -304,10 +359,13 @@ class CentralPublisher:
     # paho's network thread: flags only.
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            logger.info("broker refused the connection: %s", reason_code)
+            self._link_reason = f"broker refused: {refusal_text(reason_code, has_will=True)}"
+            client.reconnect_delay_set(*REFUSED_RETRY_S)
             self._link_up = False
             return
         logger.info("connected to the broker %s:%d", self.host, self.port)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        client.subscribe(self._topics["ack"], qos=1)
         with self._lock:
             self._connected = True
         self._announce = True
@@ -316,9 +374,32 @@ class CentralPublisher:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:
             self._connected = False
-        if not self._stop.is_set():
+        if not self._stop.is_set() and self._link_up:
             logger.info("link to the broker lost: %s", reason_code)
+            self._link_reason = f"link lost: {refusal_text(reason_code)}"
         self._link_up = False
 
     def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its "except OSError" around the connection attempt.
+        reason = failure_text(sys.exc_info()[1])
+        if reason.startswith("TLS"):
+            client.reconnect_delay_set(*REFUSED_RETRY_S)
+        self._link_reason = reason
         self._link_up = False
+
+    def _on_message(self, client, userdata, message) -> None:
+        if message.topic != self._topics["ack"]:
+            return
+        try:
+            payload = json.loads(message.payload)
+            validate("ack", payload)
+            if (topic_label(payload["unit"]), topic_label(payload["bed"])) != (
+                topic_label(self.unit),
+                topic_label(self.bed),
+            ):
+                raise ValueError(f"it names {payload['unit']}/{payload['bed']}")
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            self.acks_refused += 1
+            logger.warning("refused an acknowledge on %s: %s", message.topic, exc)
+            return
+        self._acks.append(payload)

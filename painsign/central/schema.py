@@ -5,7 +5,8 @@ Every payload is a JSON object (UTF-8) with these common fields:
 ``schema`` : str
     Always ``"painsign/v1"``; a reader refuses any other value.
 ``kind`` : str
-    ``"state"``, ``"alarm"``, ``"session"`` or ``"status"``: the last level of its topic.
+    ``"state"``, ``"alarm"``, ``"session"``, ``"status"`` (bedside to central) or ``"ack"``
+    (central to bedside, ``painsign central --remote-ack``): the last level of its topic.
 ``unit``, ``bed`` : str
     The unit and bed labels as given (``--unit``, ``--bed``). No names, no images: bed and
     unit labels only.
@@ -15,8 +16,8 @@ Every payload is a JSON object (UTF-8) with these common fields:
 
 The topics are ``painsign/v1/UNIT/BED/KIND`` (:func:`topic`), UNIT and BED made safe for a
 topic level by :func:`topic_label`. The fields of each kind are listed in :data:`FIELDS`
-and described in :func:`state_fields`, :func:`alarm_fields`, :func:`session_fields` and
-:func:`status_fields`; :func:`validate` checks a payload against them.
+and described in :func:`state_fields`, :func:`alarm_fields`, :func:`session_fields`,
+:func:`status_fields` and :func:`ack_fields`; :func:`validate` checks a payload against them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 SCHEMA = "painsign/v1"
 
 #: The payload kinds, each the last level of its topic.
-KINDS = ("state", "alarm", "session", "status")
+KINDS = ("state", "alarm", "session", "status", "ack")
 
 _NUMBER = (int, float)
 _OPT_STR = (str, type(None))
@@ -159,12 +160,35 @@ def status_fields() -> dict[str, object]:
     return {"status": str, "reason": str}
 
 
+def ack_fields() -> dict[str, object]:
+    """The fields of an ``ack`` payload (QoS 1, not retained), the only kind the central
+    station sends: acknowledge alarms at a bed from the central station
+    (``painsign central --remote-ack``). The bedside acknowledges them as its own button
+    does and logs who and where. ``unit`` and ``bed`` name the bed acknowledged.
+
+    ``who`` : str
+        Who acknowledged: the central station's MQTT user, else its operating-system user.
+    ``where`` : str
+        The central station's host name.
+    ``alarm_kinds`` : list of str
+        The alarm kind ids acknowledged: those the central station showed sounding (active
+        or latched) at that bed; an alarm raised at the bed since is not acknowledged.
+
+    Returns
+    -------
+    dict
+        Field name -> allowed type(s).
+    """
+    return {"who": str, "where": str, "alarm_kinds": list}
+
+
 #: The fields of each kind besides the common ones, name -> allowed type(s).
 FIELDS: dict[str, dict[str, object]] = {
     "state": state_fields(),
     "alarm": alarm_fields(),
     "session": session_fields(),
     "status": status_fields(),
+    "ack": ack_fields(),
 }
 
 _ITEM_FIELDS = {
@@ -241,6 +265,9 @@ def validate(kind: str, payload: object) -> None:
             if k == kind and isinstance(payload.get(name), list):
                 for i, item in enumerate(payload[name]):
                     problems += _check_object(item, item_fields, f"{kind}.{name}[{i}]")
+        if kind == "ack" and isinstance(payload.get("alarm_kinds"), list):
+            if not all(isinstance(k, str) and k for k in payload["alarm_kinds"]):
+                problems.append(f"alarm_kinds {payload['alarm_kinds']!r} are not all names")
         if kind == "state" and isinstance(payload.get("scorers"), list):
             for item in payload["scorers"]:
                 value = item.get("value") if isinstance(item, dict) else None

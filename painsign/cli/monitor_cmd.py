@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from painsign.cli.common_options import add_sign_types_option
+from painsign.cli.mqtt_options import add_mqtt_options, mqtt_security
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
 from painsign.errors import InputError, PainsignError
 
@@ -102,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(needs --unit; the bed is --bed)",
     )
     p.add_argument("--unit", default=None, metavar="NAME", help="unit label for --publish")
+    add_mqtt_options(p)
     p.add_argument(
         "--demo",
         action="store_true",
@@ -306,14 +308,15 @@ def open_publisher(args: argparse.Namespace):
         For a bad broker address, a missing ``--unit``, or paho-mqtt not installed.
     """
     if args.publish is None:
-        if args.unit is not None:
-            raise InputError("--unit is for --publish mqtt://HOST:PORT")
+        if args.unit is not None or args.mqtt_user is not None or args.mqtt_ca is not None:
+            raise InputError("--unit, --mqtt-user and --mqtt-ca are for --publish mqtt://HOST:PORT")
         return None
-    from painsign.central.link import parse_broker
+    from painsign.central.link import parse_broker_address
     from painsign.central.publisher import CentralPublisher
     from painsign.central.schema import topic_label
 
-    host, port = parse_broker(args.publish)
+    address = parse_broker_address(args.publish, tls=args.mqtt_ca is not None)
+    security = mqtt_security(args, scheme_tls=address.tls)
     if not args.unit:
         raise InputError("--publish needs --unit NAME (the bed is --bed)")
     try:
@@ -321,7 +324,15 @@ def open_publisher(args: argparse.Namespace):
     except ValueError as exc:
         raise InputError(str(exc)) from None
     kind = "file" if args.video else "stream" if args.url else "camera"
-    return CentralPublisher(host, port, args.unit, args.bed, kind, demo=bool(args.demo))
+    return CentralPublisher(
+        address.host,
+        address.port,
+        args.unit,
+        args.bed,
+        kind,
+        demo=bool(args.demo),
+        security=security,
+    )
 
 
 def replay_damage_line(engine) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 
 from painsign.alarms import AlarmId, AlarmManager
 
@@ -18,10 +19,33 @@ class AlarmControls:
     _lock: threading.RLock
     _audio_problem: str | None
 
-    def acknowledge(self) -> None:
-        """Acknowledge every alarm (silences them; clears latched ones whose cause ended)."""
+    def acknowledge(self, kinds: Iterable[str] | None = None, by: str = "") -> list[str]:
+        """Acknowledge every alarm, or those of ``kinds`` (silences them; clears latched
+        ones whose cause ended).
+
+        Parameters
+        ----------
+        kinds : iterable of str, optional
+            Alarm kind ids; every alarm when None (the bedside button).
+        by : str, optional
+            Who and where when not at the bedside (``"from the central station at HOST by
+            USER"``), written in the alarm log.
+
+        Returns
+        -------
+        list of str
+            The kind ids acknowledged.
+        """
         with self._lock:
-            self.alarms.acknowledge()
+            if kinds is None:
+                return self.alarms.acknowledge(by=by)
+            done: list[str] = []
+            for kind in kinds:
+                try:
+                    done += self.alarms.acknowledge(kind, by=by)
+                except ValueError:  # a kind this bedside does not know
+                    logger.warning("alarm %r not acknowledged: no such alarm kind", kind)
+            return done
 
     def pause_audio(self, seconds: float | None = None) -> bool:
         """Pause alarm sound (visuals continue; higher priority breaks through).

@@ -114,7 +114,8 @@ def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> Alar
         raised_at[kind] = t
         extra = " (sounds through the pause)" if "sounds through" in note else ""
         again = " again" if "again" in note or "returned" in note else ""
-        return AlarmLogRow(t, kind, name, priority, "raised", f"{name} raised{again}{extra}")
+        why = f": {note.split('; because ', 1)[1]}" if "; because " in note else ""
+        return AlarmLogRow(t, kind, name, priority, "raised", f"{name} raised{again}{extra}{why}")
     if state == "latched":
         return AlarmLogRow(
             t,
@@ -125,7 +126,9 @@ def log_row(entry: AlarmLogEntry, t: float, raised_at: dict[str, float]) -> Alar
             f"{name} latched: condition ended, acknowledge to clear",
         )
     if state == "acknowledged":
-        return AlarmLogRow(t, kind, name, priority, "acknowledged", f"{name} acknowledged")
+        # "acknowledged from the central station at HOST by USER; sounds again ..."
+        remote = note.split(";")[0].removeprefix("acknowledged").split(" after its")[0]
+        return AlarmLogRow(t, kind, name, priority, "acknowledged", f"{name} acknowledged{remote}")
     since = raised_at.pop(kind, None)
     length = f" after {t - since:.0f} s" if since is not None else ""
     return AlarmLogRow(t, kind, name, priority, "ended", f"{name} ended{length}")

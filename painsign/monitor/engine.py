@@ -392,11 +392,12 @@ class MonitorEngine(AlarmControls, ReplayControls):
             except Exception:  # a sink's fault never stops the bedside's own alarms
                 logger.exception("alarm sink %r failed", sink)
 
-    def set_technical_condition(self, kind_id: str, active: bool) -> None:
+    def set_technical_condition(self, kind_id: str, active: bool, reason: str = "") -> None:
         """Set or clear the condition of a technical alarm raised from outside the worker
-        (e.g. "Central link lost" from the publisher's network thread)."""
+        (e.g. "Central link lost" from the publisher's thread); ``reason`` says why in its
+        log notes ("broker refused: not authorized")."""
         with self._lock:
-            self.alarms.set_condition(kind_id, active)
+            self.alarms.set_condition(kind_id, active, reason)
 
     def _review(self, window, threshold: float) -> None:
         """Advisory (not an alarm): the latest window of the first scorer needs review."""
