@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.painsign-installed
 
-.PHONY: install test test-fast demo demo-video bench lint models models-check clean
+.PHONY: install test test-fast demo demo-unit demo-video bench lint models models-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ demo: $(STAMP)
 	@echo "open out/demo/sign.png (the pain sign), out/demo/summary.json, out/demo/frames.csv"
 	@echo "the monitor replays the demo video with shortened alarm delays (--demo); close its window or press Ctrl+C to stop"
 	$(BIN)/painsign monitor --video assets/demo_grimace.mp4 --bed "demo bed" --db out/demo/sessions.db --demo
+
+# A unit on this machine: mosquitto on a free loopback port (BROKER=mqtt://HOST:PORT uses a
+# running broker instead), three headless bedside monitors replaying the demo video and the
+# central station window (HEADLESS=1: one line per bed change). One Ctrl+C stops them all.
+demo-unit: $(STAMP)
+	BIN=$(BIN) scripts/demo_unit.sh
 
 # Rebuild the ONNX models from MediaPipe's TFLite files with pinned tools.
 $(VENV)-models/.ok: scripts/models-requirements.txt
