@@ -11,7 +11,9 @@ import getpass
 import json
 import os
 import shutil
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_central import MOSQUITTO, free_port, wait_for
+from test_central import DEMO, MOSQUITTO, free_port, stored_alarms, wait_for
 
 from painsign.central.schema import envelope, topic, validate
 
@@ -374,3 +376,99 @@ def test_tls_with_the_units_ca_works_and_another_ca_is_refused_in_words(broker):
     ), r.stderr
     assert r.stderr.count("\n") == 1, r.stderr
     assert time.monotonic() - start < 10
+
+
+def bedside(broker, db, user, password_file, *extra):
+    """`painsign monitor` replaying the demo video headless in real time, publishing as
+    ``user`` (bed "bed 1": its topic label is bed-1)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
+         "--demo", "--db", str(db), "--publish", broker.url, "--unit", "NICU",
+         "--bed", "bed 1", "--mqtt-user", user, "--mqtt-password-file", str(password_file),
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def stored_notes(db, kind: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return con.execute(
+            "select state, note from alarms where kind = ? order by rowid", (kind,)
+        ).fetchall()
+
+
+@needs_secure_broker
+@pytest.mark.slow
+def test_a_refused_bedside_goes_on_monitoring_says_why_and_does_not_hammer_the_broker(
+    broker, tmp_path
+):
+    db = tmp_path / "bed.db"
+    proc = bedside(broker, db, "bed-1", broker.password_file("wrong"), "--exit-after", "12")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err  # the bedside stays primary
+    why = "broker refused: not authorized (user name, password, or the right to its own topics)"
+    warnings = [ln for ln in err.splitlines() if "WARNING" in ln and "central link to" in ln]
+    assert warnings == [
+        f"painsign: WARNING: central link to 127.0.0.1:{broker.port}: {why}; monitoring goes "
+        "on, retrying every 5-60 s"
+    ], err
+    notes = stored_notes(db, "central_link_lost")
+    assert ("active", f"condition present; because {why}") in notes, notes
+    assert ("pain_surge", "active") in stored_alarms(db)  # monitoring went on
+    # Retries 5 s, then 10 s apart: 2 attempts in 12 s (1-2 s apart gave 7, 5 s apart 3).
+    attempts = broker.log.count("Sending CONNACK to 127.0.0.1 (0, 135)")
+    assert 1 <= attempts <= 2, broker.log
+
+
+@needs_secure_broker
+@pytest.mark.slow
+def test_an_alarm_acknowledged_from_the_central_station_is_acknowledged_at_the_bed(
+    broker, tmp_path
+):
+    from painsign.central.central import CentralStation
+    from painsign.central.link import MqttSecurity
+
+    lines: list[str] = []
+    station = CentralStation(
+        "127.0.0.1",
+        broker.port,
+        "NICU",
+        echo=lines.append,
+        client_id="test-central-ack",
+        security=MqttSecurity("central", PASSWORDS["central"]),
+        remote_ack=True,
+    )
+    station.start()
+    db = tmp_path / "bed.db"
+    proc = bedside(broker, db, "bed-1", broker.password_file("bed-1"), "--exit-after", "30")
+    key = ("NICU", "bed 1")
+    host = socket.gethostname()
+    by = f"from the central station at {host} by central"
+
+    def sounding():
+        state = station.beds[key].state if key in station.beds else None
+        return [a["kind"] for a in (state or {}).get("alarms", []) if a["state"] == "active"]
+
+    try:
+        assert wait_for(lambda: sounding(), 60), (lines, broker.log)
+        kinds = sounding()
+        station.acknowledge(*key)
+        assert wait_for(
+            lambda: any(
+                a["state"] == "acknowledged" and by in a["note"] for a in station.beds[key].alarms
+            ),
+            5,
+        ), station.beds[key].alarms
+        acked = {a["alarm_kind"] for a in station.beds[key].alarms if by in a["note"]}
+        assert acked and acked <= set(kinds), (acked, kinds)
+        proc.send_signal(signal.SIGINT)  # Ctrl+C: a clean stop
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        station.stop()
+    assert "Traceback" not in err, out + err
+    assert f"acknowledged {by}: " in err  # the bedside's log line
+    notes = [n for k in acked for _, n in stored_notes(db, k)]
+    assert any(n.startswith(f"acknowledged {by}") for n in notes), notes
+    assert any(f"NICU/bed 1 acknowledge sent {by}: " in ln for ln in lines), lines
+    assert station.invalid == 0

@@ -158,6 +158,7 @@ class CentralPublisher:
         self._link_up: bool | None = None  # what the network thread saw last; None: not yet
         self._link_reason = ""  # why it is down, from the network thread
         self._warned = ""  # the reason last said in a WARNING line
+        self._backing_off = False  # retrying slowly after a refusal
         self._acks: deque[dict] = deque(maxlen=100)  # from the network thread
         #: Acknowledges from the central station applied, and refused.
         self.acks_applied = 0
@@ -323,7 +324,8 @@ class CentralPublisher:
             return
         done = self._engine.acknowledge(payload["alarm_kinds"], by=by)
         self.acks_applied += 1
-        logger.info(
+        # WARNING: whoever is at the bed should learn that its alarms were silenced remotely.
+        logger.warning(
             "acknowledged %s: %s", by, ", ".join(done) or "nothing (no such alarm sounding)"
         )
 
@@ -360,11 +362,11 @@ class CentralPublisher:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._link_reason = f"broker refused: {refusal_text(reason_code, has_will=True)}"
-            client.reconnect_delay_set(*REFUSED_RETRY_S)
+            self._back_off(client, True)
             self._link_up = False
             return
         logger.info("connected to the broker %s:%d", self.host, self.port)
-        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self._back_off(client, False)
         client.subscribe(self._topics["ack"], qos=1)
         with self._lock:
             self._connected = True
@@ -383,9 +385,16 @@ class CentralPublisher:
         # paho calls this inside its "except OSError" around the connection attempt.
         reason = failure_text(sys.exc_info()[1])
         if reason.startswith("TLS"):
-            client.reconnect_delay_set(*REFUSED_RETRY_S)
+            self._back_off(client, True)
         self._link_reason = reason
         self._link_up = False
+
+    def _back_off(self, client, refused: bool) -> None:
+        """Retry slowly (doubling) while refused, every 1-2 s otherwise; paho restarts the
+        doubling at each reconnect_delay_set, so it is called only on a change."""
+        if refused != self._backing_off:
+            self._backing_off = refused
+            client.reconnect_delay_set(*(REFUSED_RETRY_S if refused else (1, 2)))
 
     def _on_message(self, client, userdata, message) -> None:
         if message.topic != self._topics["ack"]:
