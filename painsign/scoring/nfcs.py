@@ -210,6 +210,7 @@ class NfcsScorer:
         self.calibrated = False
         self.baseline_status = "population values: waiting for a calm face"
         self._recalibrating = False
+        self._held = False
         self._window: list[_Sample] = []
         self._recent: deque[_Sample] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._chin: deque[tuple[float, float]] = deque(maxlen=QUIVER_MAX_SAMPLES)
@@ -299,7 +300,42 @@ class NfcsScorer:
     @property
     def calibrating(self) -> bool:
         """Whether a rest window is being collected (at the start, or after recalibrate)."""
-        return (not self.calibrated or self._recalibrating) and self.calibration_s > 0
+        return (
+            (not self.calibrated or self._recalibrating)
+            and self.calibration_s > 0
+            and not self._held
+        )
+
+    def baseline_state(self) -> dict | None:
+        """The learned rest baseline, picklable; None while on population values.
+
+        With :meth:`hold_baseline` another instance scores against it: the chunks of one
+        recording analysed in parallel share the baseline learned at its start.
+        """
+        if not self.calibrated:
+            return None
+        return {
+            "rest": dict(self.rest),
+            "rest_crop": self.rest_crop,
+            "rest_pts": self.rest_pts,
+            "baseline_status": self.baseline_status,
+        }
+
+    def hold_baseline(self, state: dict | None) -> None:
+        """Score against ``state`` (from :meth:`baseline_state`; None: population
+        values) and learn nothing by itself until :meth:`reset`."""
+        self._held = True
+        self._recalibrating = False
+        self._window = []
+        if state is None:
+            self.rest = dict(POPULATION_REST)
+            self.rest_crop = self.rest_pts = None
+            self.calibrated = False
+            return
+        self.rest = dict(state["rest"])
+        self.rest_crop, self.rest_pts = state["rest_crop"], state["rest_pts"]
+        self.baseline_status = state["baseline_status"]
+        self.calibrated = True
 
     def recalibrate(self) -> None:
         """Learn a new baseline from the next calm ``calibration_s`` seconds.

@@ -1,0 +1,374 @@
+"""One long recording in time chunks analysed in parallel, stitched into one Analysis.
+
+Each chunk is read from ``warmup_s`` before its own start (the reader seeks there) so
+that the state the analysis keeps from frame to frame has settled by the chunk's first
+own frame: the face track and its crop, the face confirmation (``MIN_FACE_RUN_S``), the
+NFCS chin-quiver history (0.6 s). The warm-up records are dropped; the chunks' records
+are stitched in frame order and the signs (gap interpolation, the 1-s average, windows,
+events, sign types) computed on the whole stitched series, as one process does.
+
+One state is not local: the NFCS rest baseline (``--calibration``) is learned from the
+first calm seconds of the recording and kept. So a short first task
+(:func:`find_baseline`) analyses from the start until the baseline is adopted, and every
+chunk scores against population values up to that frame and against the adopted
+baseline from it on, as the one-process run does. Where the baseline is never adopted,
+that first task is the whole one-process analysis and no chunk runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from painsign.analysis.frames import FrameAnalyzer, FrameRecord
+from painsign.analysis.replay import (
+    TRACK_REANCHOR_S,
+    Analysis,
+    RangeRecords,
+    add_signs,
+    analyze_range,
+)
+from painsign.errors import InputError
+from painsign.scoring.base import Calibratable
+from painsign.video.reader import damage_text, probe
+
+#: Default chunk length: on 2 workers a 10-minute recording makes 2 chunks.
+DEFAULT_CHUNK_S = 300.0
+#: Default warm-up before each chunk (see the README's "Performance" for the measured
+#: agreement): the track, face confirmation and chin history settle within a second of
+#: a face in view.
+DEFAULT_WARMUP_S = 2.0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A time range of a recording: frames with ``start_s <= t < end_s`` are its own.
+
+    Reading starts at ``warm_start_s`` (``start_s - warmup_s``, at least 0).
+    """
+
+    index: int
+    start_s: float
+    end_s: float
+    warm_start_s: float
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    """What the sign of a scorer needs from it: name, display name and threshold."""
+
+    name: str
+    display_name: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The NFCS rest baselines a run from the start adopted, and the frame it did so.
+
+    ``states`` holds one dict per baseline learner of the analyzer, in order.
+    """
+
+    index: int
+    t: float
+    states: tuple[dict, ...]
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk sends back: per-frame numbers and thumbnails, never frames."""
+
+    chunk: Chunk
+    part: RangeRecords
+    scorers: tuple[ScorerInfo, ...]
+    detail_columns: tuple[str, ...]
+
+
+class ChunkMismatch(InputError):
+    """Chunks that do not join up (frame indices or time stamps differ in the overlap)."""
+
+
+def plan_chunks(duration_s: float, chunk_s: float, warmup_s: float) -> list[Chunk]:
+    """Split a recording into chunks of ``chunk_s`` seconds, the last one shorter.
+
+    Parameters
+    ----------
+    duration_s : float
+        The recording's nominal duration (NaN or 0 when unknown: one chunk).
+    chunk_s : float
+        Chunk length, positive.
+    warmup_s : float
+        Seconds read before each chunk's start, zero or positive.
+
+    Returns
+    -------
+    list of Chunk
+        Adjacent ranges from 0; the first starts at ``-inf`` and the last ends at
+        ``inf``, so every frame, whatever its time stamp, is in exactly one chunk.
+
+    Examples
+    --------
+    >>> [(c.start_s, c.end_s, c.warm_start_s) for c in plan_chunks(25.0, 10.0, 2.0)]
+    [(-inf, 10.0, 0.0), (10.0, 20.0, 8.0), (20.0, inf, 18.0)]
+    """
+    if not chunk_s > 0 or not warmup_s >= 0:
+        raise ValueError(f"chunk_s must be positive and warmup_s >= 0, got {chunk_s}, {warmup_s}")
+    n = 1 if not duration_s > 0 else max(1, math.ceil(duration_s / chunk_s - 1e-9))
+    chunks = []
+    for i in range(n):
+        start = -math.inf if i == 0 else i * chunk_s
+        end = math.inf if i == n - 1 else (i + 1) * chunk_s
+        chunks.append(Chunk(i, start, end, max(0.0, i * chunk_s - warmup_s)))
+    return chunks
+
+
+@runtime_checkable
+class SharedBaseline(Protocol):
+    """A scorer whose learned baseline can be handed to another instance of it."""
+
+    def baseline_state(self) -> object | None:
+        """The learned baseline, picklable; None while not learned."""
+        ...
+
+    def hold_baseline(self, state: object | None) -> None:
+        """Score against ``state`` and learn nothing by itself until ``reset()``."""
+        ...
+
+
+def baseline_learners(analyzer: FrameAnalyzer) -> list:
+    """The scorers of ``analyzer`` (and their parts) that learn a rest baseline by
+    themselves, each once.
+
+    Raises
+    ------
+    ValueError
+        For a scorer that learns one but cannot hand it over (:class:`SharedBaseline`):
+        its chunks would each learn their own.
+    """
+    found: dict[int, object] = {}
+    for s in analyzer.scorers:
+        for candidate in (s, *getattr(s, "parts", ())):
+            if isinstance(candidate, Calibratable) and candidate.calibrating:
+                if not isinstance(candidate, SharedBaseline):
+                    raise ValueError(f"scorer {candidate!r} cannot share its baseline")
+                found.setdefault(id(candidate), candidate)
+    return list(found.values())
+
+
+class _Adopted(Exception):
+    def __init__(self, baseline: Baseline):
+        self.baseline = baseline
+
+
+def find_baseline(path: str | Path, job) -> Baseline | ChunkResult | None:
+    """Analyse from the start until every NFCS rest baseline is adopted (a worker task).
+
+    Returns
+    -------
+    Baseline, ChunkResult or None
+        The baselines and the frame they were adopted at; None when the analyzer learns
+        none (``--calibration 0``, ``--no-nfcs``); the whole recording's
+        :class:`ChunkResult` when they were never adopted (then it is the analysis).
+    """
+    analyzer = _worker_analyzer(job)
+    learners = baseline_learners(analyzer)
+    if not learners:
+        return None
+
+    def check(record: FrameRecord) -> None:
+        states = tuple(s.baseline_state() for s in learners)
+        if all(state is not None for state in states):
+            raise _Adopted(Baseline(record.index, record.t, states))
+
+    whole = Chunk(0, -math.inf, math.inf, 0.0)
+    try:
+        part = analyze_range(path, analyzer, whole.start_s, whole.end_s, 0.0, after_frame=check)
+    except _Adopted as adopted:
+        return adopted.baseline
+    return _result(whole, part, analyzer)
+
+
+def analyze_chunk(
+    path: str | Path, chunk: Chunk, job, baseline: Baseline | None = None
+) -> ChunkResult:
+    """Analyse one chunk after its warm-up (a worker task; reads only from near the
+    chunk's warm-up start).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The video (read by path: the workers share the storage).
+    chunk : Chunk
+        Which frames.
+    job : AnalysisJob
+        The options; ``job.analyzer()`` gives the worker's analyzer.
+    baseline : Baseline, optional
+        From :func:`find_baseline`: each NFCS scorer learns nothing itself and takes
+        this baseline from the frame it was adopted at (from the first frame when the
+        chunk starts later). Without it the scorers learn as from the start.
+
+    Returns
+    -------
+    ChunkResult
+        The records of the chunk's own frames, thumbnails and decode counts.
+    """
+    analyzer = _worker_analyzer(job)
+    learners = baseline_learners(analyzer) if baseline is not None else []
+    held: int | None = None  # the state held: None yet, 0 population values, 1 baseline
+
+    def hold(record: FrameRecord) -> None:
+        # After the frame is scored, as learning from the start adopts it after scoring
+        # the frame that completes the window.
+        nonlocal held
+        want = 1 if record.index >= baseline.index else 0
+        if held != want:
+            for scorer, state in zip(learners, baseline.states, strict=True):
+                scorer.hold_baseline(state if want else None)
+            held = want
+
+    part = analyze_range(
+        path,
+        analyzer,
+        chunk.start_s,
+        chunk.end_s,
+        chunk.warm_start_s,
+        after_frame=hold if learners else None,
+    )
+    return _result(chunk, part, analyzer)
+
+
+def _worker_analyzer(job) -> FrameAnalyzer:
+    import cv2
+
+    # OpenCV's own thread pool spent about a third of the CPU of a frame (6.9 -> 4.9 ms
+    # measured, one process); a worker is one of several processes sharing the cores.
+    cv2.setNumThreads(1)
+    analyzer = job.analyzer()
+    analyzer.reset()  # a baseline held by the worker's previous task is let go
+    return analyzer
+
+
+def _result(chunk: Chunk, part: RangeRecords, analyzer: FrameAnalyzer) -> ChunkResult:
+    scorers = tuple(
+        ScorerInfo(s.name, getattr(s, "display_name", None) or s.name, s.threshold)
+        for s in analyzer.scorers
+    )
+    return ChunkResult(chunk, part, scorers, analyzer.detail_columns)
+
+
+def stitch(path: str | Path, results: list[ChunkResult], job) -> Analysis:
+    """Join chunk results into the Analysis the one-process ``analyze_video`` gives.
+
+    Chunks after one whose reading stopped early (end of stream, or too many
+    undecodable frames in a row) are dropped, as a read from the start stops there too.
+
+    Raises
+    ------
+    ChunkMismatch
+        When the chunks do not join up: records not one per frame index from 0, or a
+        warm-up frame's time stamp unlike that of the same frame in the chunk before.
+    InputError
+        When no frame decoded.
+    """
+    results = sorted(results, key=lambda r: r.chunk.index)
+    kept: list[ChunkResult] = []
+    for r in results:
+        kept.append(r)
+        if r.part.ended:
+            break
+    records: list[FrameRecord] = []
+    thumbs: list[tuple[float, np.ndarray]] = []
+    skipped: list[int] = []
+    decoded, last_t = 0, float("nan")
+    for r in kept:
+        seen = {rec.index: rec.t for rec in records}
+        for index, t in r.part.warmup:
+            if index in seen and seen[index] != t:
+                raise ChunkMismatch(
+                    f"video {path}: chunk {r.chunk.index} reads frame {index} at {t:.4f} s, "
+                    f"the chunk before at {seen[index]:.4f} s"
+                )
+        records.extend(r.part.records)
+        thumbs.extend(r.part.thumbnails)
+        skipped.extend(r.part.skipped)
+        decoded += r.part.decoded
+        if r.part.decoded:
+            last_t = r.part.last_t
+    if [rec.index for rec in records] != list(range(len(records))):
+        raise ChunkMismatch(f"video {path}: the chunks' frames are not one per frame index")
+    info = kept[0].part.info
+    if decoded == 0:
+        raise InputError(f"video {info.path} has no decodable frame")
+    analysis = Analysis(
+        info,
+        records,
+        thumbs,
+        problem=damage_text(info, decoded, len(skipped), last_t + 1.0 / info.fps),
+        frames_decoded=decoded,
+        frames_skipped=len(skipped),
+        skipped_frames=skipped,
+        detail_columns=kept[0].detail_columns,
+    )
+    add_signs(analysis, kept[0].scorers, job.sign_settings())
+    return analysis
+
+
+def analyze_chunked(
+    path: str | Path,
+    job,
+    client=None,
+    chunk_s: float = DEFAULT_CHUNK_S,
+    warmup_s: float = DEFAULT_WARMUP_S,
+) -> Analysis:
+    """Analyse one recording in chunks on a Dask cluster; the same Analysis as one process.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The video, at a path every worker can read.
+    job : AnalysisJob
+        The options (picklable; workers build and cache their analyzer).
+    client : distributed.Client, optional
+        Where the tasks run; None runs them one after another in this process.
+    chunk_s, warmup_s : float
+        Chunk length, rounded up to a multiple of
+        :data:`~painsign.analysis.replay.TRACK_REANCHOR_S`, and warm-up (see
+        :func:`plan_chunks`).
+
+    Returns
+    -------
+    Analysis
+        Records, thumbnails, decode counts, damage and signs as ``analyze_video`` gives.
+        Chunks that do not join up (:class:`ChunkMismatch`, e.g. a variable-rate file
+        whose seek lands off) are redone as one task from the start.
+    """
+    info = probe(path)
+    # Chunks start where the face track starts afresh, so they track as one run does.
+    chunk_s = TRACK_REANCHOR_S * max(1, math.ceil(chunk_s / TRACK_REANCHOR_S - 1e-9))
+    chunks = plan_chunks(info.duration_s, chunk_s, warmup_s)
+    path = str(path)
+    if len(chunks) == 1:
+        return stitch(path, [_run(client, analyze_chunk, path, chunks[0], job)], job)
+    found = _run(client, find_baseline, path, job)
+    if isinstance(found, ChunkResult):  # never adopted: that run was the whole recording
+        return stitch(path, [found], job)
+    if client is None:
+        results = [analyze_chunk(path, c, job, found) for c in chunks]
+    else:
+        futures = [client.submit(analyze_chunk, path, c, job, found, pure=False) for c in chunks]
+        results = client.gather(futures)
+    try:
+        return stitch(path, results, job)
+    except ChunkMismatch:
+        whole = Chunk(0, -math.inf, math.inf, 0.0)
+        return stitch(path, [_run(client, analyze_chunk, path, whole, job)], job)
+
+
+def _run(client, fn, *args):
+    if client is None:
+        return fn(*args)
+    return client.submit(fn, *args, pure=False).result()
