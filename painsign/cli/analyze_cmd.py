@@ -1,14 +1,20 @@
-"""``painsign analyze VIDEO``: the pain sign of a recorded video, as CSV, JSON and a figure."""
+"""``painsign analyze VIDEO ...``: the pain sign of recorded videos, as CSV, JSON and a figure.
+
+One video is analysed in this process, as it always was; several (or a folder, or a CSV
+list) make a batch on a Dask cluster (:mod:`painsign.batch`).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from painsign.analysis.figure import draw_sign_figure
 from painsign.analysis.frames import MIN_FACE_RUN_S, FrameAnalyzer
 from painsign.analysis.replay import SignSettings, analyze_video
-from painsign.analysis.report import failure_text, write_frames_csv, write_summary_json
+from painsign.analysis.report import failure_text
+from painsign.batch.inputs import is_batch
+from painsign.batch.reports import outcome, write_reports
+from painsign.cli.analyze_batch import add_batch_options, run_many, wants_cluster
 from painsign.cli.common_options import add_detector_option, add_sign_types_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.progress import Progress
@@ -27,15 +33,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyze",
         help="compute the pain sign of a video file",
         description="Process every frame of VIDEO and write DIR/frames.csv, "
-        "DIR/summary.json and DIR/sign.png.",
+        "DIR/summary.json and DIR/sign.png. Several videos, folders or CSV lists make a "
+        "batch on a Dask cluster: DIR/NAME/ per video and DIR/index.csv.",
     )
-    p.add_argument("video", type=Path, help="video file (MP4, MKV, AVI, ...)")
+    p.add_argument(
+        "video",
+        type=Path,
+        nargs="+",
+        metavar="VIDEO",
+        help="video file (MP4, MKV, AVI, ...); several, folders (searched recursively) "
+        "or CSV lists (column 'video', else the first) make a batch",
+    )
     p.add_argument(
         "--out",
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default: ./painsign-VIDEO_NAME)",
+        help="output folder (default: ./painsign-VIDEO_NAME; a batch: ./painsign-batch)",
     )
     add_scorer_options(p)
     p.add_argument(
@@ -70,6 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_detector_option(p)
     p.add_argument("--no-figure", action="store_true", help="skip sign.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_batch_options(p)
     p.set_defaults(run=run)
 
 
@@ -79,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     for option in ("window", "step", "surge_within"):
         if getattr(args, option) <= 0:
             raise InputError(f"--{option.replace('_', '-')} must be positive")
+    if is_batch(args.video) or wants_cluster(args):
+        return run_many(args, print_report)
+    args.video = args.video[0]
     out = check_out_dir(args.out or Path(f"painsign-{args.video.stem}"))
     classifier = None if args.sign_types is None else load_sign_types(args.sign_types)
     store = ModelStore(args.models)
@@ -97,11 +115,28 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    out.mkdir(parents=True, exist_ok=True)
-    write_frames_csv(analysis, out / "frames.csv")
-    data = write_summary_json(analysis, out / "summary.json")
-    if not args.no_figure:
-        draw_sign_figure(analysis, out / "sign.png")
+    data = write_reports(analysis, out, not args.no_figure)
+    print_report(data, out, not args.no_figure)
+    _, code, message = outcome(analysis, data)
+    if code == 2:
+        raise InputError(message)
+    if code:
+        raise PainsignError(message)
+    return 0
+
+
+def print_report(data: dict, out: Path, figure: bool) -> None:
+    """Print what a video's summary.json says, a few lines on stdout.
+
+    Parameters
+    ----------
+    data : dict
+        The summary.json content.
+    out : pathlib.Path
+        The folder of the reports.
+    figure : bool
+        Whether sign.png was drawn.
+    """
     brief = data["frames_face_unconfirmed"]
     print(
         f"{data['frames']} frames, {data['frames_with_face']} with a face, "
@@ -113,11 +148,8 @@ def run(args: argparse.Namespace) -> int:
             else ""
         )
     )
-    failures = []
     for name, s in data["scorers"].items():
         failed = failure_text(s, data["frames_with_face"])
-        if failed is not None:
-            failures.append(f"scorer '{name}' {failed}")
         if s["mean"] is None:
             print(
                 f"  {name}: scorer {failed}" if failed else f"  {name}: no face found, no pain sign"
@@ -129,10 +161,4 @@ def run(args: argparse.Namespace) -> int:
             f"{s['entropy']:.2f} bits, {s['crossings']} crossings, {s['sign_type']} -> "
             f"{s['action']}; {len(s['events'])} events" + (f"; scorer {failed}" if failed else "")
         )
-    print(f"written to {out}/ (frames.csv, summary.json{'' if args.no_figure else ', sign.png'})")
-    # After the reports are written: a damaged file (exit 2) outranks a failed scorer (1).
-    if analysis.damage:
-        raise InputError("; ".join([analysis.damage, *failures]))
-    if failures:
-        raise PainsignError("; ".join(failures) + " (NaN in frames.csv; see summary.json)")
-    return 0
+    print(f"written to {out}/ (frames.csv, summary.json{', sign.png' if figure else ''})")
