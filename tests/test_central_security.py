@@ -377,6 +377,28 @@ def test_tls_with_the_units_ca_works_and_another_ca_is_refused_in_words(broker):
     assert r.stderr.count("\n") == 1, r.stderr
     assert time.monotonic() - start < 10
 
+    # A bedside with the wrong CA goes on; its "Central link lost" says why.
+    from monitor_fakes import ScriptedAnalyzer, ScriptSource
+
+    from painsign.alarms import AlarmSettings
+    from painsign.central.publisher import CentralPublisher
+    from painsign.monitor.engine import MonitorEngine, MonitorSettings
+
+    engine = MonitorEngine(
+        ScriptSource(), ScriptedAnalyzer(lambda t: 0.5), MonitorSettings(), AlarmSettings()
+    )
+    security = MqttSecurity("bed-1", PASSWORDS["bed-1"], ca=wrong_ca)
+    publisher = CentralPublisher(
+        "localhost", broker.tls_port, "NICU", "bed 1", "file", security=security
+    )
+    publisher.start(engine)
+    try:
+        assert wait_for(lambda: engine.alarms.get("central_link_lost") is not None, 10)
+    finally:
+        publisher.stop(flush_s=0)
+    notes = [e.note for e in engine.alarms.log if e.kind == "central_link_lost"]
+    assert any("because TLS: certificate verify failed (" in n for n in notes), notes
+
 
 def bedside(broker, db, user, password_file, *extra):
     """`painsign monitor` replaying the demo video headless in real time, publishing as
