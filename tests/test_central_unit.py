@@ -350,3 +350,53 @@ def test_replay_unit_beds_appear_at_a_headless_central_and_go_offline_stopped_on
     assert [ln.split(":")[0] for ln in starts] == [f"bed {i}" for i in range(1, 5)]
     assert all("sessions.db session 1" in ln for ln in starts), starts
     assert len({ln.split(" from ")[1] for ln in starts}) == 4  # four different offsets
+
+
+# -- the central bench -------------------------------------------------------------------
+
+
+@needs_broker
+@pytest.mark.slow
+def test_the_central_bench_measures_a_few_beds_and_reports_sane_figures(recorded_db):
+    import json
+
+    r = subprocess.run(
+        [*PY, "bench", "--central", "--beds", "3", "--central-seconds", "4", "--json",
+         "--central-db", str(recorded_db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    c = json.loads(r.stdout)["central"]
+    assert c["beds"] == 3 and c["beds_seen"] == 3 and c["invalid"] == 0
+    assert 3.5 <= c["seconds"] < 6
+    # About one state a second per bed, and the alarm changes of the recorded session.
+    assert 3 * 3 <= c["by_kind"]["state"] <= 3 * 6
+    assert c["messages"] == sum(c["by_kind"].values())
+    assert c["messages_per_s"] == pytest.approx(c["messages"] / c["seconds"], rel=0.05)
+    if c["alarm_messages"]:
+        assert 0 < c["alarm_latency"]["p50_ms"] <= c["alarm_latency"]["p99_ms"] < 1000
+    assert 0 < c["state_latency"]["p50_ms"] <= c["state_latency"]["p99_ms"] < 1000
+    for part in ("central", "beds_process", "broker"):
+        assert 0 <= c[part]["cpu_cores"] < 2, c
+        assert 1 < c[part]["rss_mb"] < 2000, c
+
+
+def test_the_central_bench_says_why_it_is_skipped_without_a_broker_and_refuses_a_bad_db(
+    tmp_path, monkeypatch
+):
+    from painsign.bench import central as bench_central
+
+    monkeypatch.setattr(bench_central, "find_mosquitto", lambda: None)
+    assert bench_central.central_bench(beds=2, seconds=1) == {"skipped": bench_central.NO_BROKER}
+    bad = tmp_path / "bad.db"
+    bad.write_text("no\n")
+    r = subprocess.run(
+        [*PY, "bench", "--central", "--central-db", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "not an SQLite database" in r.stderr

@@ -53,11 +53,57 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also replay M minutes of video at full speed and report memory "
         "growth (60 for the one-hour check; default 0: skip)",
     )
+    p.add_argument(
+        "--central",
+        action="store_true",
+        help="only the central-station bench: --beds replayed beds into one central "
+        "station through mosquitto on loopback (messages/s, latency, CPU, memory)",
+    )
+    p.add_argument(
+        "--beds", type=int, default=50, metavar="N", help="beds for --central (default 50)"
+    )
+    p.add_argument(
+        "--central-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="measuring window of --central after a 5-s warm-up (default 30)",
+    )
+    p.add_argument(
+        "--central-db",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="SESSIONS.db",
+        help="sessions to replay for --central (default: one recorded from the demo "
+        "video, then cached); repeat for more",
+    )
     p.set_defaults(run=run)
+
+
+def run_central(args: argparse.Namespace) -> int:
+    """The central-station bench alone (``--central``)."""
+    from painsign.bench.central import central_bench, print_central
+
+    if args.beds < 1 or not args.central_seconds > 0:
+        raise InputError("--beds must be at least 1 and --central-seconds positive")
+    if args.central_db:
+        from painsign.central.recorded_sessions import load_sessions
+
+        load_sessions(args.central_db)  # a bad file: one line, exit 2, before any process
+    say = (lambda *a: None) if args.json else print
+    result = central_bench(args.beds, args.central_seconds, dbs=args.central_db, say=say)
+    if args.json:
+        print(json.dumps({"central": result}, indent=2))
+    else:
+        print_central(result)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     """Run every measurement and print the results; 0 even when a target is missed."""
+    if args.central:
+        return run_central(args)
     from painsign.bench import measure
     from painsign.bench.workload import bench_video
     from painsign.model_store import ModelStore
