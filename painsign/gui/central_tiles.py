@@ -38,7 +38,7 @@ def alarm_text(view) -> str:
     top = view.top
     if top is None:
         return "no alarm"
-    state = "" if top.state == "active" else f" ({top.state})"
+    state = {"latched": " (latched)", "acknowledged": " (ack)"}.get(top.state, "")
     more = f"  +{len(view.alarms) - 1}" if len(view.alarms) > 1 else ""
     return f"{top.label.upper()}  {top.priority.label}{state}{more}"
 
@@ -114,28 +114,28 @@ class BedTile(QFrame):
         head = QHBoxLayout()
         self.bed_label = QLabel(key[1])
         self.bed_label.setObjectName("tile_bed")
-        head.addWidget(self.bed_label)
-        self.banner = AlarmBanner()
-        head.addWidget(self.banner, 1)
-        outer.addLayout(head)
-        body = QHBoxLayout()
-        self.value = ValueDisplay()
-        body.addWidget(self.value, 3)
-        side = QVBoxLayout()
-        self.scorer = ElidedLabel("")
+        head.addWidget(self.bed_label, 1)
+        self.scorer = QLabel("")
         self.scorer.setObjectName("tile_muted")
+        head.addWidget(self.scorer)
         self.sign = QLabel("")
         self.sign.setObjectName("tile_badge")
         self.sign.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        head.addWidget(self.sign)
+        outer.addLayout(head)
+        self.banner = AlarmBanner()
+        outer.addWidget(self.banner)
+        body = QHBoxLayout()
+        self.value = ValueDisplay()
+        body.addWidget(self.value, 3)
         self.reason = WrappedLabel(lines=3)
         self.reason.setObjectName("tile_reason")
-        side.addWidget(self.scorer)
-        side.addWidget(self.sign)
-        side.addWidget(self.reason, 1)
-        body.addLayout(side, 2)
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # Aligned, so its fixed height does not cap the row (and the value) at 3 lines.
+        body.addWidget(self.reason, 2, Qt.AlignmentFlag.AlignVCenter)
         outer.addLayout(body, 3)
         self.plot, self.curve, self.threshold = _trend_widget(small=True)
-        outer.addWidget(self.plot, 2)
+        outer.addWidget(self.plot, 1)
         self.view = None
         self._px = 0
 
@@ -148,7 +148,7 @@ class BedTile(QFrame):
         self.value.set_value(
             view.value_text, theme.MUTED if view.value_text == "-?-" else theme.TEXT
         )
-        self.scorer.set_full_text(view.scorer)
+        set_text(self.scorer, view.scorer)
         set_text(self.sign, view.sign_type or "sign type: -")
         self.reason.set_full_text(view.reason)
         self.banner.show_alarm(alarm_text(view), view.visual)
@@ -157,10 +157,11 @@ class BedTile(QFrame):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        px = max(16, min(self.height() // 9, self.width() // 12))
+        px = max(18, min(self.height() // 7, self.width() // 10))
+        self.plot.setMaximumHeight(max(40, self.height() // 4))
         if px != self._px:
             self._px = px
-            small = max(13, round(px * 0.5))
+            small = max(14, round(px * 0.45))
             self.setStyleSheet(
                 f"QLabel#tile_bed {{ font-size: {px}px; font-weight: bold; "
                 f"background: {theme.PANEL}; }}"
@@ -172,7 +173,11 @@ class BedTile(QFrame):
                 f"font-size: {small}px; font-weight: bold; border-radius: 4px; padding: 2px; }}"
             )
             self.reason.rescale(small)
-            self.banner.rescale(round(px * 0.6) / 30.0)  # banner text 60 % of the label's
+            # Fixed slots for the texts: the value below gets every spare pixel.
+            self.bed_label.setFixedHeight(round(px * 1.3))
+            self.sign.setFixedHeight(round(small * 1.8))
+            self.scorer.setFixedHeight(round(small * 1.8))
+            self.banner.rescale(round(px * 0.55) / 30.0)  # banner text 55 % of the label's
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:

@@ -71,7 +71,7 @@ def banner_text(overview, sounding) -> str | None:
         top = present[0]
         view = overview.find((top.unit, top.bed))
         where = overview.title(view) if view is not None else top.bed
-        more = f"  (+{len(present) - 1} more)" if len(present) > 1 else ""
+        more = f"  +{len(present) - 1}" if len(present) > 1 else ""
         parts.append(f"{where}: {top.label.upper()}  {top.priority.label}{more}")
     remaining = overview.pause_remaining()
     if remaining > 0:
@@ -128,7 +128,7 @@ class CentralWindow(QMainWindow):
         outer = QVBoxLayout(root)
         outer.setContentsMargins(8, 6, 8, 4)
         top = QHBoxLayout()
-        self.title = QLabel(f"Central station - {unit}" if unit else "Central station")
+        self.title = QLabel(f"Central: {unit}" if unit else "Central station")
         self.title.setObjectName("bed")
         top.addWidget(self.title)
         self.banner = AlarmBanner()
@@ -254,7 +254,10 @@ class CentralWindow(QMainWindow):
         online = sum(v.online for v in views)
         link = "lost" if self.overview.connection_text() else "connected"
         problem = self.sound.problem
-        sound = f"sound off: {problem}" if problem else "sound on"
+        if problem or not self.sound.available:
+            sound = f"sound off: {problem or 'muted'}"
+        else:
+            sound = "sound on"
         host = f"{self.station.host}:{self.station.port}"
         return (
             f"{len(views)} beds, {online} online  |  broker {host} {link}  |  {sound}  |  "
@@ -270,6 +273,11 @@ class CentralWindow(QMainWindow):
         self._layout_key = key
         for tile in self.tiles.values():
             self.grid.removeWidget(tile)
+        # Rows and columns of an earlier arrangement keep their stretch: reset them all.
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 0)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 0)
         rows = max(1, math.ceil(len(order) / cols))
         for i, k in enumerate(order):
             self.grid.addWidget(self.tiles[k], i // cols, i % cols)
