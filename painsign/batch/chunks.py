@@ -186,7 +186,15 @@ def find_baseline(path: str | Path, job) -> Baseline | ChunkResult | None:
 
     whole = Chunk(0, -math.inf, math.inf, 0.0)
     try:
-        part = analyze_range(path, analyzer, whole.start_s, whole.end_s, 0.0, after_frame=check)
+        part = analyze_range(
+            path,
+            analyzer,
+            whole.start_s,
+            whole.end_s,
+            0.0,
+            pipelined=_pipelined(job),
+            after_frame=check,
+        )
     except _Adopted as adopted:
         return adopted.baseline
     return _result(whole, part, analyzer)
@@ -236,20 +244,20 @@ def analyze_chunk(
         chunk.start_s,
         chunk.end_s,
         chunk.warm_start_s,
+        pipelined=_pipelined(job),
         after_frame=hold if learners else None,
     )
     return _result(chunk, part, analyzer)
 
 
 def _worker_analyzer(job) -> FrameAnalyzer:
-    import cv2
-
-    # OpenCV's own thread pool spent about a third of the CPU of a frame (6.9 -> 4.9 ms
-    # measured, one process); a worker is one of several processes sharing the cores.
-    cv2.setNumThreads(1)
     analyzer = job.analyzer()
     analyzer.reset()  # a baseline held by the worker's previous task is let go
     return analyzer
+
+
+def _pipelined(job) -> bool:
+    return bool(getattr(job, "pipelined", True))
 
 
 def _result(chunk: Chunk, part: RangeRecords, analyzer: FrameAnalyzer) -> ChunkResult:
