@@ -44,6 +44,10 @@ DEFAULT_CHUNK_S = 300.0
 DEFAULT_WARMUP_S = 2.0
 
 
+#: How much further back a chunk starts reading when its warm-up decoded nothing.
+RETRY_BACK_S = 10.0
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A time range of a recording: frames with ``start_s <= t < end_s`` are its own.
@@ -238,16 +242,23 @@ def analyze_chunk(
                 scorer.hold_baseline(state if want else None)
             held = want
 
-    part = analyze_range(
-        path,
-        analyzer,
-        chunk.start_s,
-        chunk.end_s,
-        chunk.warm_start_s,
-        pipelined=_pipelined(job),
-        after_frame=hold if learners else None,
-    )
-    return _result(chunk, part, analyzer)
+    warm = chunk.warm_start_s
+    while True:
+        held = None
+        part = analyze_range(
+            path,
+            analyzer,
+            chunk.start_s,
+            chunk.end_s,
+            warm,
+            pipelined=_pipelined(job),
+            after_frame=hold if learners else None,
+        )
+        if part.warmup or not part.records or warm <= 0:
+            return _result(chunk, part, analyzer)
+        # Nothing decoded before the chunk (its warm-up lies in undecodable frames): the
+        # frames skipped before its first one are unknown from here; start earlier.
+        warm = max(0.0, warm - max(RETRY_BACK_S, chunk.start_s - warm))
 
 
 def _worker_analyzer(job) -> FrameAnalyzer:

@@ -78,7 +78,42 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="sessions to replay for --central (default: one recorded from the demo "
         "video, then cached); repeat for more",
     )
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="only the batch bench on a local Dask cluster: --batch-videos 30-s videos on "
+        "1 and 2 workers, a --batch-minutes video chunked and not (several minutes)",
+    )
+    p.add_argument(
+        "--batch-minutes",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="length of the long 640x480 video of --batch (default 10)",
+    )
+    p.add_argument(
+        "--batch-videos",
+        type=int,
+        default=8,
+        metavar="N",
+        help="videos in the batch of --batch (default 8)",
+    )
     p.set_defaults(run=run)
+
+
+def run_batch_bench(args: argparse.Namespace) -> int:
+    """The batch bench alone (``--batch``); 0 even when a target is missed."""
+    from painsign.bench.batch import batch_figures, print_batch
+
+    if not args.batch_minutes > 0 or args.batch_videos < 1:
+        raise InputError("--batch-minutes must be positive and --batch-videos at least 1")
+    say = (lambda *a: None) if args.json else print
+    result = batch_figures(args.batch_minutes, args.batch_videos, say=say)
+    if args.json:
+        print(json.dumps({"batch": result}, indent=2))
+    else:
+        print_batch(result)
+    return 0
 
 
 def run_central(args: argparse.Namespace) -> int:
@@ -104,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     """Run every measurement and print the results; 0 even when a target is missed."""
     if args.central:
         return run_central(args)
+    if args.batch:
+        return run_batch_bench(args)
     from painsign.bench import measure
     from painsign.bench.workload import bench_video
     from painsign.model_store import ModelStore
