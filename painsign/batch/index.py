@@ -67,12 +67,12 @@ class BatchIndex:
     path : pathlib.Path
         ``DIR/index.csv``.
     rows : list of dict
-        The first rows (one per video, usually ``pending``).
+        The rows (one per video, usually ``pending`` at first); kept, not copied.
     """
 
     def __init__(self, path: Path, rows: list[dict]):
         self.path = Path(path)
-        self.rows = list(rows)
+        self.rows = rows  # the caller's list: both see every row set
 
     def set(self, i: int, row: dict) -> None:
         """Replace row ``i`` and rewrite the file."""

@@ -96,14 +96,13 @@ def run_many(args: argparse.Namespace, print_report: Callable[[dict, Path, bool]
         if progress is not None:
             progress.close()
     if not batch:
-        return _one(rows[0], not args.no_figure, print_report)
+        return _one(rows[0], out, not args.no_figure, print_report)
     return _summary(rows, index)
 
 
-def _one(row: dict, figure: bool, print_report) -> int:
+def _one(row: dict, out: Path, figure: bool, print_report) -> int:
     """One video on a cluster: the one-video path's output and exit status."""
     if "frames" in row:
-        out = Path(row["output"])
         print_report(json.loads((out / "summary.json").read_text()), out, figure)
     if row["exit_code"]:
         raise PainsignError(row["error"], row["exit_code"])

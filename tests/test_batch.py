@@ -1,0 +1,434 @@
+"""`painsign analyze` of many videos on a real Dask cluster (issue 14).
+
+Real synthetic face videos, a broken file, a real ``distributed.LocalCluster`` of worker
+processes (started by the command, or by the test when it must kill a worker), and
+``dask scheduler`` / ``dask worker`` processes on loopback for ``--scheduler``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from synthetic import neutral_animator, render_video
+
+from painsign.batch.index import BatchIndex, read_index
+from painsign.batch.inputs import collect_videos, output_names, read_video_list
+from painsign.batch.job import AnalysisJob
+from painsign.synth.animator import Segment
+
+FPS = 10.0
+GRIMACE = {"brow_bulge": 0.9, "eye_squeeze": 0.9, "open_lips": 0.9, "vertical_stretch": 0.6}
+SCORERS = ("pain", "expression", "nfcs")
+DASK_BIN = Path(sys.executable).parent
+
+
+def painsign(*args, timeout=300, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "painsign", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def start_painsign(*args) -> subprocess.Popen:
+    """The command in its own session, so that the test can signal it and find what it
+    started."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "painsign", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def make_videos(folder: Path, n_rest: int = 1, seconds: float = 4.0) -> list[Path]:
+    """a.mp4 (a grimace), sub/a.mp4 (the same name elsewhere) and rest videos r0.mp4 ..."""
+    (folder / "sub").mkdir(parents=True, exist_ok=True)
+    grimace = [Segment(1.5, 3.0, GRIMACE, ramp_s=0.2)]
+    videos = [folder / "a.mp4", folder / "sub" / "a.mp4"]
+    render_video(videos[0], grimace, seconds + 1.0, FPS, neutral_animator())
+    render_video(videos[1], grimace, seconds, FPS, neutral_animator())
+    for i in range(n_rest):
+        videos.append(folder / f"r{i}.mp4")
+        render_video(videos[-1], [], seconds, FPS, neutral_animator())
+    return videos
+
+
+def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rows_with(index: Path, status: str) -> list[dict]:
+    try:
+        return [r for r in read_index(index) if r["status"] == status]
+    except (OSError, csv.Error):
+        return []
+
+
+def session_processes(sid: int) -> list[int]:
+    import psutil
+
+    alive = []
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(p.info["pid"]) == sid and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p.info["pid"])
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            pass
+    return alive
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """Three videos (two named a.mp4) and a broken one, analysed as a batch on a local
+    cluster of 2 worker processes."""
+    root = tmp_path_factory.mktemp("archive")
+    videos = make_videos(root / "videos")
+    broken = root / "videos" / "broken.mp4"
+    broken.write_bytes(videos[0].read_bytes()[:3000])  # an MP4 cut off: no index
+    out = root / "out"
+    r = painsign("analyze", root / "videos", "--out", out, "--workers", 2, "--quiet")
+    return videos, broken, out, r
+
+
+@pytest.mark.slow
+def test_batch_exit_status_and_one_error_line(archive):
+    """A broken video does not stop the batch; the command exits at the end with the
+    README's status for unusable input (2) and one line naming it."""
+    *_, r = archive
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("painsign: error: 1 of 4 videos")
+    assert "broken.mp4" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_index_lists_every_video_with_its_numbers(archive):
+    videos, broken, out, _ = archive
+    rows = read_index(out / "index.csv")
+    expected_cols = ["video", "status", "error", "duration_s", "frames", "frames_with_face"]
+    for name in SCORERS:
+        expected_cols += [f"{name}_{f}" for f in ("mean", "prediction", "sign_type", "review")]
+    assert list(rows[0]) == [*expected_cols, "output"]
+    # folders sorted by path; the broken file has the error, no numbers and no report
+    assert [Path(r["video"]) for r in rows] == sorted([*videos, broken])
+    by_video = {Path(r["video"]): r for r in rows}
+    bad = by_video[broken]
+    assert bad["status"] == "failed" and "cannot be opened" in bad["error"]
+    assert bad["frames"] == "" and not Path(bad["output"]).exists()
+    outputs = set()
+    for video in videos:
+        row = by_video[video]
+        assert row["status"] == "ok" and row["error"] == ""
+        folder = Path(row["output"])
+        assert folder.parent == out
+        outputs.add(folder)
+        summary = json.loads((folder / "summary.json").read_text())
+        assert int(row["frames"]) == summary["frames"] > 0
+        assert int(row["frames_with_face"]) == summary["frames_with_face"]
+        assert float(row["duration_s"]) == summary["duration_s"]
+        for name in SCORERS:
+            s = summary["scorers"][name]
+            assert float(row[f"{name}_mean"]) == s["mean"]
+            assert row[f"{name}_prediction"] == ("pain" if s["prediction"] else "no pain")
+            assert row[f"{name}_sign_type"] == s["sign_type"]
+            assert row[f"{name}_review"] == str(int(s["needs_review"]))
+    # the two a.mp4 get two folders; the other keeps its stem
+    assert len(outputs) == 3 and out / "r0" in outputs
+    assert sorted(p.name for p in outputs if p.name.startswith("a-")) == sorted(
+        p.name for p in outputs if p.name != "r0"
+    )
+    # patient data: private files and folders, no temporary index left behind
+    assert (out / "index.csv").stat().st_mode & 0o777 == 0o600
+    assert all(p.stat().st_mode & 0o777 == 0o700 for p in outputs)
+    assert not list(out.glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_batch_reports_are_those_of_one_video_runs(archive, tmp_path):
+    """Each folder holds byte for byte what `painsign analyze VIDEO` writes for the file."""
+    videos, _, out, _ = archive
+    folders = {Path(r["video"]): Path(r["output"]) for r in read_index(out / "index.csv")}
+    for video in videos:
+        alone = tmp_path / video.parent.name / video.stem
+        r = painsign("analyze", video, "--out", alone, "--quiet")
+        assert r.returncode == 0, r.stderr
+        for name in ("frames.csv", "summary.json", "sign.png"):
+            assert (alone / name).read_bytes() == (folders[video] / name).read_bytes(), name
+
+
+def test_inputs_folders_and_csv_lists(tmp_path):
+    (tmp_path / "v" / "deep").mkdir(parents=True)
+    for name in ("b.MP4", "a.mkv", "deep/c.webm", "notes.txt", "deep/d.mov"):
+        (tmp_path / "v" / name).write_bytes(b"x")
+    lst = tmp_path / "lists" / "list.csv"
+    lst.parent.mkdir()
+    lst.write_text(f"id,video\n1,../v/a.mkv\n2,{tmp_path / 'v' / 'x.avi'}\n3,\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("v/deep/c.webm,label\nv/b.MP4,2\n")
+    assert [p.name for p in read_video_list(lst)] == ["a.mkv", "x.avi"]
+    assert read_video_list(lst)[0] == lst.parent / "../v/a.mkv"
+    assert [p.name for p in read_video_list(plain)] == ["c.webm", "b.MP4"]
+    found = collect_videos([tmp_path / "v", lst])
+    # sorted by path, suffixes in any case, the CSV's a.mkv already found: kept once
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "v/a.mkv",
+        "v/b.MP4",
+        "v/deep/c.webm",
+        "v/deep/d.mov",
+        "v/x.avi",
+    ]
+    assert all(p.is_absolute() for p in found)
+
+
+def test_output_names_are_unique_and_do_not_depend_on_order(tmp_path):
+    videos = [tmp_path / "x" / "a.mp4", tmp_path / "y" / "a.mkv", tmp_path / "b.mp4"]
+    names = {i.video: i.name for i in output_names(videos)}
+    assert names[videos[2]] == "b"
+    assert len(set(names.values())) == 3
+    assert names[videos[0]].startswith("a-") and names[videos[1]].startswith("a-")
+    assert {i.video: i.name for i in output_names(videos[::-1])} == names
+
+
+def test_index_is_rewritten_whole(tmp_path):
+    index = BatchIndex(tmp_path / "index.csv", [{"video": "v", "status": "pending"}])
+    index.write()
+    index.set(0, {"video": "v", "status": "ok", "frames": 3, "scorers": ["s"], "s_mean": 0.5})
+    rows = read_index(tmp_path / "index.csv")
+    assert rows == [
+        {
+            "video": "v",
+            "status": "ok",
+            "error": "",
+            "duration_s": "",
+            "frames": "3",
+            "frames_with_face": "",
+            "s_mean": "0.5",
+            "s_prediction": "",
+            "s_sign_type": "",
+            "s_review": "",
+            "output": "",
+        }
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["index.csv"]
+
+
+def test_job_fingerprint_follows_what_changes_the_outputs(tmp_path):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"one")
+    job = AnalysisJob(plugins=(str(model),))
+    assert job.fingerprint() == AnalysisJob(plugins=(str(model),), pipelined=False).fingerprint()
+    assert job.fingerprint() != AnalysisJob(plugins=(str(model),), window_s=10).fingerprint()
+    before = job.fingerprint()
+    model.write_bytes(b"two")  # the same path, another model
+    assert job.fingerprint() != before
+
+
+def test_job_loads_models_once_per_process():
+    job = AnalysisJob(calibration=2.0)
+    first = job.analyzer()
+    assert AnalysisJob(calibration=2.0, window_s=5.0).analyzer() is first
+    assert AnalysisJob(calibration=1.0).analyzer() is not first
+    assert [s.name for s in first.scorers] == list(SCORERS)
+
+
+def test_one_video_stays_in_one_process():
+    """Importing the command line does not import Dask: one video pays nothing for it."""
+    r = subprocess.run(
+        [sys.executable, "-c", "import sys, painsign.cli; print('distributed' in sys.modules)"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.stdout.strip() == "False", r.stderr
+
+
+@pytest.mark.slow
+def test_csv_list_and_rerun_skips_complete_reports(tmp_path):
+    videos = make_videos(tmp_path / "v", n_rest=0)
+    lst = tmp_path / "list.csv"
+    lst.write_text("video\nv/sub/a.mp4\n" + f"{videos[0]}\n")
+    out = tmp_path / "out"
+    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    rows = read_index(out / "index.csv")
+    assert [Path(x["video"]) for x in rows] == [videos[1], videos[0]]
+    assert [x["status"] for x in rows] == ["ok", "ok"]
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert [x["status"] for x in read_index(out / "index.csv")] == ["skipped-complete"] * 2
+    assert {p: p.stat().st_mtime_ns for p in stamps if p.name != "index.csv"} == {
+        p: t for p, t in stamps.items() if p.name != "index.csv"
+    }
+    # other options (a shorter window) change the outputs: both are redone
+    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
+    assert r.returncode == 0, r.stderr
+    assert [x["status"] for x in read_index(out / "index.csv")] == ["ok", "ok"]
+    # so does a changed input file (touched: another modification time)
+    os.utime(videos[0], ns=(time.time_ns(), time.time_ns()))
+    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
+    assert [x["status"] for x in read_index(out / "index.csv")] == ["skipped-complete", "ok"]
+
+
+@pytest.mark.slow
+def test_client_killed_then_rerun_completes_without_redoing(tmp_path):
+    """SIGKILL to the client mid-batch: its workers go with it, index.csv stays readable;
+    the rerun keeps the finished videos' reports untouched and does the rest."""
+    videos = make_videos(tmp_path / "v", n_rest=3, seconds=5.0)
+    out = tmp_path / "out"
+    index = out / "index.csv"
+    args = ("analyze", tmp_path / "v", "--out", out, "--workers", 1, "--quiet")
+    proc = start_painsign(*args)
+    try:
+        wait_for(lambda: rows_with(index, "ok"), 120, "a first finished video")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    wait_for(lambda: not session_processes(proc.pid), 30, "the worker processes to exit")
+    rows = read_index(index)
+    done = [Path(x["output"]) for x in rows if x["status"] == "ok"]
+    assert done and len(done) < len(videos), [x["status"] for x in rows]
+    assert {x["status"] for x in rows} <= {"ok", "pending"}
+    stamps = {p: p.stat().st_mtime_ns for d in done for p in d.iterdir()}
+    r = painsign(*args)
+    assert r.returncode == 0, r.stderr
+    rows = read_index(index)
+    for x in rows:
+        expected = "skipped-complete" if Path(x["output"]) in done else "ok"
+        assert x["status"] == expected, x
+        assert (Path(x["output"]) / "summary.json").is_file()
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_says_what_was_not_done(tmp_path):
+    make_videos(tmp_path / "v", n_rest=3, seconds=5.0)
+    out = tmp_path / "out"
+    proc = start_painsign("analyze", tmp_path / "v", "--out", out, "--workers", 1, "--quiet")
+    try:
+        wait_for(lambda: rows_with(out / "index.csv", "ok"), 120, "a first finished video")
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl+C does
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130
+    assert stderr == "painsign: interrupted\n"
+    statuses = [x["status"] for x in read_index(out / "index.csv")]
+    assert "ok" in statuses and "not-done" in statuses and "pending" not in statuses
+    wait_for(lambda: not session_processes(proc.pid), 30, "the worker processes to exit")
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_is_rerun_by_dask(tmp_path, archive):
+    """A worker process SIGKILLed while it analyses a video: Dask reruns its task on a
+    worker the nanny restarts, and the batch completes with the same reports."""
+    from distributed import Client, LocalCluster
+
+    videos = archive[0]
+    first = {Path(r["video"]): Path(r["output"]) for r in read_index(archive[2] / "index.csv")}
+    out = tmp_path / "out"
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        proc = start_painsign(
+            "analyze", *videos, "--out", out, "--scheduler", cluster.scheduler_address, "--quiet"
+        )
+
+        def busy_worker():
+            for address, keys in client.processing().items():
+                if any(str(k).startswith("analyze-") for k in keys):
+                    return address
+            return None
+
+        try:
+            address = wait_for(busy_worker, 120, "a worker analysing a video")
+            time.sleep(0.3)
+            assert busy_worker() is not None
+            pid = client.run(os.getpid, workers=[address])[address]
+            os.kill(pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.returncode == 0, stdout + stderr
+        wait_for(lambda: len(client.scheduler_info()["workers"]) == 2, 60, "the restarted worker")
+        assert pid not in client.run(os.getpid).values()
+    rows = read_index(out / "index.csv")
+    assert [x["status"] for x in rows] == ["ok"] * len(videos)
+    for x in rows:
+        again, before = Path(x["output"]), first[Path(x["video"])]
+        assert (again / "frames.csv").read_bytes() == (before / "frames.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_existing_cluster_of_dask_processes(tmp_path, archive):
+    """`dask scheduler` and two `dask worker` processes on loopback, then --scheduler."""
+    videos, broken = archive[0][:2], archive[1]
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    loopback = ("--host", "127.0.0.1", "--no-dashboard")
+    dask = DASK_BIN / "dask"
+    started = [subprocess.Popen([dask, "scheduler", "--port", str(port), *loopback], **quiet)]
+    try:
+        for _ in range(2):
+            worker = [dask, "worker", address, "--nthreads", "1", *loopback]
+            started.append(subprocess.Popen(worker, **quiet))
+        out = tmp_path / "out"
+        r = painsign("analyze", *videos, broken, "--out", out, "--scheduler", address, "--quiet")
+        assert r.returncode == 2, r.stdout + r.stderr
+        rows = read_index(out / "index.csv")
+        assert [x["status"] for x in rows] == ["ok", "ok", "failed"]
+        first = {Path(x["video"]): Path(x["output"]) for x in read_index(archive[2] / "index.csv")}
+        for x in rows[:2]:
+            again = Path(x["output"]) / "summary.json"
+            assert again.read_bytes() == (first[Path(x["video"])] / "summary.json").read_bytes()
+    finally:
+        for p in started[::-1]:
+            p.terminate()
+        for p in started:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.mark.slow
+def test_unreachable_scheduler_is_one_line(tmp_path):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    port = free_port()  # nothing listens there
+    r = painsign("analyze", video, video, "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.startswith("painsign: error: --scheduler") and r.stderr.count("\n") == 1
