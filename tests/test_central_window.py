@@ -4,6 +4,7 @@ a loopback port, with a recording sound back end."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from test_central import Broker, needs_broker, wait_for
+from test_gui_optional import no_qt_env, painsign_without_qt  # noqa: F401 (a fixture)
 from test_sound import FakePlayer
 
 from painsign.alarms import Priority
@@ -253,11 +255,12 @@ class Beds(threading.Thread):
         self.client.loop_start()
         self.states: dict[str, dict] = {}
         self.stop_event = threading.Event()
+        self.acks: list[dict] = []
+        self.client.on_message = lambda c, u, m: self.acks.append(json.loads(m.payload))
+        self.client.subscribe(f"painsign/v1/{UNIT}/+/ack", qos=1)
 
     def publish(self, bed_label, kind, payload, retain=False):
         validate(kind, payload)
-        import json
-
         info = self.client.publish(topic(UNIT, bed_label, kind), json.dumps(payload), 1, retain)
         info.wait_for_publish(5)
 
@@ -303,9 +306,14 @@ def central_station():
 
     made = []
 
-    def make(port):
+    def make(port, **options):
         station = CentralStation(
-            "127.0.0.1", port, UNIT, echo=lambda line: None, client_id=f"test-window-{port}"
+            "127.0.0.1",
+            port,
+            UNIT,
+            echo=lambda line: None,
+            client_id=f"test-window-{port}",
+            **options,
         )
         station.start()
         made.append(station)
@@ -325,7 +333,7 @@ def test_the_window_shows_four_beds_in_order_with_their_alarms_sound_log_and_pau
     from painsign.gui.central_window import CentralWindow
     from painsign.gui.sound import AlarmSound
 
-    station = central_station(broker.port)
+    station = central_station(broker.port, remote_ack=True)
     assert wait_for(lambda: station.connected, 10)
     beds = Beds(broker.port)
     try:
@@ -402,6 +410,11 @@ def test_the_window_shows_four_beds_in_order_with_their_alarms_sound_log_and_pau
         assert detail.isVisible()
         assert "Sustained pain  HIGH  active" in detail.log.item(0).text()
         assert len(detail.curve.getData()[0]) >= 1
+        # --remote-ack: the detail's button sends the acknowledge to that bed over MQTT.
+        assert not detail.ack_button.isHidden()
+        detail.ack_button.click()
+        qtbot.waitUntil(lambda: len(beds.acks) == 1, timeout=5000)
+        assert (beds.acks[0]["bed"], beds.acks[0]["alarm_kinds"]) == ("bed 1", ["sustained_pain"])
         # The central's own pause: 2 min, on the button; nothing sounds through it here.
         window.pause_button.click()
         assert window.pause_button.text() == "Resume central audio 2:00"
@@ -466,3 +479,20 @@ def test_painsign_central_opens_the_window_and_saves_a_screenshot(broker, tmp_pa
     assert done.returncode == 0, done.stderr
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
     assert "Traceback" not in done.stderr
+
+
+def test_the_central_window_without_qt_says_how_to_get_it_in_one_line(request, tmp_path):
+    env = request.getfixturevalue("no_qt_env")
+    r = painsign_without_qt(
+        env,
+        "central",
+        "--broker",
+        "mqtt://127.0.0.1:1",
+        "--screenshot",
+        str(tmp_path / "shot.png"),
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("painsign: error: the central window needs")
+    assert "pip install 'painsign[gui]'" in lines[0] and "--headless" in lines[0]

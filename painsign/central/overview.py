@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from painsign.alarms import AlarmSettings, Priority
-from painsign.central.central import STALE_S
+from painsign.central.central import STALE_S, Bed
 from painsign.central.schema import now_utc
 
 INVALID = "-?-"
@@ -195,7 +195,7 @@ class CentralOverview:
         self._central_log: dict[tuple[str, str], deque] = {}
         self._pause_until: float | None = None
         self._ceiling: Priority | None = None
-        self._beds: dict[tuple[str, str], object] = {}
+        self._beds: dict[tuple[str, str], Bed] = {}
 
     # -- tiles ----------------------------------------------------------------------------
 
@@ -233,7 +233,7 @@ class CentralOverview:
         first = state["scorers"][0] if state and state["scorers"] else None
         if not online:
             reason = bed.offline_reason if not bed.online else f"no state for {STALE_S:g} s"
-            alarms = (self._offline_alarm(bed, reason, now),)
+            alarms: tuple[CentralAlarm, ...] = (self._offline_alarm(bed, reason, now),)
             value_text, why = INVALID, f"offline: {reason}"
         else:
             self._back_online(bed, now)
