@@ -432,3 +432,23 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
     r = painsign("analyze", video, video, "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet")
     assert r.returncode == 2
     assert r.stderr.startswith("painsign: error: --scheduler") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_local_cluster_stays_on_loopback(tmp_path, archive):
+    """Under ``strace -f`` (the client, the scheduler, the nanny and worker processes): no
+    connection beyond loopback, no DNS look-up, every socket bound to 127.0.0.1 on a port
+    the system picks (no fixed dashboard port)."""
+    from test_no_network import _strace_works, outbound, traced
+
+    if not _strace_works():
+        pytest.skip("strace is not installed or may not trace here")
+    videos = archive[0][:2]
+    out = tmp_path / "out"
+    args = ["analyze", *map(str, videos), "--out", str(out), "--workers", "2", "--quiet"]
+    r, trace, _ = traced(args, tmp_path, timeout=300)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert outbound(trace) == []
+    binds = [line for line in trace.splitlines() if " bind(" in line and "AF_INET" in line]
+    assert len(binds) >= 4  # scheduler, its HTTP server, two workers and their nannies
+    assert all('inet_addr("127.0.0.1")' in b and "htons(0)" in b for b in binds), binds

@@ -114,6 +114,9 @@ def connect(options: BatchOptions):
         processes=True,
         host="127.0.0.1",  # listen on loopback only, and no DNS look-up of the host name
         dashboard_address=None,
+        # No dashboard; the scheduler's small HTTP server (health checks) on a free
+        # loopback port rather than the fixed 8787 (":0" would mean 0.0.0.0 there).
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=False if options.debug else logging.CRITICAL,
         preload=["painsign.batch.work"],
     )
