@@ -496,3 +496,18 @@ def test_the_central_window_without_qt_says_how_to_get_it_in_one_line(request, t
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("painsign: error: the central window needs")
     assert "pip install 'painsign[gui]'" in lines[0] and "--headless" in lines[0]
+
+
+def test_a_central_that_cannot_sound_says_so_as_a_low_technical_alarm(qtbot):
+    from painsign.gui.central_window import CentralWindow
+    from painsign.gui.sound import AlarmSound
+
+    def no_device():
+        raise RuntimeError("no audio output device")
+
+    station = FakeStation([bed("bed 1")])
+    window = CentralWindow(station, CentralOverview(station), AlarmSound(backend=no_device))
+    qtbot.addWidget(window)
+    assert window.banner.text() == "Alarm sound unavailable"
+    assert window.banner.colour == Priority.LOW.colour
+    assert "sound off: no audio device (no audio output device)" in window.status.full_text

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from painsign.alarms import Priority
 from painsign.gui import theme
 from painsign.gui.central_tiles import BedDetail, BedTile
 from painsign.gui.dashboard import DISCLAIMER
@@ -232,7 +233,12 @@ class CentralWindow(QMainWindow):
         present = self.overview.present()
         if present:
             visual = (present[0].priority.colour, present[0].priority.flash_hz)
-        self.banner.show_alarm(banner_text(self.overview, sounding), visual)
+        text = banner_text(self.overview, sounding)
+        if self.sound.problem:
+            # As at the bedside: a silent station is a low-priority technical alarm.
+            text = "  |  ".join(t for t in (text, "Alarm sound unavailable") if t)
+            visual = visual or (Priority.LOW.colour, Priority.LOW.flash_hz)
+        self.banner.show_alarm(text, visual)
         remaining = self.overview.pause_remaining()
         set_text(
             self.pause_button,
