@@ -452,3 +452,50 @@ def test_local_cluster_stays_on_loopback(tmp_path, archive):
     binds = [line for line in trace.splitlines() if " bind(" in line and "AF_INET" in line]
     assert len(binds) >= 4  # scheduler, its HTTP server, two workers and their nannies
     assert all('inet_addr("127.0.0.1")' in b and "htons(0)" in b for b in binds), binds
+
+
+@pytest.mark.slow
+def test_long_videos_go_to_the_chunked_path(tmp_path, archive):
+    """Videos longer than --chunk are cut into time chunks on the cluster (engineer O's
+    painsign/batch/chunks.py) and give the reports of the whole-video batch."""
+    from distributed import LocalCluster
+
+    videos = [v for v in archive[0] if v.parent.name != "sub"]
+    first = {Path(r["video"]): Path(r["output"]) for r in read_index(archive[2] / "index.csv")}
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        r = painsign(
+            "analyze", *videos, "--out", out, "--scheduler", cluster.scheduler_address,
+            "--chunk", 2, "--quiet",
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        prefixes = set(cluster.scheduler.task_prefixes)
+    assert "analyze_chunk" in prefixes and "analyze" not in prefixes, prefixes
+    for x in read_index(out / "index.csv"):
+        before = first[Path(x["video"])]
+        for name in ("frames.csv", "summary.json"):
+            assert (Path(x["output"]) / name).read_bytes() == (before / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_workers_report_progress_within_a_video(tmp_path, archive, monkeypatch):
+    """The overall progress moves while a video is analysed (the workers' events), not only
+    when it ends, and ends at the frames analysed."""
+    from painsign.batch.runner import BatchOptions, run_batch
+
+    monkeypatch.setenv("DASK_LOGGING__DISTRIBUTED", "critical")  # undone after the test
+    monkeypatch.setenv("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "critical")
+    items = output_names([archive[0][0]])
+    calls = []
+    rows = run_batch(
+        items,
+        tmp_path,
+        AnalysisJob(figure=False),
+        BatchOptions(workers=1, chunk_s=0, resume=False),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    frames = rows[0]["frames"]
+    assert rows[0]["status"] == "ok" and calls[-1] == (frames, frames)
+    assert any(0 < done < total for done, total in calls), calls

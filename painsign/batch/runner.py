@@ -254,7 +254,7 @@ class _Batch:
         chunk_s = self.options.chunk_s
         if chunk_s > 0 and result["duration_s"] > chunk_s:
             return self.pool.submit(self._chunked, i, video, out)
-        key = f"analyze-{self.items[i].name}-{self.token}"
+        key = f"analyze-{i}-{self.token}"
         return self.client.submit(
             _analyze_task, video, out, self.job, self.topic, key, self.options.resume,
             key=key, pure=False,
@@ -296,7 +296,7 @@ class _Batch:
     def _record(self, i: int, row: dict) -> None:
         """A video is finished (analysed, failed or skipped): its row, its frames."""
         self.rows[i] = row
-        self.state.running.pop(f"analyze-{self.items[i].name}-{self.token}", None)
+        self.state.running.pop(f"analyze-{i}-{self.token}", None)
         if i in self.state.expected:  # analysed here: count what it had, not the estimate
             self.state.finished[i] = self.state.expected[i] = int(row.get("frames") or 0)
         if self.index is not None:
