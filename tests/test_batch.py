@@ -429,8 +429,9 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
     port = free_port()  # nothing listens there
-    r = painsign("analyze", video, video, "--scheduler", f"tcp://127.0.0.1:{port}", "--quiet")
-    assert r.returncode == 2
+    out = tmp_path / "out"
+    r = painsign("analyze", video, video, "--out", out, "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert r.returncode == 2 and not out.exists()
     assert r.stderr.startswith("painsign: error: --scheduler") and r.stderr.count("\n") == 1
 
 

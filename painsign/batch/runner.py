@@ -158,14 +158,14 @@ def run_batch(
     KeyboardInterrupt
         After the index says which videos were not done and the cluster is closed.
     """
+    client, cluster = connect(options)  # first: an unreachable scheduler writes nothing
     rows = [bare_row(it.video, out_dir / it.name, PENDING) for it in items]
     index = BatchIndex(index_path, rows) if index_path is not None else None
-    if index is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        index.write()
-    client, cluster = connect(options)
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="painsign-chunked")
     try:
+        if index is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            index.write()
         return _Batch(client, pool, items, out_dir, job, options, index, rows, progress).run()
     except KeyboardInterrupt:
         for i, row in enumerate(rows):
