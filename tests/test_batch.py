@@ -500,3 +500,46 @@ def test_workers_report_progress_within_a_video(tmp_path, archive, monkeypatch):
     frames = rows[0]["frames"]
     assert rows[0]["status"] == "ok" and calls[-1] == (frames, frames)
     assert any(0 < done < total for done, total in calls), calls
+
+
+def damaged_clip(path: Path) -> Path:
+    """30 frames of the bundled demo in MPEG-4 whose frames 10-14 do not decode (their
+    picture start codes destroyed, as tests/test_video_damage.py does)."""
+    import re
+
+    import cv2
+
+    cap = cv2.VideoCapture(str(Path(__file__).resolve().parents[1] / "assets/demo_grimace.mp4"))
+    frames = [cap.read()[1] for _ in range(30)]
+    cap.release()
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [m.start() for m in re.finditer(re.escape(b"\x00\x00\x01\xb6"), bytes(data))]
+    for k in range(10, 15):
+        data[starts[k] : starts[k] + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.slow
+def test_damaged_video_in_a_batch_keeps_its_status_on_rerun(tmp_path, archive):
+    """A damaged file gets its reports and status 2; a rerun keeps the reports (they are
+    complete for that file) and still exits 2, with the same error in index.csv."""
+    damaged = damaged_clip(tmp_path / "damaged.mp4")
+    rest = archive[0][-1]
+    out = tmp_path / "out"
+    r = painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
+    assert r.returncode == 2 and "is damaged" in r.stderr, r.stderr
+    first = read_index(out / "index.csv")
+    assert [x["status"] for x in first] == ["damaged", "ok"]
+    assert "5 frames could not be decoded" in first[0]["error"]
+    assert int(first[0]["frames"]) == 30 and (out / "damaged" / "frames.csv").is_file()
+    r = painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
+    assert r.returncode == 2 and "is damaged" in r.stderr, r.stderr
+    again = read_index(out / "index.csv")
+    assert [x["status"] for x in again] == ["skipped-complete"] * 2
+    assert again[0]["error"] == first[0]["error"]
