@@ -29,6 +29,15 @@ FPS = 10.0
 GRIMACE = {"brow_bulge": 0.9, "eye_squeeze": 0.9, "open_lips": 0.9, "vertical_stretch": 0.6}
 SCORERS = ("pain", "expression", "nfcs")
 DASK_BIN = Path(sys.executable).parent
+#: A cluster of the test's own, as painsign starts one: loopback, no fixed HTTP port.
+LOCAL_CLUSTER = {
+    "n_workers": 2,
+    "threads_per_worker": 1,
+    "processes": True,
+    "host": "127.0.0.1",
+    "dashboard_address": None,
+    "scheduler_kwargs": {"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+}
 
 
 def painsign(*args, timeout=300, **kwargs):
@@ -352,13 +361,7 @@ def test_worker_killed_mid_batch_is_rerun_by_dask(tmp_path, archive):
     first = {Path(r["video"]): Path(r["output"]) for r in read_index(archive[2] / "index.csv")}
     out = tmp_path / "out"
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
+        LocalCluster(**LOCAL_CLUSTER) as cluster,
         Client(cluster) as client,
     ):
         proc = start_painsign(
@@ -464,9 +467,7 @@ def test_long_videos_go_to_the_chunked_path(tmp_path, archive):
     videos = [v for v in archive[0] if v.parent.name != "sub"]
     first = {Path(r["video"]): Path(r["output"]) for r in read_index(archive[2] / "index.csv")}
     out = tmp_path / "out"
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
+    with LocalCluster(**LOCAL_CLUSTER) as cluster:
         r = painsign(
             "analyze", *videos, "--out", out, "--scheduler", cluster.scheduler_address,
             "--chunk", 2, "--quiet",
