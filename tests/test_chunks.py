@@ -178,6 +178,7 @@ def assert_same_analysis(one, chunked) -> float:
         (r.face, r.unconfirmed) for r in one.records
     ]
     assert chunked.damage == one.damage
+    assert [t for t, _ in chunked.thumbnails] == [t for t, _ in one.thumbnails]
     worst = 0.0
     assert chunked.signs.keys() == one.signs.keys()
     for name, a in one.signs.items():
@@ -223,6 +224,8 @@ def test_demo_in_10_s_chunks_on_a_cluster_is_the_one_process_analysis(client, jo
     one = analyze_video(DEMO, job.analyzer(), job.sign_settings())
     assert sum(len(s.events) for s in one.signs.values()) > 0  # something to agree on
     assert assert_same_analysis(one, chunked) == 0.0  # measured: identical
+    for (_, a), (_, b) in zip(one.thumbnails, chunked.thumbnails, strict=True):
+        assert np.array_equal(a, b)  # the figure's faces too
 
 
 @pytest.fixture(scope="module")
