@@ -309,14 +309,18 @@ def test_bench_batch_measures_every_figure_on_tiny_inputs(tmp_path, monkeypatch)
     r = batch_figures(minutes=0.25, count=2, seconds=4.0, workers=2, say=lambda *a: None)
     json.dumps(r)  # the --json output
     assert r["per_core"]["frames"] == 120 and r["per_core"]["frames_per_cpu_s"] > 0
-    b, lg = r["batch"], r["long"]
-    for run in (b["one_worker"], b["parallel"], lg["unchunked"], lg["chunked"]):
+    b = r["batch"]
+    for run in (b["one_worker"], b["parallel"]):
         assert run["failed"] == 0 and run["wall_s"] > 0
     assert b["one_worker"]["frames"] == b["parallel"]["frames"] == 2 * 120
     assert (b["one_worker"]["workers"], b["parallel"]["workers"]) == (1, 2)
-    assert lg["chunk_s"] == 10.0  # 15 s on 2 workers: two chunks
-    assert lg["unchunked"]["frames"] == lg["chunked"]["frames"] == 450
-    assert lg["speedup"] == round(lg["unchunked"]["wall_s"] / lg["chunked"]["wall_s"], 2)
-    assert lg["x_real_time"] == round(15.0 / lg["chunked"]["wall_s"], 1)
-    assert set(r["checks"]) == {"batch speedup", "chunked speedup", "long video x real time"}
+    for key, calibration in (("long", 3.0), ("long_no_baseline", 0.0)):
+        lg = r[key]
+        assert lg["calibration_s"] == calibration
+        assert lg["chunk_s"] == 10.0  # 15 s on 2 workers: two chunks
+        for run in (lg["unchunked"], lg["chunked"]):
+            assert run["failed"] == 0 and run["frames"] == 450
+        assert lg["speedup"] == round(lg["unchunked"]["wall_s"] / lg["chunked"]["wall_s"], 2)
+        assert lg["x_real_time"] == round(15.0 / lg["chunked"]["wall_s"], 1)
+    assert len(r["checks"]) == 5 and all("met" in c for c in r["checks"].values())
     print_batch(r)

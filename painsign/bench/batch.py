@@ -132,21 +132,37 @@ def batch_figures(
             "parallel": runs[workers],
             "speedup": round(runs[1]["wall_s"] / runs[workers]["wall_s"], 2),
         }
-        say(f"{minutes:g}-min video unchunked (one task) ...")
-        whole = timed_batch([long_video], root / "whole", job, 1, 0.0)
-        say(f"{minutes:g}-min video in {chunk_s:g}-s chunks on {workers} workers ...")
-        chunked = timed_batch([long_video], root / "chunked", job, workers, chunk_s)
-        result["long"] = {
-            "video_s": long_s,
-            "chunk_s": chunk_s,
-            "unchunked": whole,
-            "chunked": chunked,
-            "speedup": round(whole["wall_s"] / chunked["wall_s"], 2),
-            "x_real_time": round(long_s / chunked["wall_s"], 1),
-            "x_real_time_one_worker": round(long_s / whole["wall_s"], 1),
-        }
+        result["long"] = long_runs(long_video, root / "long", job, workers, chunk_s, say)
+        # The NFCS rest baseline is learned from the recording's first calm seconds and
+        # every chunk waits for it; the bench face smiles at rest, so it is never learned
+        # and that wait is the whole video. Without it the chunks run at once:
+        result["long_no_baseline"] = long_runs(
+            long_video, root / "long0", replace(job, calibration=0.0), workers, chunk_s, say
+        )
     result["checks"] = checks(result)
     return result
+
+
+def long_runs(video: Path, out: Path, job, workers: int, chunk_s: float, say) -> dict:
+    """The long video unchunked (one task) and in chunks on ``workers`` workers."""
+    from painsign.bench.workload import FPS
+    from painsign.video.reader import probe
+
+    long_s = probe(video).frame_count / FPS
+    say(f"{long_s:g}-s video, --calibration {job.calibration:g}: unchunked (one task) ...")
+    whole = timed_batch([video], out / "whole", job, 1, 0.0)
+    say(f"... in {chunk_s:g}-s chunks on {workers} workers ...")
+    chunked = timed_batch([video], out / "chunked", job, workers, chunk_s)
+    return {
+        "video_s": long_s,
+        "calibration_s": job.calibration,
+        "chunk_s": chunk_s,
+        "unchunked": whole,
+        "chunked": chunked,
+        "speedup": round(whole["wall_s"] / chunked["wall_s"], 2),
+        "x_real_time": round(long_s / chunked["wall_s"], 1),
+        "x_real_time_one_worker": round(long_s / whole["wall_s"], 1),
+    }
 
 
 def checks(r: dict) -> dict:
@@ -156,13 +172,21 @@ def checks(r: dict) -> dict:
         "batch speedup": (r["batch"]["speedup"], t["batch_speedup_min"]),
         "chunked speedup": (r["long"]["speedup"], t["chunked_speedup_min"]),
         "long video x real time": (r["long"]["x_real_time"], t["x_real_time_min"]),
+        "chunked speedup, no baseline": (
+            r["long_no_baseline"]["speedup"],
+            t["chunked_speedup_min"],
+        ),
+        "long video x real time, no baseline": (
+            r["long_no_baseline"]["x_real_time"],
+            t["x_real_time_min"],
+        ),
     }
     return {k: {"value": v, "met": bool(v >= least)} for k, (v, least) in found.items()}
 
 
 def print_batch(r: dict) -> None:
     """Human-readable report of :func:`batch_figures`."""
-    pc, b, lg = r["per_core"], r["batch"], r["long"]
+    pc, b = r["per_core"], r["batch"]
     print(
         f"\npainsign bench --batch  ({time.strftime('%Y-%m-%d %H:%M')}, "
         f"{r['workers']} workers, one thread each)"
@@ -175,12 +199,15 @@ def print_batch(r: dict) -> None:
         f"batch of {b['videos']} x {b['video_s']:g} s: 1 worker {b['one_worker']['wall_s']:.1f} s, "
         f"{r['workers']} workers {b['parallel']['wall_s']:.1f} s = {b['speedup']:.2f}x throughput"
     )
-    print(
-        f"{lg['video_s'] / 60:g}-min 640x480 video: unchunked {lg['unchunked']['wall_s']:.1f} s "
-        f"({lg['x_real_time_one_worker']:.1f}x real time, 1 worker), in {lg['chunk_s']:g}-s chunks "
-        f"on {r['workers']} workers {lg['chunked']['wall_s']:.1f} s ({lg['x_real_time']:.1f}x "
-        f"real time) = {lg['speedup']:.2f}x faster"
-    )
+    for key in ("long", "long_no_baseline"):
+        lg = r[key]
+        print(
+            f"{lg['video_s'] / 60:g}-min 640x480 video, --calibration {lg['calibration_s']:g}: "
+            f"unchunked {lg['unchunked']['wall_s']:.1f} s ({lg['x_real_time_one_worker']:.1f}x "
+            f"real time, 1 worker), in {lg['chunk_s']:g}-s chunks on {r['workers']} workers "
+            f"{lg['chunked']['wall_s']:.1f} s ({lg['x_real_time']:.1f}x real time) = "
+            f"{lg['speedup']:.2f}x faster"
+        )
     print("\ntargets:")
     for name, c in r["checks"].items():
         print(f"  {'ok  ' if c['met'] else 'MISS'} {name}: {c['value']}")
