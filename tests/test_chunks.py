@@ -195,16 +195,10 @@ def assert_same_analysis(one, chunked) -> float:
 
 @pytest.fixture(scope="module")
 def client():
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        preload=["painsign.batch.work"],
-    )
-    c = distributed.Client(cluster)
+    pytest.importorskip("distributed")
+    from painsign.batch.runner import BatchOptions, connect
+
+    c, cluster = connect(BatchOptions(workers=2))  # as painsign starts one: loopback only
     yield c
     c.close()
     cluster.close()
