@@ -119,6 +119,22 @@ def test_condition_shorter_than_its_delay_never_alarms():
     assert "before its 5 s delay" in alarms.log[-1].note
 
 
+def test_a_new_cause_of_a_present_condition_is_logged_once_and_the_same_cause_not_again():
+    clock, alarms, _ = make(delays_s={"central_link_lost": 2.0})
+    alarms.set_condition("central_link_lost", True, "link lost: unspecified error")
+    clock.advance(3.0)
+    alarms.update()
+    alarms.set_condition("central_link_lost", True, "another monitor may publish as u/b")
+    alarms.set_condition("central_link_lost", True, "another monitor may publish as u/b")
+    assert entries(alarms) == [
+        (0.0, "central_link_lost", "pending"),
+        (2.0, "central_link_lost", "active"),
+        (3.0, "central_link_lost", "active"),
+    ]
+    assert alarms.log[-1].note == "condition goes on; because another monitor may publish as u/b"
+    assert states(alarms) == [("central_link_lost", "active")]
+
+
 def test_condition_longer_than_its_delay_alarms_at_the_right_time():
     clock, alarms, _ = make(delays_s={"camera_lost": 5.0})
     clock.set(20.0)

@@ -441,3 +441,59 @@ def test_a_full_link_queue_drops_the_oldest_alarm_messages_and_counts_them(
     assert got[:3] == [(k, s, True, n - 3) for k, s in offline[-3:]]  # the newest 3 kept
     assert got[3:] == [("central_link_lost", "inactive", False, n - 3)]
     assert publisher.summary().endswith(f"4 alarm messages sent, {n - 3} dropped (queue full)")
+
+
+def test_a_window_and_a_headless_central_of_one_unit_keep_their_own_sessions():
+    from painsign.central.central import default_client_id
+
+    assert default_client_id("NICU", "window") != default_client_id("NICU", "headless")
+    assert default_client_id("NICU") == default_client_id("NICU")  # a restart finds its own
+    assert default_client_id("NICU") != default_client_id("PICU")
+    assert default_client_id(None).startswith("painsign-central-all-")
+
+
+@needs_broker
+@pytest.mark.slow
+def test_two_centrals_with_one_client_id_stop_throwing_each_other_out(broker, central):
+    """The broker closes the older of two connections with one client id. Each station
+    used to reconnect at once, every second; now the one that notices says why (in the
+    window and one WARNING line) and retries once a minute, so the other keeps the link."""
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "central",
+            "--headless",
+            "--broker",
+            broker.url,
+            "--client-id",
+            f"test-central-{broker.port}",
+            "--exit-after",
+            "25",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = broker.folder / "mosquitto.log"
+
+    def kicks():
+        return log.read_text().count("already connected, closing old connection")
+
+    try:
+        assert wait_for(lambda: f"test-central-{broker.port}" in log.read_text(), 20)
+        second = central(broker.port)  # the same client id
+        time.sleep(10)  # one of them notices its 3rd short link in a row
+        settled = kicks()
+        assert 3 <= settled <= 8, log.read_text()  # the old code: about one a second
+        time.sleep(8)
+        assert kicks() - settled <= 1, log.read_text()
+        out, err = first.communicate(timeout=40)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, out + err
+    assert "another central station may use the same MQTT client id" in err
+    assert err.count("another central station") <= 2, err  # said once (or by each)
+    assert second.link_problem or "another central station" in err

@@ -400,3 +400,40 @@ def test_the_central_bench_says_why_it_is_skipped_without_a_broker_and_refuses_a
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "not an SQLite database" in r.stderr
+
+
+@needs_broker
+@pytest.mark.slow
+def test_two_bedsides_publishing_as_one_bed_do_not_throw_each_other_out(broker, tmp_path):
+    """Two monitors with the same --unit and --bed (one MQTT client id) throw each other
+    out at each connection. They used to reconnect every 1-2 s, two beds' values under one
+    name; now the one that notices says why in "Central link lost" and retries once a
+    minute."""
+    from painsign.central.recorded_sessions import load_sessions
+    from painsign.central.replay_unit import ReplayUnit
+
+    sessions = load_sessions([synthetic_db(tmp_path / "s.db")])
+    first = ReplayUnit(sessions, 1, "127.0.0.1", broker.port, "NICU")
+    second = ReplayUnit(sessions, 1, "127.0.0.1", broker.port, "NICU")
+    tap = Tap()
+    first.beds[0].sinks.append(tap)
+    first.start()
+    try:
+        assert wait_for(lambda: first.publishers[0]._connected, 10)
+        second.start()
+        assert wait_for(
+            lambda: any(
+                k == "central_link_lost" and s == "active" and "another monitor" in n
+                for k, s, _, n in tap.got
+            ),
+            15,
+        ), tap.got
+        note = [n for k, s, _, n in tap.got if k == "central_link_lost"][-1]
+        assert "another monitor may publish as NICU/bed 1" in note
+        log = broker.folder / "mosquitto.log"
+        settled = log.read_text().count("already connected")
+        time.sleep(8)  # the old code reconnected every 1-2 s
+        assert log.read_text().count("already connected") - settled <= 1, log.read_text()
+    finally:
+        first.stop()
+        second.stop()

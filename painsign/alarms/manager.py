@@ -212,6 +212,9 @@ class AlarmManager:
                 self._log(
                     alarm, State.PENDING, f"condition started; alarm after {delay:g} s{because}"
                 )
+        elif active and reason and reason != alarm.reason:
+            alarm.reason = reason  # the same condition, a new cause (a lost link refused)
+            self._log(alarm, alarm.state, f"condition goes on{because}")
         elif not active and alarm.condition:
             assert alarm.condition_since is not None  # set with condition
             held = now - alarm.condition_since

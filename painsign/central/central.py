@@ -24,7 +24,15 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from painsign.central.link import MqttSecurity, failure_text, new_client, refusal_text
+from painsign.central.link import (
+    FIGHT_RETRY_S,
+    STEADY_S,
+    MqttSecurity,
+    SessionFight,
+    failure_text,
+    new_client,
+    refusal_text,
+)
 from painsign.central.schema import envelope, parse_time, topic, topic_label, validate
 
 logger = logging.getLogger("painsign.central")
@@ -104,6 +112,18 @@ def _value_text(state: dict) -> str:
     return f"{first['name']}={first['value']:.2f}"
 
 
+def default_client_id(unit: str | None, mode: str = "window") -> str:
+    """The MQTT client id of a central station: its unit, host, user and ``mode``
+    (``window`` or ``headless``), so that a window and a headless logger of the same unit
+    on one machine keep separate persistent sessions, while a restarted station finds its
+    own session (and the alarm messages kept for it) again.
+    """
+    level = topic_label(unit) if unit else "all"
+    return "-".join(
+        ["painsign-central", level, topic_label(socket.gethostname()), getpass.getuser(), mode]
+    )
+
+
 class CentralStation:
     """Subscribe to the beds of a unit and report every bed change.
 
@@ -116,7 +136,11 @@ class CentralStation:
     echo : callable
         Receives one line per bed change.
     client_id : str, optional
-        The MQTT client id of the persistent session (default from the unit and host).
+        The MQTT client id of the persistent session (:func:`default_client_id` without
+        it). Two stations with the same id would take the session from each other: the
+        broker closes the older connection whenever the other connects; the station notices
+        the fight (:class:`~painsign.central.link.SessionFight`), says so in
+        :attr:`link_problem` and retries less and less often.
     security : MqttSecurity, optional
         User name, password and TLS; anonymous plain TCP without it.
     remote_ack : bool
@@ -153,7 +177,8 @@ class CentralStation:
         self._lock = threading.Lock()
         level = topic_label(unit) if unit else "+"
         self._subscription = f"painsign/v1/{level}/+/#"
-        who = client_id or f"painsign-central-{level.replace('+', 'all')}-{socket.gethostname()}"
+        self.client_id = client_id or default_client_id(unit)
+        who = self.client_id
         self._client = new_client(who, security)
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
@@ -163,6 +188,9 @@ class CentralStation:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = False
+        #: Why the link is unsteady (another client taking the session), or None.
+        self.link_problem: str | None = None
+        self._fight = SessionFight()
 
     def start(self) -> None:
         """Connect in the background (retrying) and start watching for stale beds."""
@@ -229,6 +257,10 @@ class CentralStation:
     def _watch(self) -> None:
         while not self._stop.wait(0.2):
             self.check_stale()
+            if self.link_problem and self._fight.steady_for(time.monotonic()) > STEADY_S:
+                self.link_problem = None
+                self._client.reconnect_delay_set(min_delay=1, max_delay=2)
+                logger.warning("central station: the link to the broker is steady again")
 
     def _line(self, bed: Bed, text: str) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime())
@@ -252,11 +284,22 @@ class CentralStation:
             client.disconnect()
             return
         self.connected = True
+        self._fight.connected(time.monotonic())
         client.subscribe(self._subscription, qos=1)
         logger.info("central subscribed to %s", self._subscription)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected = False
+        if self._fight.lost(time.monotonic(), reason_code) and not self._stop.is_set():
+            if self.link_problem is None:
+                self.link_problem = (
+                    "the link drops right after each connection: another central station "
+                    f"may use the same MQTT client id {self.client_id!r} (give each its own "
+                    "--client-id); retrying once a minute"
+                )
+                logger.warning("central station: %s", self.link_problem)
+                client.reconnect_delay_set(*FIGHT_RETRY_S)
+            return
         if not self._stop.is_set() and self.refused is None:
             logger.warning("central station lost the broker: %s", reason_code)
 

@@ -18,6 +18,9 @@ from painsign.errors import InputError
 #: How to get the MQTT client (the optional ``central`` extra).
 CENTRAL_HINT = "pip install 'painsign[central]'"
 
+#: MQTT 5 reason code of a DISCONNECT sent when another client connects with the same id.
+SESSION_TAKEN_OVER = 142
+
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
 
@@ -197,3 +200,54 @@ def refusal_text(reason_code, has_will: bool = False) -> str:
     if value == NOT_AUTHORIZED:
         return "not authorized (user name, password, or the right to its own topics)"
     return str(reason_code).lower()
+
+
+#: Reconnection delay (s) while another client keeps taking the session: the other one
+#: then holds the link, and this one takes it back for a moment once a minute.
+FIGHT_RETRY_S = (60, 60)
+
+#: Seconds of unbroken link after which a session fight counts as over.
+STEADY_S = 60.0
+
+
+class SessionFight:
+    """Notice another client taking this client's MQTT session again and again.
+
+    Two clients with one client id throw each other out: the broker closes the older
+    connection whenever the other connects, and each reconnects at once. Mosquitto 2.0
+    closes the socket without the MQTT 5 reason "Session taken over" (142), so the sign is
+    a link that drops within :attr:`short_s` seconds of being made, :attr:`times` times in
+    a row. Then the caller should retry slowly and say why.
+
+    Parameters
+    ----------
+    short_s : float
+        A link lost sooner than this after connecting counts.
+    times : int
+        Short links in a row that make a fight.
+    """
+
+    def __init__(self, short_s: float = 3.0, times: int = 3) -> None:
+        self.short_s, self.times = short_s, times
+        self._since: float | None = None
+        self._short = 0
+
+    def connected(self, now: float) -> None:
+        """A connection was made at ``now`` (monotonic seconds)."""
+        self._since = now
+
+    def steady_for(self, now: float) -> float:
+        """Seconds the present connection has lasted (0 when not connected)."""
+        return 0.0 if self._since is None else now - self._since
+
+    def lost(self, now: float, reason_code=None) -> bool:
+        """The link was lost at ``now``; True when this looks like a session fight (or
+        the broker said "Session taken over")."""
+        if reason_code is not None and reason_code == SESSION_TAKEN_OVER:
+            return True
+        if self._since is None:
+            return False
+        short = now - self._since < self.short_s
+        self._since = None
+        self._short = self._short + 1 if short else 0
+        return self._short >= self.times

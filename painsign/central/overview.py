@@ -324,11 +324,15 @@ class CentralOverview:
 
     def connection_text(self) -> str | None:
         """ "No connection to the broker HOST:PORT (retrying)" while not connected; the
-        broker's refusal (user name, password, TLS) when it refused the central station."""
+        broker's refusal (user name, password, TLS) when it refused the central station;
+        the link's problem while another client keeps taking its session."""
         where = f"{self.station.host}:{self.station.port}"
         refused = getattr(self.station, "refused", None)
         if refused:
             return f"The broker {where} refused the central station: {refused}"
+        problem = getattr(self.station, "link_problem", None)
+        if problem:
+            return f"Unsteady link to the broker {where}: {problem}"
         if getattr(self.station, "connected", False):
             return None
         return f"No connection to the broker {where} (retrying)"

@@ -34,7 +34,15 @@ from collections import deque
 
 from painsign import __version__
 from painsign.alarms import AlarmId, AlarmLogEntry, get_kind
-from painsign.central.link import MqttSecurity, failure_text, new_client, refusal_text
+from painsign.central.link import (
+    FIGHT_RETRY_S,
+    STEADY_S,
+    MqttSecurity,
+    SessionFight,
+    failure_text,
+    new_client,
+    refusal_text,
+)
 from painsign.central.schema import envelope, parse_time, topic, topic_label, validate
 
 logger = logging.getLogger("painsign.central")
@@ -159,6 +167,9 @@ class CentralPublisher:
         self._link_reason = ""  # why it is down, from the network thread
         self._warned = ""  # the reason last said in a WARNING line
         self._backing_off = False  # retrying slowly after a refusal
+        self._fight = SessionFight()
+        self._fighting = False  # another client keeps taking this bed's session
+        self._link_alarm_reason = ""
         self._acks: deque[dict] = deque(maxlen=100)  # from the network thread
         #: Acknowledges from the central station applied, and refused.
         self.acks_applied = 0
@@ -282,6 +293,10 @@ class CentralPublisher:
             with self._lock:
                 connected = self._connected
             now = time.monotonic()
+            if self._fighting and self._fight.steady_for(now) > STEADY_S:
+                self._fighting = False
+                self._backing_off = False
+                self._client.reconnect_delay_set(min_delay=1, max_delay=2)
             if connected and now >= next_state:
                 next_state = now + STATE_EVERY_S
                 try:
@@ -296,7 +311,7 @@ class CentralPublisher:
         if self._announce and up:
             self._announce = False
             self._publish_status_and_session()
-        lost = up is False
+        lost = up is False or self._fighting  # a moment's link once a minute is no link
         reason = self._link_reason if lost else ""
         if reason.startswith(("broker refused", "TLS")) and reason != self._warned:
             self._warned = reason
@@ -307,8 +322,9 @@ class CentralPublisher:
                 reason,
                 *REFUSED_RETRY_S,
             )
-        if lost != self._link_alarm and self._engine is not None:
-            self._link_alarm = lost
+        changed = (lost, reason) != (self._link_alarm, self._link_alarm_reason)
+        if changed and self._engine is not None:
+            self._link_alarm, self._link_alarm_reason = lost, reason
             logger.info("central link %s%s", "lost" if lost else "up", f": {reason}" * lost)
             self._engine.set_technical_condition(AlarmId.CENTRAL_LINK_LOST, lost, reason)
 
@@ -366,7 +382,9 @@ class CentralPublisher:
             self._link_up = False
             return
         logger.info("connected to the broker %s:%d", self.host, self.port)
-        self._back_off(client, False)
+        self._fight.connected(time.monotonic())
+        if not self._fighting:
+            self._back_off(client, False)
         client.subscribe(self._topics["ack"], qos=1)
         with self._lock:
             self._connected = True
@@ -376,7 +394,18 @@ class CentralPublisher:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:
             self._connected = False
-        if not self._stop.is_set() and self._link_up:
+        if self._fight.lost(time.monotonic(), reason_code) and not self._stop.is_set():
+            # Another monitor with the same --unit and --bed (one MQTT client id) and this
+            # one throw each other out at every connection: retry slowly and say why.
+            self._link_reason = (
+                f"the link drops right after each connection: another monitor may publish "
+                f"as {self.unit}/{self.bed} (the same --unit and --bed)"
+            )
+            if not self._fighting:
+                self._fighting = True
+                logger.warning("central link: %s", self._link_reason)
+                client.reconnect_delay_set(*FIGHT_RETRY_S)
+        elif not self._stop.is_set() and self._link_up:
             logger.info("link to the broker lost: %s", reason_code)
             self._link_reason = f"link lost: {refusal_text(reason_code)}"
         self._link_up = False

@@ -111,6 +111,7 @@ class ReplayBed:
         self.analyzer = SimpleNamespace(scorers=[SimpleNamespace(**s) for s in session.scorers])
         self._lock = threading.Lock()
         self._alarms: dict[str, tuple[Priority | None, str, float]] = {}
+        self._causes: dict[str, str] = {}  # the note of each own technical condition
         self._audio_paused = False
         self._start: float | None = None
         self._pos = 0.0  # replay position: session seconds since the start of loop 0
@@ -163,9 +164,11 @@ class ReplayBed:
         kind = get_kind(str(kind_id))
         with self._lock:
             was = self._alarms.get(str(kind_id), (None, "inactive", 0.0))[1]
-            if (was in _PRESENT) == active:
+            new_cause = active and note and note != self._causes.get(str(kind_id))
+            self._causes[str(kind_id)] = note
+            if (was in _PRESENT) == active and not new_cause:
                 return
-            state = "active" if active else "inactive"
+            state = was if was in _PRESENT and active else "active" if active else "inactive"
             entry = AlarmLogEntry(self._pos, str(kind_id), kind.priority, state, note)
             self._apply_entry(entry)
             t = self.elapsed()

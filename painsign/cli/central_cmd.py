@@ -38,6 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_mqtt_options(p)
     p.add_argument(
+        "--client-id",
+        default=None,
+        metavar="ID",
+        help="MQTT client id of this station's persistent session (default: "
+        "painsign-central-UNIT-HOST-USER-window or -headless); two stations with the same "
+        "id take the session from each other",
+    )
+    p.add_argument(
         "--exit-after", type=float, default=None, metavar="S", help="stop after S seconds"
     )
     p.set_defaults(run=run)
@@ -53,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     args.headless = args.headless or _no_window(args)
     if args.exit_after is not None and args.exit_after <= 0:
         raise InputError("--exit-after must be positive")
-    from painsign.central.central import CentralStation
+    from painsign.central.central import CentralStation, default_client_id
 
     station = CentralStation(
         host,
@@ -62,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         echo=lambda line: print(line, flush=True),
         security=security,
         remote_ack=args.remote_ack,
+        client_id=args.client_id
+        or default_client_id(args.unit, "headless" if args.headless else "window"),
     )
     print(f"central station on {address}: press Ctrl+C to stop", flush=True)
     station.start()
