@@ -459,3 +459,26 @@ def test_damaged_video_in_a_batch_keeps_its_status_on_rerun(tmp_path, archive):
     again = read_index(out / "index.csv")
     assert [x["status"] for x in again] == ["skipped-complete"] * 2
     assert again[0]["error"] == first[0]["error"]
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_run_without_dask_malloc_trim_threshold(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 made this pipeline 45 % slower per frame: the
+    workers painsign starts, and one their nanny restarts, do not have it; the rest of
+    Dask's worker environment stays."""
+    from painsign.batch.runner import BatchOptions, connect
+
+    # A cluster made earlier in this process leaves it in os.environ (Dask's nanny sets it
+    # there), and the environment would reach the workers.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    client, cluster = connect(BatchOptions(workers=1))
+    try:
+        for _ in range(2):
+            seen = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+            assert list(seen.values()) == [None], seen
+            assert list(client.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == ["1"]
+            client.restart()  # a new worker process from the same nanny
+        assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    finally:
+        client.close()
+        cluster.close()

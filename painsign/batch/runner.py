@@ -37,6 +37,10 @@ DASK_LOGGERS = ("distributed", "tornado", "bokeh", "asyncio")
 POLL_S = 0.1
 #: How long to wait for an existing scheduler (``--scheduler``).
 CONNECT_TIMEOUT_S = 10
+#: Dask's environment for the worker processes its nannies start, and the variable of
+#: it that slows this pipeline down (see :func:`worker_environ`).
+WORKER_ENVIRON = "distributed.nanny.pre-spawn-environ"
+TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
 
 
 @dataclass
@@ -98,6 +102,7 @@ def connect(options: BatchOptions):
         When the scheduler cannot be reached.
     """
     quiet_dask(options.debug)
+    import dask
     from distributed import Client, LocalCluster
 
     if options.scheduler:
@@ -108,19 +113,38 @@ def connect(options: BatchOptions):
                 f"--scheduler {options.scheduler}: cannot reach the Dask scheduler ({exc})"
             ) from None
     n = options.workers or os.cpu_count() or 1
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",  # listen on loopback only, and no DNS look-up of the host name
-        dashboard_address=None,
-        # No dashboard; the scheduler's small HTTP server (health checks) on a free
-        # loopback port rather than the fixed 8787 (":0" would mean 0.0.0.0 there).
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=False if options.debug else logging.CRITICAL,
-        preload=["painsign.batch.work"],
-    )
+    # The nannies read this when they are made, and keep it for the workers they restart.
+    with dask.config.set({WORKER_ENVIRON: worker_environ()}):
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",  # listen on loopback only, and no DNS look-up of the host name
+            dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health checks) on a free
+            # loopback port rather than the fixed 8787 (":0" would mean 0.0.0.0 there).
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=False if options.debug else logging.CRITICAL,
+            preload=["painsign.batch.work"],
+        )
     return Client(cluster), cluster
+
+
+def worker_environ() -> dict:
+    """Dask's environment for new worker processes without ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask sets it to 64 KiB, which also turns off glibc's adaptive mmap threshold (so,
+    presumably, frame-sized buffers are mapped and unmapped afresh): this pipeline was
+    measured 45 % slower with it, 6.43 instead of 4.32 ms per frame in one process, 172
+    instead of 248 frames/s per worker. A variable already in this process's environment
+    still reaches the workers (Dask lets the environment win).
+    """
+    import dask
+    import distributed  # noqa: F401  (it adds its defaults to Dask's config)
+
+    environ = dict(dask.config.get(WORKER_ENVIRON))
+    environ.pop(TRIM_VARIABLE, None)
+    return environ
 
 
 def run_batch(
