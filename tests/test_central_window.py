@@ -209,6 +209,27 @@ def test_the_connection_line_says_which_broker_is_missing():
 # -- the window ---------------------------------------------------------------------------
 
 
+def test_a_long_alarm_text_in_a_narrow_banner_shrinks_to_fit_before_it_is_elided(qtbot):
+    """A tile of a 3-bed unit is about 460 px wide: "SUSTAINED PAIN  high (latched)" was
+    cut to "SUSTAINED PAIN  high (latch..." at the banner's full size."""
+    from PySide6.QtGui import QFontMetrics
+
+    from painsign.gui.widgets import AlarmBanner
+
+    banner = AlarmBanner()
+    qtbot.addWidget(banner)
+    banner.rescale(1.0)
+    banner.resize(460, banner.height())
+    banner.show_alarm("SUSTAINED PAIN  high (latched)", ("#e53935", 2.0))
+    full = banner.banner_font().pixelSize()
+    fitted = banner.fitted_font()
+    assert QFontMetrics(banner.banner_font()).horizontalAdvance(banner.text()) > 460 - 16
+    assert 0.7 * full <= fitted.pixelSize() < full
+    assert QFontMetrics(fitted).horizontalAdvance(banner.text()) <= 460 - 16
+    banner.show_alarm("NO ALARM", None)
+    assert banner.fitted_font().pixelSize() == full  # a short text keeps its size
+
+
 def test_the_detail_view_lists_the_log_and_acknowledges_only_with_remote_ack(qtbot):
     from painsign.gui.central_tiles import BedDetail
 

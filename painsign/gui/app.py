@@ -36,12 +36,14 @@ def run_dashboard(
     from PySide6.QtWidgets import QApplication
 
     from painsign.gui.dashboard import Dashboard
+    from painsign.gui.qt_messages import route_qt_messages
     from painsign.gui.sound import AlarmSound
 
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         # The invisible platform (screenshots, tests) warns about window hints on every
         # redraw: mute those warnings.
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
+    route_qt_messages()
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication([])
     # A sound that cannot be played raises "Alarm sound unavailable" (banner, log, DB):

@@ -325,8 +325,11 @@ def run_central_window(
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
+    from painsign.gui.qt_messages import route_qt_messages
+
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
+    route_qt_messages()
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication([])
     sound = AlarmSound(play=play_sound)

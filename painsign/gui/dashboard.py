@@ -137,7 +137,8 @@ class Dashboard(QMainWindow):
         right.addWidget(self.big, 4)
         buttons = QHBoxLayout()
         self.ack_button = QPushButton("Acknowledge")
-        self.ack_button.clicked.connect(self.engine.acknowledge)
+        # Not the bound method: clicked(bool) would hand it `checked` as the alarm kinds.
+        self.ack_button.clicked.connect(lambda: self.engine.acknowledge())
         self.pause_button = QPushButton(PAUSE_LABEL)
         self.pause_button.clicked.connect(self.toggle_pause)
         buttons.addWidget(self.ack_button)

@@ -339,6 +339,19 @@ class AlarmBanner(QWidget):
         """The banner's font."""
         return self._font
 
+    def fitted_font(self) -> QFont:
+        """The banner's font, made up to 30 % smaller when that fits the whole text in
+        (a narrow central-station tile); the text is elided only beyond that."""
+        room = self.width() - 16
+        need = QFontMetrics(self._font).horizontalAdvance(self._text)
+        if need <= room or room <= 0:
+            return self._font
+        font = QFont(self._font)
+        font.setPixelSize(
+            max(round(self._font.pixelSize() * 0.7), room * self._font.pixelSize() // need)
+        )
+        return font
+
     @property
     def flash_interval_ms(self) -> int:
         """Toggle interval of the flashing (0 when steady)."""
@@ -369,8 +382,9 @@ class AlarmBanner(QWidget):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawRoundedRect(self.rect(), 6, 6)
         painter.setPen(QColor(fg))
-        painter.setFont(self._font)
-        text = QFontMetrics(self._font).elidedText(
+        font = self.fitted_font()
+        painter.setFont(font)
+        text = QFontMetrics(font).elidedText(
             self._text, Qt.TextElideMode.ElideRight, self.width() - 16
         )
         painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, text)
