@@ -40,6 +40,7 @@ from painsign.scoring.nfcs_features import (
     canonical_face,
     eye_openness,
     face_measures,
+    quiver_spread,
 )
 
 ACTIONS = (
@@ -420,18 +421,7 @@ class NfcsScorer:
         self._chin.append((t, chin))
         while self._chin and t - self._chin[0][0] > QUIVER_WINDOW_S:
             self._chin.popleft()
-        ts = np.array([c[0] for c in self._chin])
-        ys = np.array([c[1] for c in self._chin])
-        if len(ys) < 4 or np.ptp(ts) <= 0:
-            return 0.0
-        # A quadratic trend over the window takes out steady movement (the jaw opening,
-        # the head moving): a mean over the neighbouring samples, as before, is one-sided
-        # at the newest sample and read any steady movement there as quiver.
-        trend = np.polyval(np.polyfit(ts - ts[-1], ys, 2), ts - ts[-1])
-        # Median absolute deviation: an oscillation moves most samples off the trend,
-        # a single step (a re-detection) only the few around it.
-        spread = 1.4826 * float(np.median(np.abs(ys - trend)))
-        return max(0.0, spread - CHIN_JITTER)
+        return max(0.0, quiver_spread(self._chin) - CHIN_JITTER)
 
 
 _KEYS = (*MEASURES, "eye_open")
