@@ -418,6 +418,32 @@ def test_workers_report_progress_within_a_video(tmp_path, archive, monkeypatch):
     assert any(0 < done < total for done, total in calls), calls
 
 
+@pytest.mark.slow
+def test_progress_moves_while_a_video_is_analysed_in_chunks(tmp_path, monkeypatch):
+    """A 25-s video in three 10-s chunks on two workers: the chunk tasks report their
+    frames as they go (the bar moves before the video ends) and it ends at the frames
+    analysed."""
+    from painsign.batch.runner import BatchOptions, run_batch
+
+    monkeypatch.setenv("DASK_LOGGING__DISTRIBUTED", "critical")  # undone after the test
+    monkeypatch.setenv("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "critical")
+    video = tmp_path / "long.mp4"
+    render_video(video, [], 25.0, FPS, neutral_animator())
+    calls = []
+    rows = run_batch(
+        output_names([video]),
+        tmp_path / "out",
+        AnalysisJob(figure=False),
+        BatchOptions(workers=2, chunk_s=10.0, resume=False),
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    frames = rows[0]["frames"]
+    assert rows[0]["status"] == "ok" and frames == 250 and calls[-1] == (frames, frames)
+    moving = sorted({done for done, total in calls if 0 < done < total})
+    assert len(moving) >= 3, calls  # several steps, not one jump at the end
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)  # never back
+
+
 def damaged_clip(path: Path) -> Path:
     """30 frames of the bundled demo in MPEG-4 whose frames 10-14 do not decode (their
     picture start codes destroyed, as tests/test_video_damage.py does)."""

@@ -18,6 +18,7 @@ that first task is the whole one-process analysis and no chunk runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -205,7 +206,11 @@ def find_baseline(path: str | Path, job) -> Baseline | ChunkResult | None:
 
 
 def analyze_chunk(
-    path: str | Path, chunk: Chunk, job, baseline: Baseline | None = None
+    path: str | Path,
+    chunk: Chunk,
+    job,
+    baseline: Baseline | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ChunkResult:
     """Analyse one chunk after its warm-up (a worker task; reads only from near the
     chunk's warm-up start).
@@ -222,6 +227,9 @@ def analyze_chunk(
         From :func:`find_baseline`: each NFCS scorer learns nothing itself and takes
         this baseline from the frame it was adopted at (from the first frame when the
         chunk starts later). Without it the scorers learn as from the start.
+    progress : callable, optional
+        ``progress(own_frames_done, frames_expected)`` as the chunk's own frames are
+        analysed (picklable: it travels with the task).
 
     Returns
     -------
@@ -251,6 +259,7 @@ def analyze_chunk(
             chunk.start_s,
             chunk.end_s,
             warm,
+            progress=progress,
             pipelined=_pipelined(job),
             after_frame=hold if learners else None,
         )
@@ -342,6 +351,7 @@ def analyze_chunked(
     client=None,
     chunk_s: float = DEFAULT_CHUNK_S,
     warmup_s: float = DEFAULT_WARMUP_S,
+    progress: Callable[[int], Callable[[int, int], None] | None] | None = None,
 ) -> Analysis:
     """Analyse one recording in chunks on a Dask cluster; the same Analysis as one process.
 
@@ -357,6 +367,9 @@ def analyze_chunked(
         Chunk length, rounded up to a multiple of
         :data:`~painsign.analysis.replay.TRACK_REANCHOR_S`, and warm-up (see
         :func:`plan_chunks`).
+    progress : callable, optional
+        ``progress(chunk_index)`` gives the picklable progress callback of that chunk's
+        task (see :func:`analyze_chunk`), or None.
 
     Returns
     -------
@@ -370,15 +383,22 @@ def analyze_chunked(
     chunk_s = TRACK_REANCHOR_S * max(1, math.ceil(chunk_s / TRACK_REANCHOR_S - 1e-9))
     chunks = plan_chunks(info.duration_s, chunk_s, warmup_s)
     path = str(path)
+
+    def report(c: Chunk):
+        return None if progress is None else progress(c.index)
+
     if len(chunks) == 1:
-        return stitch(path, [_run(client, analyze_chunk, path, chunks[0], job)], job)
+        one = _run(client, analyze_chunk, path, chunks[0], job, None, report(chunks[0]))
+        return stitch(path, [one], job)
     found = _run(client, find_baseline, path, job)
     if isinstance(found, ChunkResult):  # never adopted: that run was the whole recording
         return stitch(path, [found], job)
     if client is None:
-        results = [analyze_chunk(path, c, job, found) for c in chunks]
+        results = [analyze_chunk(path, c, job, found, report(c)) for c in chunks]
     else:
-        futures = [client.submit(analyze_chunk, path, c, job, found, pure=False) for c in chunks]
+        futures = [
+            client.submit(analyze_chunk, path, c, job, found, report(c), pure=False) for c in chunks
+        ]
         results = client.gather(futures)
     try:
         return stitch(path, results, job)

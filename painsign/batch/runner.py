@@ -22,6 +22,7 @@ from painsign.batch.index import NOT_DONE, PENDING, BatchIndex, bare_row
 from painsign.batch.inputs import BatchItem
 from painsign.batch.job import AnalysisJob
 from painsign.batch.work import (
+    DaskProgress,
     Throttled,
     analyze_to_folder,
     failed_row,
@@ -75,6 +76,7 @@ class _State:
     expected: dict[int, int] = field(default_factory=dict)  # video -> frames expected
     finished: dict[int, int] = field(default_factory=dict)  # video -> frames analysed
     running: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> progress
+    closed: set[int] = field(default_factory=set)  # videos finished (late events ignored)
 
     def done_and_total(self) -> tuple[int, int]:
         running = sum(done for key, (done, _) in list(self.running.items()))
@@ -264,7 +266,12 @@ class _Batch:
 
     def _on_progress(self, event) -> None:
         msg = event[1]
-        self.state.running[msg["key"]] = (int(msg["done"]), int(msg["total"]))
+        if msg.get("video") in self.state.closed:
+            return
+        # The most a task has reported: a task Dask reruns, or a chunk redone, starts
+        # again from 0, and the frames done are not undone by it.
+        before = self.state.running.get(msg["key"], (0, 0))[0]
+        self.state.running[msg["key"]] = (max(before, int(msg["done"])), int(msg["total"]))
 
     def _planned(self, i: int, f):
         """Act on a probe: record a skipped or failed video (return None), or start its
@@ -279,8 +286,9 @@ class _Batch:
         if chunk_s > 0 and result["duration_s"] > chunk_s:
             return self.pool.submit(self._chunked, i, video, out)
         key = f"analyze-{i}-{self.token}"
+        report = DaskProgress(self.topic, key, i)
         return self.client.submit(
-            _analyze_task, video, out, self.job, self.topic, key, self.options.resume,
+            _analyze_task, video, out, self.job, report, self.options.resume,
             key=key, pure=False,
         )  # fmt: skip
 
@@ -293,12 +301,19 @@ class _Batch:
             if self.options.resume:
                 out.mkdir(parents=True, exist_ok=True)
             fingerprint = input_fingerprint(video)
-            analysis = analyze_chunked(video, self.job, self.client, self.options.chunk_s)
+            analysis = analyze_chunked(
+                video, self.job, self.client, self.options.chunk_s,
+                progress=lambda k: Throttled(DaskProgress(self.topic, self._chunk_key(i, k), i)),
+            )  # fmt: skip
             return finish(analysis, video, out, self.job, fingerprint, self.options.resume)
         except PainsignError as exc:
             return failed_row(video, out, str(exc), exc.exit_code)
         except Exception as exc:  # a bug or a lost cluster on one video: the batch goes on
             return failed_row(video, out, f"internal error: {type(exc).__name__}: {exc}", 3)
+
+    def _chunk_key(self, i: int, k: int | str = "") -> str:
+        """The progress key of chunk ``k`` of video ``i`` (without ``k``: their prefix)."""
+        return f"chunk-{self.token}-{i}-{k}"
 
     def _result(self, i: int, f) -> dict:
         """The value of a finished task, or a failed row for a task that raised or whose
@@ -320,7 +335,10 @@ class _Batch:
     def _record(self, i: int, row: dict) -> None:
         """A video is finished (analysed, failed or skipped): its row, its frames."""
         self.rows[i] = row
+        self.state.closed.add(i)
         self.state.running.pop(f"analyze-{i}-{self.token}", None)
+        for key in [k for k in list(self.state.running) if k.startswith(self._chunk_key(i))]:
+            self.state.running.pop(key, None)
         if i in self.state.expected:  # analysed here: count what it had, not the estimate
             self.state.finished[i] = self.state.expected[i] = int(row.get("frames") or 0)
         if self.index is not None:
@@ -328,14 +346,7 @@ class _Batch:
 
 
 def _analyze_task(
-    video: Path, out: Path, job: AnalysisJob, topic: str, key: str, marker: bool
+    video: Path, out: Path, job: AnalysisJob, report: DaskProgress, marker: bool
 ) -> dict:
     """Task: :func:`analyze_to_folder` with its progress sent to the client as events."""
-    from distributed import get_worker
-
-    worker = get_worker()
-
-    def send(done: int, total: int) -> None:
-        worker.log_event(topic, {"key": key, "done": done, "total": total})
-
-    return analyze_to_folder(video, out, job, Throttled(send), marker)
+    return analyze_to_folder(video, out, job, Throttled(report), marker)

@@ -233,3 +233,27 @@ class Throttled:
         if now - self._last >= self.every_s or done == total:
             self._last = now
             self.send(done, total)
+
+
+class DaskProgress:
+    """A progress callback for a task on a Dask worker: each call is an event on the
+    client's topic (:meth:`distributed.Worker.log_event`); picklable.
+
+    Parameters
+    ----------
+    topic : str
+        The topic the client subscribed to.
+    key : str
+        The task's name in the client's progress counts.
+    video : int
+        The video's place in the batch (events of a finished video are ignored).
+    """
+
+    def __init__(self, topic: str, key: str, video: int):
+        self.topic, self.key, self.video = topic, key, video
+
+    def __call__(self, done: int, total: int) -> None:
+        from distributed import get_worker
+
+        message = {"key": self.key, "video": self.video, "done": done, "total": total}
+        get_worker().log_event(self.topic, message)
