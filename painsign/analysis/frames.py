@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from painsign.scoring.base import FaceFrame, Scorer, detail_columns, detail_values
+from painsign.scoring.base import (
+    FaceFrame,
+    Scorer,
+    detail_columns,
+    detail_sources,
+    detail_values,
+)
 from painsign.scoring.guard import guarded_score
 from painsign.vision.image import to_rgb
 from painsign.vision.tracker import FaceTracker
@@ -170,6 +176,7 @@ class FrameAnalyzer:
         self.tracker = tracker
         self.scorers = scorers
         self.detail_columns = detail_columns(scorers)
+        self._detail_sources = detail_sources(scorers)
         self.confirmation = confirmation or FaceConfirmation()
 
     def reset(self) -> None:
@@ -218,7 +225,7 @@ class FrameAnalyzer:
             details[scorer.name] = score.details
             if failure is not None:
                 failed[scorer.name] = failure
-        actions = detail_values(self.scorers, details)
+        actions = detail_values(self.scorers, details, self._detail_sources)
         box = tuple(float(v) for v in face.box)
         return FrameRecord(index, t, True, box, actions, p_raw, details, failed=failed)
 

@@ -279,7 +279,30 @@ def detail_columns(scorers: Iterable) -> tuple[str, ...]:
     return tuple(out)
 
 
-def detail_values(scorers: Iterable, details: dict[str, dict[str, float]]) -> dict[str, float]:
+def detail_sources(scorers: Iterable) -> dict[str, str]:
+    """Each declared detail column and the name of the scorer whose value it holds (the
+    first that declares it), in :func:`detail_columns` order.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> detail_sources([S(name="b", detail_columns=("x", "y")),
+    ...                 S(name="c", detail_columns=("y", "z"))])
+    {'x': 'b', 'y': 'b', 'z': 'c'}
+    """
+    out: dict[str, str] = {}
+    for s in scorers:
+        if isinstance(s, DetailColumns):
+            for c in s.detail_columns:
+                out.setdefault(c, s.name)
+    return out
+
+
+def detail_values(
+    scorers: Iterable,
+    details: dict[str, dict[str, float]],
+    sources: dict[str, str] | None = None,
+) -> dict[str, float]:
     """Each declared detail column's value on one frame (NaN where its scorer gave none).
 
     Parameters
@@ -288,12 +311,11 @@ def detail_values(scorers: Iterable, details: dict[str, dict[str, float]]) -> di
         The scorers, in order.
     details : dict of str to dict
         Each scorer's ``Score.details`` by scorer name.
+    sources : dict of str to str, optional
+        :func:`detail_sources` of ``scorers``, computed once by a caller that runs
+        every frame (the protocol check it makes costs more than the rest).
     """
-    out: dict[str, float] = {}
-    for s in scorers:
-        if isinstance(s, DetailColumns):
-            own = details.get(s.name, {})
-            for c in s.detail_columns:
-                if c not in out:
-                    out[c] = float(own.get(c, float("nan")))
-    return out
+    if sources is None:
+        sources = detail_sources(scorers)
+    nan = float("nan")
+    return {c: float(details.get(name, {}).get(c, nan)) for c, name in sources.items()}
