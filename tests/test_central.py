@@ -497,3 +497,31 @@ def test_two_centrals_with_one_client_id_stop_throwing_each_other_out(broker, ce
     assert "another central station may use the same MQTT client id" in err
     assert err.count("another central station") <= 2, err  # said once (or by each)
     assert second.link_problem or "another central station" in err
+
+
+def test_a_bed_keeps_the_last_1000_alarm_messages_at_the_central():
+    """A central station runs for weeks: each bed's alarm log is bounded."""
+    from painsign.central.central import ALARM_LOG_LIMIT, CentralStation
+
+    station = CentralStation("127.0.0.1", 1, "nicu", echo=lambda line: None)
+    for seq in range(1, 1201):
+        message = envelope(
+            "alarm",
+            "nicu",
+            "bed 1",
+            seq=seq,
+            session_t=float(seq),
+            alarm_kind="pain_surge",
+            label="Pain surge",
+            priority="medium",
+            state="active",
+            note="",
+            queued=False,
+            dropped=0,
+        )
+        validate("alarm", message)
+        station._take("alarm", message, retained=False)
+    (bed,) = station.snapshot()
+    assert ALARM_LOG_LIMIT == 1000
+    assert [a["seq"] for a in bed.alarms] == list(range(201, 1201))
+    assert len(station.latencies_s) == 1200

@@ -37,6 +37,13 @@ from painsign.central.schema import envelope, parse_time, topic, topic_label, va
 
 logger = logging.getLogger("painsign.central")
 
+#: Alarm messages kept per bed (its log at the central station), the oldest dropped first:
+#: a station runs for weeks.
+ALARM_LOG_LIMIT = 1000
+
+#: Latencies kept (the most recent alarm messages of all beds).
+LATENCIES_KEPT = 10000
+
 #: A bed whose last state is older than this (s) is shown offline.
 STALE_S = 5.0
 
@@ -67,8 +74,8 @@ class Bed:
         Monotonic time the last state arrived.
     session : dict or None
         The last ``session`` payload.
-    alarms : list of dict
-        The alarm messages received, oldest first.
+    alarms : collections.deque of dict
+        The alarm messages received, oldest first (the last :data:`ALARM_LOG_LIMIT`).
     trend : deque of (float, float or None)
         Arrival (monotonic) time and first scorer's value of each live state received in
         the last :data:`TREND_S` seconds (None: invalid), oldest first.
@@ -83,7 +90,7 @@ class Bed:
     state: dict | None = None
     state_at: float | None = None
     session: dict | None = None
-    alarms: list[dict] = field(default_factory=list)
+    alarms: deque[dict] = field(default_factory=lambda: deque(maxlen=ALARM_LOG_LIMIT))
     trend: deque = field(default_factory=lambda: deque(maxlen=TREND_POINTS))
     version: int = 0
 
@@ -173,7 +180,7 @@ class CentralStation:
         #: Payloads refused by the schema.
         self.invalid = 0
         #: Seconds from ``time_utc`` to arrival of each alarm message not queued.
-        self.latencies_s: list[float] = []
+        self.latencies_s: deque[float] = deque(maxlen=LATENCIES_KEPT)
         self._lock = threading.Lock()
         level = topic_label(unit) if unit else "+"
         self._subscription = f"painsign/v1/{level}/+/#"
@@ -218,7 +225,9 @@ class CentralStation:
         """A copy of every bed, taken under the lock (safe to read from another thread)."""
         with self._lock:
             return [
-                replace(bed, alarms=list(bed.alarms), trend=deque(bed.trend))
+                replace(
+                    bed, alarms=deque(bed.alarms, maxlen=ALARM_LOG_LIMIT), trend=deque(bed.trend)
+                )
                 for bed in self.beds.values()
             ]
 
