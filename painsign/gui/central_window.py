@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import signal
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -322,46 +320,15 @@ def run_central_window(
     int
         0.
     """
-    import pyqtgraph as pg
-    from PySide6.QtWidgets import QApplication
+    from painsign.gui.window_loop import qt_application, run_until_closed
 
-    from painsign.gui.qt_messages import route_qt_messages
-
-    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
-    route_qt_messages()
-    pg.setConfigOptions(antialias=True)
-    app = QApplication.instance() or QApplication([])
+    app = qt_application()
     sound = AlarmSound(play=play_sound)
     window = CentralWindow(station, overview, sound)
-    audio_check = QTimer(window)
-    audio_check.timeout.connect(sound.check)
-    audio_check.start(1000)
-    window.show()
 
-    def finish() -> None:
-        window.refresh()
-        if screenshot is not None:
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            window.grab().save(str(screenshot))
-            logger.info("screenshot saved to %s", screenshot)
-        window.close()
-
-    if exit_after is not None:
-        QTimer.singleShot(int(exit_after * 1000), finish)
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: window.close())
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        app.exec()
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        window.timer.stop()
-        audio_check.stop()
+    def close_details() -> None:
         for detail in window.details.values():
             detail.close()
-        window.deleteLater()
-        app.processEvents()
+
+    run_until_closed(app, window, sound, exit_after, screenshot, before_teardown=close_details)
     return 0
