@@ -38,8 +38,10 @@ from painsign.scoring.nfcs_features import (
     MEASURES,
     brow_drop,
     canonical_face,
+    centred,
     eye_openness,
     face_measures,
+    ncc,
     quiver_spread,
 )
 
@@ -216,6 +218,7 @@ class NfcsScorer:
         self._recent: deque[_Sample] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._chin: deque[tuple[float, float]] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._last: tuple[FaceFrame, Score] | None = None
+        self._rest_ref: tuple[np.ndarray, tuple[np.ndarray, float]] | None = None
 
     def measure(self, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the raw measures (``MEASURES`` + eye openness), canonical crop and points."""
@@ -276,7 +279,8 @@ class NfcsScorer:
         if self._last is not None and self._last[0] is frame:
             return self._last[1]
         values, crop, pts = self.measure(frame)
-        if self.rest_crop is not None and similarity(crop, self.rest_crop) < OCCLUDED_BELOW:
+        rest = self.rest_crop
+        if rest is not None and self._similar_to_rest(crop, rest) < OCCLUDED_BELOW:
             details = dict.fromkeys(ACTIONS, float("nan"))
             details.update(smile=float("nan"), occluded=1.0, calibrated=float(self.calibrated))
             result = Score.unscorable("face covered", details)
@@ -417,6 +421,12 @@ class NfcsScorer:
         self._recalibrating = False
         self.baseline_status = f"own rest face ({samples[0].t:.1f}-{samples[-1].t:.1f} s)"
 
+    def _similar_to_rest(self, crop: np.ndarray, rest: np.ndarray) -> float:
+        # The rest crop's centred form is kept while the rest crop stays the same object.
+        if self._rest_ref is None or self._rest_ref[0] is not rest:
+            self._rest_ref = (rest, centred(rest))
+        return ncc(centred(crop), self._rest_ref[1])
+
     def _quiver(self, t: float, chin: float) -> float:
         self._chin.append((t, chin))
         while self._chin and t - self._chin[0][0] > QUIVER_WINDOW_S:
@@ -436,11 +446,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     >>> round(similarity(x, 2 * x + 1), 6)
     1.0
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    a, b = a - a.mean(), b - b.mean()
-    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / den) if den > 0 else 0.0
+    return ncc(centred(a), centred(b))
 
 
 class _Sample(NamedTuple):

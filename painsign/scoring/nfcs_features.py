@@ -208,6 +208,23 @@ def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> 
     return float(dy[:n_brow].mean() - dy[n_brow:].mean()) / CANON_IOD
 
 
+def centred(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """An image as float64 less its mean, and its sum of squares (for :func:`ncc`)."""
+    a = np.asarray(image, dtype=np.float64)
+    a = a - a.mean()
+    return a, float((a * a).sum())
+
+
+def ncc(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> float:
+    """Normalised cross-correlation of two :func:`centred` images of one size, in [-1, 1].
+
+    A reference image's centred form can be kept and reused: the occlusion check
+    compares every frame with the same rest crop.
+    """
+    den = float(np.sqrt(a[1] * b[1]))
+    return float((a[0] * b[0]).sum() / den) if den > 0 else 0.0
+
+
 _CORNERS = (M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)
 
 
