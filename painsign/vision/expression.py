@@ -22,6 +22,7 @@ import numpy as np
 
 from painsign.model_store import ModelStore
 from painsign.runtime import create_session, session_provider
+from painsign.vision.geometry import point_extent
 from painsign.vision.mesh_indices import LEFT_EYE_OUTER, RIGHT_EYE_OUTER
 from painsign.vision.model_signatures import check_signature
 
@@ -107,7 +108,7 @@ def upright_box(points: np.ndarray, angle: float) -> np.ndarray:
     xy = np.asarray(points, dtype=np.float64)[:, :2]
     c, s = math.cos(angle), math.sin(angle)
     u = xy @ np.array([[c, -s], [s, c]])  # coordinates along and across the eye line
-    lo, hi = u.min(axis=0), u.max(axis=0)
+    lo, hi = point_extent(u)
     mid = (lo + hi) / 2
     centre = np.array([c * mid[0] - s * mid[1], s * mid[0] + c * mid[1]])
     half = (hi - lo) / 2

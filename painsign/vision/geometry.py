@@ -151,6 +151,32 @@ def crop(
     return out.reshape((out_h, out_w, *image.shape[2:]))
 
 
+def point_extent(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-coordinate minimum and maximum of points, ``xy.min(axis=0), xy.max(axis=0)``.
+
+    The same values (min and max are exact) several times faster: numpy reduces over the
+    first axis of an (N, 2) array slowly (26 against 3 us for the 468-point mesh, which
+    is measured three times a frame).
+
+    Parameters
+    ----------
+    xy : numpy.ndarray
+        (N, D) points.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        (D,) minimum and maximum, in ``xy``'s dtype.
+
+    Examples
+    --------
+    >>> point_extent(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    (array([1., 2.]), array([3., 5.]))
+    """
+    cols = np.ascontiguousarray(np.asarray(xy).T)
+    return cols.min(axis=1), cols.max(axis=1)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of boxes ``a`` (N, 4) and ``b`` (M, 4) as (N, M)."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)

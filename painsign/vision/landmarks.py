@@ -7,7 +7,7 @@ import numpy as np
 
 from painsign.model_store import ModelStore
 from painsign.runtime import create_session, session_provider
-from painsign.vision.geometry import RotatedRect, face_rect
+from painsign.vision.geometry import RotatedRect, face_rect, point_extent
 from painsign.vision.geometry import crop as crop_rect
 from painsign.vision.model_signatures import check_signature
 from painsign.vision.types import Detection, FaceLandmarks
@@ -30,7 +30,7 @@ def roi_from_detection(detection: Detection, scale: float = ROI_SCALE) -> Rotate
 def roi_from_landmarks(points: np.ndarray, scale: float = ROI_SCALE) -> RotatedRect:
     """Return the next frame's landmark crop from this frame's mesh (tracking)."""
     xy = points[:, :2]
-    box = np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+    box = np.concatenate(point_extent(xy))
     return face_rect(box, xy[RIGHT_EYE_OUTER], xy[LEFT_EYE_OUTER], scale)
 
 

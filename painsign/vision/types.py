@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from painsign.vision.geometry import RotatedRect
+from painsign.vision.geometry import RotatedRect, point_extent
 
 #: BlazeFace keypoints, in model order. "Right" and "left" are the subject's.
 KEYPOINT_NAMES = (
@@ -75,7 +75,7 @@ class FaceLandmarks:
     def box(self) -> np.ndarray:
         """Axis-aligned bounding box ``[x1, y1, x2, y2]`` of the points."""
         xy = self.points[:, :2]
-        return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+        return np.concatenate(point_extent(xy))
 
 
 @dataclass(frozen=True)
