@@ -185,8 +185,8 @@ def eye_openness(crop: np.ndarray, pts: np.ndarray) -> float:
         cheek = _patch(crop, x0, x1, yc + 0.35 * CANON_IOD, yc + 0.55 * CANON_IOD)
         if band.size == 0 or cheek.size == 0:
             continue
-        values.append(float((band < 0.75 * np.median(cheek)).mean()))
-    return float(np.mean(values)) if values else float("nan")
+        values.append(np.count_nonzero(band < 0.75 * _median(cheek)) / band.size)
+    return sum(values) / len(values) if values else float("nan")
 
 
 def brow_drop(rest_crop: np.ndarray, rest_pts: np.ndarray, crop: np.ndarray) -> float:
@@ -226,6 +226,15 @@ def ncc(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float]) -> float:
 
 
 _CORNERS = (M.RIGHT_EYE_OUTER, M.RIGHT_EYE_INNER, M.LEFT_EYE_OUTER, M.LEFT_EYE_INNER)
+
+
+def _median(img: np.ndarray) -> np.float64:
+    """``np.median`` of a small uint8 patch, without its general machinery (per frame)."""
+    flat = np.sort(img, axis=None)
+    mid = flat.size // 2
+    if flat.size % 2:
+        return np.float64(flat[mid])
+    return (np.float64(flat[mid - 1]) + np.float64(flat[mid])) / 2
 
 
 def _patch(img: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
