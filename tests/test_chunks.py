@@ -32,7 +32,7 @@ from painsign.batch.chunks import (
     stitch,
 )
 from painsign.batch.job import AnalysisJob
-from painsign.video.reader import VideoReader
+from painsign.video.reader import VideoReader, probe
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "assets" / "demo_grimace.mp4"
@@ -204,8 +204,20 @@ def client():
     cluster.close()
 
 
-def chunk_tasks(stream) -> int:
-    return sum(t["key"].startswith("analyze_chunk-") for t in stream.data)
+def chunk_tasks(stream, prefix: str = "speculate_chunk-") -> int:
+    return sum(t["key"].startswith(prefix) for t in stream.data)
+
+
+def overlapping(stream, prefix: str = "speculate_chunk-") -> int:
+    """The most tasks of ``prefix`` that computed at the same moment."""
+    spans = [
+        (s["start"], s["stop"])
+        for t in stream.data
+        if t["key"].startswith(prefix)
+        for s in t["startstops"]
+        if s["action"] == "compute"
+    ]
+    return max((sum(a <= t0 < b for a, b in spans) for t0, _ in spans), default=0)
 
 
 @pytest.mark.slow
@@ -214,7 +226,9 @@ def test_demo_in_10_s_chunks_on_a_cluster_is_the_one_process_analysis(client, jo
 
     with get_task_stream(client) as stream:
         chunked = analyze_chunked(DEMO, job, client, chunk_s=10.0, warmup_s=DEFAULT_WARMUP_S)
-    assert chunk_tasks(stream) == 3
+    # All three at once; chunk 0 adopts the baseline at 3.2 s, the others take it over
+    # while they run (or at their start), so none is redone.
+    assert chunk_tasks(stream) == 3 and chunk_tasks(stream, "analyze_chunk-") == 0
     one = analyze_video(DEMO, job.analyzer(), job.sign_settings())
     assert sum(len(s.events) for s in one.signs.values()) > 0  # something to agree on
     assert assert_same_analysis(one, chunked) == 0.0  # measured: identical
@@ -243,6 +257,71 @@ def test_long_recording_in_chunks_on_a_cluster_agrees_with_one_process(client, j
     # Measured 4.9e-5 (NFCS), in the 0.6 s after a chunk start: the chin-quiver history
     # holds warm-up frames tracked from another start than the one-process run's.
     assert worst < 1e-3
+
+
+@pytest.fixture(scope="module")
+def never_calm(tmp_path_factory) -> Path:
+    """30 s of the bench's 640x480 face (rest, grimace, rest, cry every 20 s): its face
+    is never calm for the 3 s the NFCS rest baseline needs."""
+    from painsign.bench.workload import bench_video
+
+    return bench_video(30.0, tmp_path_factory.mktemp("bench"))
+
+
+@pytest.mark.slow
+def test_never_calm_recording_runs_its_chunks_at_once_with_one_process_results(
+    client, job, never_calm
+):
+    """No baseline to wait for: the three 10-s chunks run at the same time on the two
+    workers (before, a first task analysed the whole recording from the start, and no
+    chunk ran), none is redone, and the analysis is that of one process."""
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as stream:
+        chunked = analyze_chunked(never_calm, job, client, chunk_s=10.0)
+    one = analyze_video(never_calm, job.analyzer(), job.sign_settings())
+    calibrated = [r.details.get("nfcs", {}).get("calibrated") for r in one.records if r.face]
+    assert calibrated and not any(calibrated)  # one process never adopts a baseline
+    assert chunk_tasks(stream) == 3 and overlapping(stream) >= 2
+    assert chunk_tasks(stream, "analyze_chunk-") == chunk_tasks(stream, "window_baseline-") == 0
+    assert chunk_tasks(stream, "find_baseline-") == 0
+    assert assert_same_analysis(one, chunked) == 0.0
+
+
+@pytest.fixture(scope="module")
+def calm_late(tmp_path_factory, never_calm) -> Path:
+    """12 s of the never-calm bench face, then the demo (calm from its start): a
+    run from the start adopts the baseline in the second 10-s chunk, with its window
+    where 12 s of history slid it."""
+    frames = []
+    for source, n in ((never_calm, 360), (DEMO, None)):
+        cap = cv2.VideoCapture(str(source))
+        frames += [f for ok, f in iter(cap.read, (False, None)) if ok][:n]
+        cap.release()
+    size = frames[-1].shape[1], frames[-1].shape[0]
+    frames[:360] = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames[:360]]
+    return write_clip(tmp_path_factory.mktemp("late") / "late.mp4", "mp4v", frames)
+
+
+@pytest.mark.slow
+def test_baseline_adopted_in_a_later_chunk_redoes_the_chunks_from_there(client, job, calm_late):
+    """All chunks ran on population values; the walk over their calibration samples
+    finds the frame one process adopts at (in chunk 1), one short task learns that
+    window's baseline, chunks 1 on are redone with it, chunk 0 is kept: the analysis of
+    one process (events, sign types; the sign within the tolerance)."""
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as stream:
+        chunked = analyze_chunked(calm_late, job, client, chunk_s=10.0)
+    one = analyze_video(calm_late, job.analyzer(), job.sign_settings())
+    adopted = next(r for r in one.records if r.face and r.details["nfcs"]["calibrated"])
+    assert 10.0 <= adopted.t < 20.0, adopted.t
+    n = len(plan_chunks(probe(calm_late).duration_s, 10.0, DEFAULT_WARMUP_S))
+    assert chunk_tasks(stream) == n >= 4 and chunk_tasks(stream, "window_baseline-") == 1
+    assert chunk_tasks(stream, "analyze_chunk-") == n - 1
+    # Measured 0.0022 (NFCS, at 30.5 s), as with the baseline found first: the chin
+    # history in the 0.6 s after a chunk start (see the long recording's test).
+    assert assert_same_analysis(one, chunked) < 0.005
 
 
 @pytest.mark.slow

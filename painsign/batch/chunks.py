@@ -8,11 +8,12 @@ are stitched in frame order and the signs (gap interpolation, the 1-s average, w
 events, sign types) computed on the whole stitched series, as one process does.
 
 One state is not local: the NFCS rest baseline (``--calibration``) is learned from the
-first calm seconds of the recording and kept. So a short first task
-(:func:`find_baseline`) analyses from the start until the baseline is adopted, and every
-chunk scores against population values up to that frame and against the adopted
-baseline from it on, as the one-process run does. Where the baseline is never adopted,
-that first task is the whole one-process analysis and no chunk runs.
+first calm seconds of the recording and kept. Every chunk scores against population
+values up to the frame a run from the start adopts it at and against it from there on,
+as the one-process run does. The chunks run at once before that frame is known, and the
+few chunks that assumed wrong are redone (:mod:`painsign.batch.speculation`); an
+analyzer with several baseline learners first runs :func:`find_baseline` from the start
+until all are adopted (where they never are, that task is the whole analysis).
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ def analyze_chunk(
     job,
     baseline: Baseline | None = None,
     progress: Callable[[int, int], None] | None = None,
+    after_frame: Callable[[FrameRecord], None] | None = None,
 ) -> ChunkResult:
     """Analyse one chunk after its warm-up (a worker task; reads only from near the
     chunk's warm-up start).
@@ -230,6 +232,8 @@ def analyze_chunk(
     progress : callable, optional
         ``progress(own_frames_done, frames_expected)`` as the chunk's own frames are
         analysed (picklable: it travels with the task).
+    after_frame : callable, optional
+        Called with each record (warm-up too) after the baseline held was set for it.
 
     Returns
     -------
@@ -249,6 +253,8 @@ def analyze_chunk(
             for scorer, state in zip(learners, baseline.states, strict=True):
                 scorer.hold_baseline(state if want else None)
             held = want
+        if after_frame is not None:
+            after_frame(record)
 
     warm = chunk.warm_start_s
     while True:
@@ -261,7 +267,7 @@ def analyze_chunk(
             warm,
             progress=progress,
             pipelined=_pipelined(job),
-            after_frame=hold if learners else None,
+            after_frame=hold if learners else after_frame,
         )
         if part.warmup or not part.records or warm <= 0:
             return _result(chunk, part, analyzer)
@@ -390,16 +396,21 @@ def analyze_chunked(
     if len(chunks) == 1:
         one = _run(client, analyze_chunk, path, chunks[0], job, None, report(chunks[0]))
         return stitch(path, [one], job)
-    found = _run(client, find_baseline, path, job)
-    if isinstance(found, ChunkResult):  # never adopted: that run was the whole recording
-        return stitch(path, [found], job)
-    if client is None:
-        results = [analyze_chunk(path, c, job, found, report(c)) for c in chunks]
-    else:
-        futures = [
-            client.submit(analyze_chunk, path, c, job, found, report(c), pure=False) for c in chunks
-        ]
-        results = client.gather(futures)
+    from painsign.batch.speculation import speculative_results  # it imports this module
+
+    results = speculative_results(path, chunks, job, client, report, warmup_s)
+    if results is None:  # several baselines learned: find them first, then the chunks
+        found = _run(client, find_baseline, path, job)
+        if isinstance(found, ChunkResult):  # never adopted: that run was the whole recording
+            return stitch(path, [found], job)
+        if client is None:
+            results = [analyze_chunk(path, c, job, found, report(c)) for c in chunks]
+        else:
+            futures = [
+                client.submit(analyze_chunk, path, c, job, found, report(c), pure=False)
+                for c in chunks
+            ]
+            results = client.gather(futures)
     try:
         return stitch(path, results, job)
     except ChunkMismatch:

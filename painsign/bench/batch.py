@@ -133,9 +133,9 @@ def batch_figures(
             "speedup": round(runs[1]["wall_s"] / runs[workers]["wall_s"], 2),
         }
         result["long"] = long_runs(long_video, root / "long", job, workers, chunk_s, say)
-        # The NFCS rest baseline is learned from the recording's first calm seconds and
-        # every chunk waits for it; the bench face smiles at rest, so it is never learned
-        # and that wait is the whole video. Without it the chunks run at once:
+        # The bench face smiles at rest, so the NFCS rest baseline is never learned: the
+        # chunks run at once on population values and the walk over their calibration
+        # samples confirms it (painsign.batch.speculation). Without a baseline to learn:
         result["long_no_baseline"] = long_runs(
             long_video, root / "long0", replace(job, calibration=0.0), workers, chunk_s, say
         )
