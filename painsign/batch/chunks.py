@@ -1,9 +1,11 @@
 """One long recording in time chunks analysed in parallel, stitched into one Analysis.
 
-Each chunk is read from ``warmup_s`` before its own start (the reader seeks there) so
-that the state the analysis keeps from frame to frame has settled by the chunk's first
-own frame: the face track and its crop, the face confirmation (``MIN_FACE_RUN_S``), the
-NFCS chin-quiver history (0.6 s). The warm-up records are dropped; the chunks' records
+Each chunk is read from ``warmup_s`` before the instant its face track starts afresh
+(the reader seeks there), and its own frames begin :data:`SETTLE_S` after that instant,
+so that the state the analysis keeps from frame to frame is that of one process by the
+chunk's first own frame: the face track and its crop, the face confirmation
+(``MIN_FACE_RUN_S``), the NFCS chin-quiver history (0.6 s). The warm-up records are
+dropped; the chunks' records
 are stitched in frame order and the signs (gap interpolation, the 1-s average, windows,
 events, sign types) computed on the whole stitched series, as one process does.
 
