@@ -161,6 +161,18 @@ class SharedBaseline(Protocol):
         """Score against ``state`` and learn nothing by itself until ``reset()``."""
         ...
 
+    def latest_sample(self) -> object | None:
+        """The calibration sample of the last scored frame (``t``, ``p``, ``upset``)."""
+        ...
+
+    def adoption_in(self, samples) -> tuple[int, float, float] | None:
+        """Where its rest-window rule adopts over ``(index, t, p, upset)`` samples."""
+        ...
+
+    def adopt_window(self, samples: list) -> None:
+        """Adopt the baseline of these calm samples (from :meth:`latest_sample`)."""
+        ...
+
 
 def baseline_learners(analyzer: FrameAnalyzer) -> list:
     """The scorers of ``analyzer`` (and their parts) that learn a rest baseline by

@@ -113,11 +113,9 @@ class _Tap:
         self._last = None
 
     def __call__(self, record: FrameRecord) -> None:
-        # The learner's private list of its recent samples: the NFCS scorer has no public
-        # view of them, and they are what its window rule reads.
-        recent = self.learner._recent
-        if recent and recent[-1] is not self._last:
-            self._last = self.taken[record.index] = recent[-1]
+        latest = self.learner.latest_sample()
+        if latest is not None and latest is not self._last:
+            self._last = self.taken[record.index] = latest
 
     def samples(self, from_t: float = -math.inf) -> list[tuple[int, float, float, float]]:
         """``(frame_index, t, p, upset)`` of the samples from ``from_t`` on, in order."""
@@ -187,38 +185,24 @@ def speculate_chunk(
     return Speculated(result, None, tap.samples(chunk.start_s), learner.calibration_s)
 
 
-def first_adoption(samples: list[tuple], calibration_s: float) -> tuple[int, float, float] | None:
-    """Where a run from the start adopts its baseline, from its calibration samples.
+def first_adoption(job, samples: list[tuple]) -> tuple[int, float, float] | None:
+    """Where a run from the start adopts its baseline, from its calibration samples (a
+    worker task: the learner's own window rule, :meth:`adoption_in`).
 
     Parameters
     ----------
+    job : AnalysisJob
+        The options (its analyzer holds the learner).
     samples : list of tuple
         ``(frame_index, t, p, upset)`` of every sample from the start, in frame order.
-    calibration_s : float
-        The learner's window length.
 
     Returns
     -------
     tuple or None
-        ``(frame_index, window_start_t, t)`` of the adopting frame; None if never.
+        ``(frame_index, window_start_t, window_end_t)`` of the adopting frame; None if never.
     """
-    from painsign.scoring import nfcs
-
-    window: list[float] = []
-
-    class Replay(nfcs.NfcsScorer):
-        """The learner's own window rule; adopting records the window instead."""
-
-        def _adopt(self, taken) -> None:
-            window.extend((taken[0].t, taken[-1].t))
-            self.calibrated = True
-
-    replay = Replay(calibration_s=calibration_s)
-    for index, t, p, upset in samples:
-        replay._collect(nfcs._Sample(t, None, None, None, p, upset))
-        if window:
-            return index, window[0], window[1]
-    return None
+    learners = baseline_learners(job.analyzer()) if samples else []
+    return learners[0].adoption_in(samples) if learners else None
 
 
 def window_baseline(
@@ -234,7 +218,7 @@ def window_baseline(
     window = Chunk(1, start_t, math.nextafter(end_t, math.inf), max(0.0, anchor - warmup_s))
     analyze_chunk(path, window, job, POPULATION, after_frame=tap)
     taken = [s for _, s in sorted(tap.taken.items()) if start_t <= s.t <= end_t]
-    learner._adopt(taken)  # the learner's own rule for a calm window (private: no API)
+    learner.adopt_window(taken)
     return Baseline(index, end_t, (learner.baseline_state(),))
 
 
@@ -278,7 +262,7 @@ def speculative_results(
             samples.extend(d.samples)
             if d.result.part.ended:  # a read from the start stops there too
                 break
-        found = first_adoption(samples, done[0].calibration_s)
+        found = _map(client, first_adoption, [(job, samples)])[0] if samples else None
         if found is None:
             return [d.result for d in done]
         index, start_t, end_t = found

@@ -394,22 +394,46 @@ class NfcsScorer:
 
         return explain_nfcs(self, frame, score)
 
+    def latest_sample(self):
+        """The calibration sample of the last scored frame (``t``, ``p``, ``upset`` and
+        what a baseline is learned from), or None: chunks of a recording analysed in
+        parallel collect them to find where a run from the start adopts its baseline."""
+        return self._recent[-1] if self._recent else None
+
+    def adoption_in(self, samples) -> tuple[int, float, float] | None:
+        """Where this scorer's rest-window rule, run from the start, adopts a baseline.
+
+        Parameters
+        ----------
+        samples : iterable of tuple
+            ``(frame_index, t, p, upset)`` of each calibration sample, in frame order.
+
+        Returns
+        -------
+        tuple or None
+            ``(frame_index, window_start_t, window_end_t)`` of the adopting frame, None
+            if it never adopts.
+        """
+        window: list[_Sample] = []
+        for index, t, p, upset in samples:
+            window, calm, _ = _slide(
+                window, _Sample(t, None, None, None, p, upset), self.calibration_s
+            )
+            if calm:
+                return index, calm[0].t, calm[-1].t
+        return None
+
+    def adopt_window(self, samples: list) -> None:
+        """Adopt the baseline of these calm samples (from :meth:`latest_sample`), as the
+        rest-window rule does when they make a calm window."""
+        self._adopt(samples)
+
     def _collect(self, sample: _Sample) -> None:
-        self._window.append(sample)
-        span = sample.t - self._window[0].t
-        if span < self.calibration_s:
-            return
-        calm = _not_calm(self._window)
-        reason = f"face not calm ({calm})" if calm else _sparse(self._window)
-        if reason:
-            # Not a calm, well-seen window: slide on by half a window and try later.
-            half = self._window[0].t + self.calibration_s / 2
-            self._window = [s for s in self._window if s.t >= half]
-            if not self.calibrated:
-                self.baseline_status = f"population values: {reason}"
-        else:
-            self._adopt(self._window)
-            self._window = []
+        self._window, calm, reason = _slide(self._window, sample, self.calibration_s)
+        if reason and not self.calibrated:
+            self.baseline_status = f"population values: {reason}"
+        if calm:
+            self._adopt(calm)
 
     def _adopt(self, samples: list[_Sample]) -> None:
         values = np.array([s.values for s in samples])
@@ -451,11 +475,31 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 class _Sample(NamedTuple):
     t: float
-    values: np.ndarray
-    crop: np.ndarray
-    pts: np.ndarray
+    values: np.ndarray | None  # None in a sample replayed for the window rule alone
+    crop: np.ndarray | None
+    pts: np.ndarray | None
     p: float
     upset: float
+
+
+def _slide(
+    window: list[_Sample], sample: _Sample, calibration_s: float
+) -> tuple[list[_Sample], list[_Sample] | None, str]:
+    """One step of the rest-window rule: ``(window, calm, reason)``.
+
+    The sample joins the window. Once it spans ``calibration_s`` it is either calm and
+    well seen (returned as ``calm``, the window starts afresh) or not (``reason`` says why
+    and it slides on by half its length, to be tried later).
+    """
+    window = [*window, sample]
+    if sample.t - window[0].t < calibration_s:
+        return window, None, ""
+    calm = _not_calm(window)
+    reason = f"face not calm ({calm})" if calm else _sparse(window)
+    if reason:
+        half = window[0].t + calibration_s / 2
+        return [s for s in window if s.t >= half], None, reason
+    return [], window, ""
 
 
 def _not_calm(samples: list[_Sample]) -> str:
