@@ -29,7 +29,6 @@ to count, since faces differ at rest more than one face between rest and pain.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from painsign.scoring.nfcs_features import (
     ncc,
     quiver_spread,
 )
+from painsign.scoring.nfcs_rest import RestSample, not_calm, slide_window
 
 ACTIONS = (
     "brow_bulge",
@@ -114,15 +114,6 @@ SMILE_START = 0.02
 SMILE_FULL = 0.06
 #: The actions a smile produces too, suppressed by it.
 SMILE_MASKED = ("nasolabial_furrow", "open_lips", "vertical_stretch", "horizontal_stretch")
-#: A calibration window is calm when at least CALM_FACE_FRACTION of its frames have a face,
-#: CALM_QUANTILE of its P(pain) (against the current baseline) stay below CALM_P, and as
-#: many of the optional expression check's values (see ``NfcsScorer.calm_check``) below
-#: CALM_EXPRESSION. With P below CALM_P before and near 0 after, the 1-s mean of P(pain)
-#: moves by less than the 0.3 of a surge or drop when the baseline changes.
-CALM_FACE_FRACTION = 0.9
-CALM_QUANTILE = 0.9
-CALM_P = 0.25
-CALM_EXPRESSION = 0.5
 #: Once the rest face is known, a face whose canonical crop correlates with the rest crop
 #: below this (normalised cross-correlation) is covered by something (a hand, a cloth, a
 #: feeding tube being placed): the mesh is still fitted for a few frames, and the hand
@@ -173,7 +164,7 @@ class NfcsScorer:
         ``calm_check(frame) -> float`` in [0, 1], how far the face is from calm by another
         judge (the default scorer passes its expression network's larger of P(pain-like)
         and P(happy)); a window is adopted as rest only when this stays below
-        :data:`CALM_EXPRESSION` too.
+        ``nfcs_rest.CALM_EXPRESSION`` too.
 
     Attributes
     ----------
@@ -214,8 +205,8 @@ class NfcsScorer:
         self.baseline_status = "population values: waiting for a calm face"
         self._recalibrating = False
         self._held = False
-        self._window: list[_Sample] = []
-        self._recent: deque[_Sample] = deque(maxlen=QUIVER_MAX_SAMPLES)
+        self._window: list[RestSample] = []
+        self._recent: deque[RestSample] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._chin: deque[tuple[float, float]] = deque(maxlen=QUIVER_MAX_SAMPLES)
         self._last: tuple[FaceFrame, Score] | None = None
         self._rest_ref: tuple[np.ndarray, tuple[np.ndarray, float]] | None = None
@@ -290,7 +281,7 @@ class NfcsScorer:
         levels = self.intensities(values, crop, frame.t)
         p = combine(levels)
         upset = float(self.calm_check(frame)) if self.calm_check is not None else 0.0
-        sample = _Sample(frame.t, values, crop, pts, p, upset)
+        sample = RestSample(frame.t, values, crop, pts, p, upset)
         self._recent.append(sample)
         if self.calibrating:
             self._collect(sample)
@@ -350,13 +341,13 @@ class NfcsScorer:
         Raises
         ------
         CalibrationRefused
-            When the last second of scored frames is not calm (see :data:`CALM_P`), with
+            When the last second of scored frames is not calm (see ``nfcs_rest.CALM_P``), with
             the reason; the caller checks that a face is present at all.
         """
         last = [s for s in self._recent if s.t >= self._recent[-1].t - 1.0] if self._recent else []
         if not last:
             raise CalibrationRefused("no face seen yet: calibrate with the face in view")
-        reason = _not_calm(last)
+        reason = not_calm(last)
         if reason:
             raise CalibrationRefused(f"face not calm ({reason}): calibrate at rest")
         self._recalibrating = True
@@ -369,7 +360,7 @@ class NfcsScorer:
         ------
         CalibrationRefused
             With no frame, or when the frames are not calm (P(pain) or the calm check at
-            or above :data:`CALM_P` in more than 10 % of them): a baseline is never
+            or above ``nfcs_rest.CALM_P`` in more than 10 % of them): a baseline is never
             learned from a face in pain, crying or smiling.
         """
         if not frames:
@@ -379,8 +370,8 @@ class NfcsScorer:
             values, crop, pts = self.measure(f)
             p = combine(self.intensities(values, crop, f.t))
             upset = float(self.calm_check(f)) if self.calm_check is not None else 0.0
-            samples.append(_Sample(f.t, values, crop, pts, p, upset))
-        reason = _not_calm(samples)
+            samples.append(RestSample(f.t, values, crop, pts, p, upset))
+        reason = not_calm(samples)
         if reason:
             raise CalibrationRefused(
                 f"these frames are not calm ({reason}); calibrate on a face at rest"
@@ -414,10 +405,10 @@ class NfcsScorer:
             ``(frame_index, window_start_t, window_end_t)`` of the adopting frame, None
             if it never adopts.
         """
-        window: list[_Sample] = []
+        window: list[RestSample] = []
         for index, t, p, upset in samples:
-            window, calm, _ = _slide(
-                window, _Sample(t, None, None, None, p, upset), self.calibration_s
+            window, calm, _ = slide_window(
+                window, RestSample(t, None, None, None, p, upset), self.calibration_s
             )
             if calm:
                 return index, calm[0].t, calm[-1].t
@@ -428,14 +419,14 @@ class NfcsScorer:
         rest-window rule does when they make a calm window."""
         self._adopt(samples)
 
-    def _collect(self, sample: _Sample) -> None:
-        self._window, calm, reason = _slide(self._window, sample, self.calibration_s)
+    def _collect(self, sample: RestSample) -> None:
+        self._window, calm, reason = slide_window(self._window, sample, self.calibration_s)
         if reason and not self.calibrated:
             self.baseline_status = f"population values: {reason}"
         if calm:
             self._adopt(calm)
 
-    def _adopt(self, samples: list[_Sample]) -> None:
+    def _adopt(self, samples: list[RestSample]) -> None:
         values = np.array([s.values for s in samples])
         rest = np.nanmedian(values, axis=0)
         self.rest = dict(zip(_KEYS, rest, strict=True))
@@ -471,59 +462,3 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     1.0
     """
     return ncc(centred(a), centred(b))
-
-
-class _Sample(NamedTuple):
-    t: float
-    values: np.ndarray | None  # None in a sample replayed for the window rule alone
-    crop: np.ndarray | None
-    pts: np.ndarray | None
-    p: float
-    upset: float
-
-
-def _slide(
-    window: list[_Sample], sample: _Sample, calibration_s: float
-) -> tuple[list[_Sample], list[_Sample] | None, str]:
-    """One step of the rest-window rule: ``(window, calm, reason)``.
-
-    The sample joins the window. Once it spans ``calibration_s`` it is either calm and
-    well seen (returned as ``calm``, the window starts afresh) or not (``reason`` says why
-    and it slides on by half its length, to be tried later).
-    """
-    window = [*window, sample]
-    if sample.t - window[0].t < calibration_s:
-        return window, None, ""
-    calm = _not_calm(window)
-    reason = f"face not calm ({calm})" if calm else _sparse(window)
-    if reason:
-        half = window[0].t + calibration_s / 2
-        return [s for s in window if s.t >= half], None, reason
-    return [], window, ""
-
-
-def _not_calm(samples: list[_Sample]) -> str:
-    """Why these samples are not a calm face, or "" when they are."""
-    p = float(np.quantile([s.p for s in samples], CALM_QUANTILE))
-    if p >= CALM_P:
-        return f"facial actions, P {p:.2f}"
-    upset = float(np.quantile([s.upset for s in samples], CALM_QUANTILE))
-    if upset >= CALM_EXPRESSION:
-        return f"expression pain-like or smiling, {upset:.2f}"
-    return ""
-
-
-def _sparse(samples: list[_Sample]) -> str:
-    """Why a window has too few frames with a face, or "" when it has enough.
-
-    Frames without a face never reach the scorer, so the expected count comes from the
-    window's span and its median frame interval.
-    """
-    t = np.array([s.t for s in samples])
-    if len(t) < 2:
-        return "too few frames with a face"
-    dt = float(np.median(np.diff(t)))
-    expected = (t[-1] - t[0]) / dt + 1 if dt > 0 else len(t)
-    if len(t) < CALM_FACE_FRACTION * expected:
-        return f"face seen in {len(t) / expected:.0%} of the window"
-    return ""
