@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,6 +92,32 @@ class Broker:
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
+
+
+def headless_central(url: str, unit: str = "NICU"):
+    """`painsign central --headless` as a process, and the list its lines are read into
+    (by a thread, as they come)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "painsign",
+            "central",
+            "--broker",
+            url,
+            "--unit",
+            unit,
+            "--headless",
+            "--exit-after",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    return proc, lines
 
 
 @pytest.fixture
@@ -294,29 +321,7 @@ def test_every_alarm_change_of_a_bedside_reaches_the_central_within_1_s(broker, 
 @needs_broker
 @pytest.mark.slow
 def test_a_killed_bedside_is_offline_at_the_central_within_5_s(broker, tmp_path):
-    central_proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--broker",
-            broker.url,
-            "--unit",
-            "NICU",
-            "--headless",
-            "--exit-after",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    import threading
-
-    reader = threading.Thread(target=lambda: lines.extend(central_proc.stdout), daemon=True)
-    reader.start()
+    central_proc, lines = headless_central(broker.url)
     proc = bedside(broker.url, tmp_path / "bed.db", speed="1", bed="bed 7")
     try:
         assert wait_for(lambda: any("NICU/bed 7 state live" in ln for ln in lines), 60), lines

@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -312,24 +311,7 @@ def test_a_broker_restart_loses_no_alarm_message_of_any_bed(broker, central, rec
 def test_replay_unit_beds_appear_at_a_headless_central_and_go_offline_stopped_on_sigterm(
     broker, recorded_db
 ):
-    central_proc = subprocess.Popen(
-        [
-            *PY,
-            "central",
-            "--broker",
-            broker.url,
-            "--unit",
-            "NICU",
-            "--headless",
-            "--exit-after",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(central_proc.stdout), daemon=True).start()
+    central_proc, lines = test_central.headless_central(broker.url)
     proc = replay_unit(broker.url, recorded_db, 4, 1)
     try:
         names = [f"NICU/bed {i} " for i in range(1, 5)]

@@ -12,6 +12,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+import test_central
 from test_central import Broker, needs_broker, wait_for
 from test_gui_optional import no_qt_env, painsign_without_qt  # noqa: F401 (a fixture)
 from test_sound import FakePlayer
@@ -312,13 +313,8 @@ class Beds(threading.Thread):
         self.client.disconnect()
 
 
-@pytest.fixture
-def broker(tmp_path):
-    """A real mosquitto on a free loopback port (test_central's Broker)."""
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
+#: A real mosquitto on a free loopback port (test_central's fixture).
+broker = test_central.broker
 
 
 @pytest.fixture
