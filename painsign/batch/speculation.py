@@ -51,14 +51,11 @@ class Speculated:
         The baseline it scored against (chunk 0: the one it adopted), None: population.
     samples : list of tuple
         ``(frame_index, t, p, upset)`` of each calibration sample of its own frames.
-    calibration_s : float
-        The learner's window length.
     """
 
     result: ChunkResult | None
     baseline: Baseline | None
     samples: list = field(default_factory=list)
-    calibration_s: float = 0.0
 
 
 class News:
@@ -162,7 +159,7 @@ def speculate_chunk(
 
         result = analyze_chunk(path, chunk, job, None, progress, after_frame=learn)
         baseline = adopted[0] if adopted else None
-        return Speculated(result, baseline, tap.samples(), learner.calibration_s)
+        return Speculated(result, baseline, tap.samples())
     published = news.read()
     if published is not None:
         return Speculated(analyze_chunk(path, chunk, job, published, progress), published)
@@ -182,7 +179,7 @@ def speculate_chunk(
     except _Restart as restart:
         b = restart.baseline
         return Speculated(analyze_chunk(path, chunk, job, b, progress), b)
-    return Speculated(result, None, tap.samples(chunk.start_s), learner.calibration_s)
+    return Speculated(result, None, tap.samples(chunk.start_s))
 
 
 def first_adoption(job, samples: list[tuple]) -> tuple[int, float, float] | None:
