@@ -487,11 +487,23 @@ def test_damaged_video_in_a_batch_keeps_its_status_on_rerun(tmp_path, archive):
     assert again[0]["error"] == first[0]["error"]
 
 
+def _worker_timers(dask_worker) -> dict:
+    """What a worker's periodic work is: its callbacks and the intervals (ms) of those
+    painsign slows down."""
+    callbacks = dask_worker.periodic_callbacks
+    return {
+        "names": sorted(callbacks),
+        "memory_ms": callbacks["memory_monitor"].callback_time,
+        "tick_ms": callbacks["tick"].callback_time,
+    }
+
+
 @pytest.mark.slow
-def test_local_cluster_workers_run_without_dask_malloc_trim_threshold(monkeypatch):
-    """Dask's MALLOC_TRIM_THRESHOLD_=65536 made this pipeline 45 % slower per frame: the
-    workers painsign starts, and one their nanny restarts, do not have it; the rest of
-    Dask's worker environment stays."""
+def test_local_cluster_workers_run_without_dask_slowdowns(monkeypatch):
+    """Two Dask defaults cost this pipeline measured time: MALLOC_TRIM_THRESHOLD_=65536
+    (45 % slower per frame) and the workers' statistical profiler (about 10 %). The
+    workers painsign starts, and one their nanny restarts, have neither; the rest of
+    Dask's worker environment stays, and the scheduler looks at itself every 2 s."""
     from painsign.batch.runner import BatchOptions, connect
 
     # A cluster made earlier in this process leaves it in os.environ (Dask's nanny sets it
@@ -503,8 +515,15 @@ def test_local_cluster_workers_run_without_dask_malloc_trim_threshold(monkeypatc
             seen = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
             assert list(seen.values()) == [None], seen
             assert list(client.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == ["1"]
+            (timers,) = client.run(_worker_timers).values()
+            assert "profile" not in timers["names"] and "heartbeat" in timers["names"]
+            assert (timers["memory_ms"], timers["tick_ms"]) == (1000, 500)
             client.restart()  # a new worker process from the same nanny
         assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+        monitor_ms = client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.periodic_callbacks["monitor"].callback_time
+        )
+        assert monitor_ms == 2000
     finally:
         client.close()
         cluster.close()

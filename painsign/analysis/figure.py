@@ -89,17 +89,35 @@ def draw_sign_figure(analysis: Analysis, path: Path, title: str | None = None) -
         y=0.985,
     )
     if thumbs:
-        n = len(thumbs)
-        width = 0.92 / n
-        height = min(0.16, width * fig_w / fig_h)
-        for k, (tt, img) in enumerate(thumbs):
-            tax = fig.add_axes((0.06 + k * width, 0.2 - height, width * 0.96, height))
-            tax.imshow(img)
-            tax.set_xticks([])
-            tax.set_yticks([])
-            tax.set_xlabel(f"{tt:.0f}s", fontsize=6, labelpad=1)
+        _draw_thumbnails(fig, thumbs, fig_w, fig_h)
     fig.savefig(path)
     plt.close(fig)
+
+
+def _draw_thumbnails(fig, thumbs: list, fig_w: float, fig_h: float) -> None:
+    """The faces in a row under the time axis, each framed, its time beneath.
+
+    One axes for the whole row, in inches, rather than one per face: 40 axes took 0.33 s
+    of the 0.49 s of a figure, and the figure is drawn for every video of a batch.
+    """
+    from matplotlib.patches import Rectangle
+
+    n = len(thumbs)
+    slot = 0.92 / n
+    height = min(0.16, slot * fig_w / fig_h)
+    row = fig.add_axes((0.06, 0.2 - height, 0.92, height))
+    row.set_axis_off()
+    slot_w, box_w, box_h = slot * fig_w, slot * fig_w * 0.96, height * fig_h
+    for k, (tt, img) in enumerate(thumbs):
+        img_h, img_w = img.shape[:2]
+        scale = min(box_w / img_w, box_h / img_h)
+        w, h = img_w * scale, img_h * scale
+        x0, y0 = k * slot_w + (box_w - w) / 2, (box_h - h) / 2
+        row.imshow(img, extent=(x0, x0 + w, y0, y0 + h), aspect="auto")
+        row.add_patch(Rectangle((x0, y0), w, h, fill=False, lw=0.8, ec="k"))
+        row.text(x0 + w / 2, y0 - 2 / 72, f"{tt:.0f}s", ha="center", va="top", fontsize=6)
+    row.set_xlim(0.0, 0.92 * fig_w)
+    row.set_ylim(0.0, box_h)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -9,6 +9,7 @@ Dask events (:meth:`distributed.Worker.log_event`) that the client subscribes to
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -42,6 +43,19 @@ CONNECT_TIMEOUT_S = 10
 #: it that slows this pipeline down (see :func:`worker_environ`).
 WORKER_ENVIRON = "distributed.nanny.pre-spawn-environ"
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
+#: Dask settings of the local cluster that cost this pipeline time (see :func:`connect`).
+QUIET_CLUSTER = {
+    # Dask's statistical profiler walks each worker's thread stacks every 10 ms; with
+    # painsign's many short Python calls that took about 10 % of a worker's time
+    # (10-min video in 2 chunks: 44-46 -> 39-41 CPU s per worker, wall 51 -> 45 s).
+    "distributed.worker.profile.enabled": False,
+    # The scheduler (in the client's process) and the workers look at their own CPU,
+    # memory and event loop 2 to 50 times a second; less often, the client's event-loop
+    # thread took 0.6-1 s less CPU over that run, CPU the workers need.
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 @dataclass
@@ -115,8 +129,12 @@ def connect(options: BatchOptions):
                 f"--scheduler {options.scheduler}: cannot reach the Dask scheduler ({exc})"
             ) from None
     n = options.workers or os.cpu_count() or 1
-    # The nannies read this when they are made, and keep it for the workers they restart.
-    with dask.config.set({WORKER_ENVIRON: worker_environ()}):
+    # The scheduler made here reads these, and each nanny reads the environment when it
+    # is made. A nanny's config for the workers it starts and restarts is only a shallow
+    # merge of Dask's: without a copy of its own, leaving this block would undo the
+    # settings for a restarted worker (measured: its profiler came back).
+    with dask.config.set({WORKER_ENVIRON: worker_environ(), **QUIET_CLUSTER}):
+        worker_config = copy.deepcopy(dask.config.config)
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -128,6 +146,7 @@ def connect(options: BatchOptions):
             scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             silence_logs=False if options.debug else logging.CRITICAL,
             preload=["painsign.batch.work"],
+            config=worker_config,
         )
     return Client(cluster), cluster
 
