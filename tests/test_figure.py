@@ -50,7 +50,7 @@ def test_faces_row_shows_every_kept_face_undistorted_in_order(analysis, tmp_path
     found = sorted(blobs(png, colours[0]) + blobs(png, colours[1]))
     assert len(found) == min(count, MAX_THUMBS)
     h_img, w_img = shape
-    for x, y, w, h in found:
+    for _x, y, w, h in found:
         assert abs(w / h - w_img / h_img) < 0.12, (w, h)  # aspect kept
         assert y > 0.7 * png.shape[0]  # beneath the time axis
         assert w > 10
