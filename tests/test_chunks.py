@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -409,3 +411,51 @@ def test_bench_batch_measures_every_figure_on_tiny_inputs(tmp_path, monkeypatch)
         assert lg["x_real_time"] == round(15.0 / lg["chunked"]["wall_s"], 1)
     assert len(r["checks"]) == 5 and all("met" in c for c in r["checks"].values())
     print_batch(r)
+
+
+@pytest.fixture(scope="module")
+def variable_rate(tmp_path_factory) -> Path:
+    """The demo re-timed by ffmpeg into a real variable-frame-rate MP4: its first 300
+    frames at 30 fps, the other 600 at 15 fps (50 s; the container's average rate, 18
+    fps, is what OpenCV reports)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    out = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(DEMO),
+         "-vf", "setpts='if(lt(N,300),N/30,10+(N-300)/15)/TB'", "-fps_mode", "vfr",
+         "-c:v", "mpeg4", "-q:v", "3", str(out)],
+        check=True, timeout=120,
+    )  # fmt: skip
+    return out
+
+
+@pytest.mark.slow
+def test_variable_rate_file_in_chunks_falls_back_to_one_pass_with_its_results(
+    variable_rate, job, monkeypatch
+):
+    """A seek lands by the average rate, so a chunk's frame indices are wrong: the
+    stitch refuses the chunks (measured: the chunk at 20 s starts at frame 365 by its
+    time stamp, truly frame 454) and the video is analysed from the start in one task.
+    The results are those of one process, time stamps included."""
+    import painsign.batch.chunks as chunks_module
+
+    info = probe(variable_rate)
+    assert info.frame_count == 900 and abs(info.fps - 18.0) < 0.1
+    refused = []
+    real_stitch = chunks_module.stitch
+
+    def stitch(path, results, job_):
+        try:
+            return real_stitch(path, results, job_)
+        except ChunkMismatch as exc:
+            refused.append(str(exc))
+            raise
+
+    monkeypatch.setattr(chunks_module, "stitch", stitch)
+    chunked = analyze_chunked(variable_rate, job, None, chunk_s=20.0)
+    assert len(refused) == 1
+    one = analyze_video(variable_rate, job.analyzer(), job.sign_settings())
+    t = [r.t for r in one.records]
+    assert len(t) == 900 and abs(t[299] - 299 / 30) < 1e-3 and abs(t[-1] - 49.933) < 1e-3
+    assert assert_same_analysis(one, chunked) == 0.0
