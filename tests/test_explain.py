@@ -176,6 +176,32 @@ def test_cli_explains_a_video_frame(tmp_path, capsys):
         explain_cmd.run(_parse(video, "--t", "9", "--out", out))
 
 
+def test_cli_explains_the_other_scorers_when_a_plugin_fails(tmp_path, astronaut_bgr, capsys):
+    """A plug-in that fails in onnxruntime and one that gives NaN: each says why, writes
+    no image, and the command exits 1 after the others are explained."""
+    from test_scorer_isolation import crashing_plugin, plugin
+
+    from painsign.errors import PainsignError
+
+    image = tmp_path / "face.png"
+    cv2.imwrite(str(image), astronaut_bgr)
+    crash, nan = crashing_plugin(tmp_path), plugin(tmp_path, "NaN Model", [np.nan])
+    good = quadrant_model(tmp_path, crop_margin=0.1)
+    out = tmp_path / "out"
+    args = _parse(image, "--model", crash, "--model", nan, "--model", good, "--out", out)
+    with pytest.raises(PainsignError) as caught:
+        explain_cmd.run(args)
+    assert caught.value.exit_code == 1
+    message = str(caught.value)
+    assert "scorer 'crash_model' failed on this frame (onnxruntime: " in message
+    assert "scorer 'nan_model' failed on this frame (output NaN)" in message
+    names = {p.stem.removeprefix("explain_") for p in out.glob("explain_*.png")}
+    assert {"nfcs", "quadrant_test"} <= names and not names & {"crash_model", "nan_model"}
+    text = capsys.readouterr().out
+    assert "crash_model: scorer failed on this frame (onnxruntime: " in text
+    assert "nan_model: scorer failed on this frame (output NaN); no image written" in text
+
+
 @pytest.mark.parametrize("content", [b"", b"not an image nor a video", None])
 def test_cli_refuses_unusable_input(tmp_path, content):
     path = tmp_path / "bad.mp4"

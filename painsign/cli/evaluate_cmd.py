@@ -11,7 +11,7 @@ from painsign.analysis.replay import SignSettings
 from painsign.cli.common_options import add_detector_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
-from painsign.errors import InputError
+from painsign.errors import InputError, PainsignError
 from painsign.model_store import ModelStore
 from painsign.vision.detector import FaceDetector
 from painsign.vision.landmarks import FaceLandmarker
@@ -62,10 +62,15 @@ def _num(x, fmt: str = ".3f") -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
+def _shown(result, name: str, p: float) -> str:
+    """One scorer's score of an item as the progress line shows it."""
+    failure = result.failures.get(name)
+    shown = _num(p) if math.isfinite(p) else ("-" if failure else "no face")
+    return shown if failure is None else f"{shown} (scorer {failure})"
+
+
 def _print_item(done: int, total: int, result) -> None:
-    scores = ", ".join(
-        f"{n} {_num(p, '.3f') if math.isfinite(p) else 'no face'}" for n, p in result.scores.items()
-    )
+    scores = ", ".join(f"{n} {_shown(result, n, p)}" for n, p in result.scores.items())
     print(f"[{done}/{total}] {result.item.name}: {scores}", file=sys.stderr, flush=True)
 
 
@@ -111,7 +116,9 @@ def print_table(result: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate the scorers on ``args.labels``; return 0 (2 when a metric was impossible)."""
+    """Evaluate the scorers on ``args.labels``; return 0. Exits 2 when a metric was
+    impossible, else 1 when a scorer failed on an item (its metrics cover the items it
+    scored; the other scorers are unaffected), as the README's exit codes say."""
     from painsign.research.evaluate import evaluate
 
     folds = getattr(args, "folds", None)
@@ -139,5 +146,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  note: {note['path']}: {note['note']}")
     print(f"written to {out}/ (evaluation.json, scores.csv, roc.png, pr.png, calibration.png)")
     if result["problems"]:
-        raise InputError("; ".join(result["problems"]))
+        raise InputError("; ".join(result["problems"] + result["scorer_failures"]))
+    if result["scorer_failures"]:
+        raise PainsignError("; ".join(result["scorer_failures"]))
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from pathlib import Path
 
 import cv2
@@ -20,11 +21,12 @@ import cv2
 from painsign.cli.common_options import add_detector_option
 from painsign.cli.outputs import check_out_dir
 from painsign.cli.scorer_options import add_scorer_options, build_scorers
-from painsign.errors import InputError
+from painsign.errors import InputError, PainsignError
 from painsign.limits import require_regular_file
 from painsign.model_store import ModelStore
 from painsign.research.explain import PATCH_FRACTION, explain
 from painsign.scoring.base import Calibratable, Explanation, FaceFrame, Score
+from painsign.scoring.guard import exception_reason, guarded_score, output_failure
 from painsign.video.reader import VideoReader
 from painsign.vision.detector import FaceDetector
 from painsign.vision.image import to_rgb
@@ -159,17 +161,51 @@ def run(args: argparse.Namespace) -> int:
         frame, scores = _video_frame(tracker, scorers, args.input, args.t)
         print(f"{args.input}: frame at t={frame.t:.2f} s")
     out.mkdir(parents=True, exist_ok=True)
+    failures = []
     for scorer in scorers:
-        result: Explanation = explain(
-            scorer, frame, scores.get(scorer.name), args.patch, args.stride
-        )
+        result, failure, unscorable = _explained(scorer, frame, scores.get(scorer.name), args)
+        if result is None:
+            if failure is not None:
+                failures.append(f"scorer '{scorer.name}' failed on this frame ({failure})")
+            why = f"scorer failed on this frame ({failure})" if failure else unscorable
+            print(f"  {scorer.name}: {why}; no image written")
+            continue
         path = out / f"explain_{scorer.name}.png"
         ok, buf = cv2.imencode(".png", result.image)
         if not ok:
             raise InputError(f"could not encode the explanation image for {path}")
         buf.tofile(path)
         print(f"  {result.summary} -> {path}")
+    if failures:
+        raise PainsignError("; ".join(failures))
     return 0
+
+
+def _explained(
+    scorer, frame: FaceFrame, score: Score | None, args: argparse.Namespace
+) -> tuple[Explanation | None, str | None, str | None]:
+    """One scorer's explanation; else why not: its failure, or why it cannot score this
+    face (a NaN with a reason, e.g. covered: not a failure).
+
+    A plug-in that raises or gives no probability for this frame (see
+    :func:`~painsign.scoring.guard.guarded_score`), or raises while being explained, is
+    reported alone and the other scorers are explained.
+    """
+    own = score
+    if own is None:  # a stateless scorer: its score of this frame, checked first
+        own, failure = guarded_score(scorer, frame)
+    else:  # a stateful scorer's score, given (it must not score the frame twice)
+        failure = None if math.isnan(own.p) and own.reason else output_failure(own.p)
+    if failure is not None:
+        return None, failure, None
+    if math.isnan(own.p):
+        return None, None, f"cannot score this face ({own.reason})"
+    try:
+        return explain(scorer, frame, score, args.patch, args.stride), None, None
+    except InputError:
+        raise
+    except Exception as exc:  # a plug-in's fault while being explained stays its own
+        return None, exception_reason(exc), None
 
 
 def _calibrate(scorers: list, rest: FaceFrame) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from painsign.research.metrics import (
     youden_threshold,
 )
 from painsign.scoring.base import FaceFrame, display_name
+from painsign.scoring.guard import guarded_score
 from painsign.vision.image import to_rgb
 from painsign.vision.image_file import read_image
 from painsign.vision.tracker import FaceTracker
@@ -74,6 +76,11 @@ class ItemScore:
         the video never showed a face).
     note : str or None
         A problem that did not stop the item (a truncated video).
+    failures : dict of str to str
+        Scorer name -> how it failed on this item (raised, or gave NaN without a reason,
+        inf or a value outside [0, 1]): "failed (REASON)" for an image, "failed on N of
+        M frames with a face (REASON)" for a video. Its score is NaN there (an image) or covers
+        only the frames it scored (a video); the other scorers are unaffected.
     """
 
     item: LabelledItem
@@ -81,6 +88,7 @@ class ItemScore:
     frame_labels: np.ndarray | None = None
     frame_scores: dict[str, np.ndarray] = field(default_factory=dict)
     note: str | None = None
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def score_items(
@@ -146,7 +154,13 @@ def _score_image(item: LabelledItem, scorers: list, tracker: FaceTracker) -> Ite
     if face is None or face.landmarks.presence < tracker.min_presence:
         return ItemScore(item, {s.name: math.nan for s in scorers})
     frame = FaceFrame(to_rgb(bgr, "bgr"), face, 0.0)
-    return ItemScore(item, {s.name: float(s.score(frame).p) for s in scorers})
+    scores, failures = {}, {}
+    for scorer in scorers:
+        score, failure = guarded_score(scorer, frame)  # a failing plug-in stays in its column
+        scores[scorer.name] = float(score.p)
+        if failure is not None:
+            failures[scorer.name] = f"failed ({failure})"
+    return ItemScore(item, scores, failures=failures)
 
 
 def _score_video(
@@ -173,6 +187,7 @@ def _score_video(
         p = p[np.isfinite(p)]
         scores[name] = float(p.mean()) if p.size else math.nan
     result = ItemScore(item, scores, note=analysis.problem)
+    result.failures = _range_failures(analysis, in_range)
     if item.frame_labels is not None:
         labels = item.frame_labels.at(t[in_range])
         keep = labels >= 0
@@ -181,6 +196,18 @@ def _score_video(
             name: sign.p_smooth[in_range][keep] for name, sign in analysis.signs.items()
         }
     return result
+
+
+def _range_failures(analysis, in_range: np.ndarray) -> dict[str, str]:
+    """Scorer name -> "failed on N of M frames with a face (REASON)" in the item's range."""
+    faces = [r for r, keep in zip(analysis.records, in_range, strict=True) if keep and r.face]
+    out = {}
+    for name in analysis.signs:
+        reasons = Counter(r.failed[name] for r in faces if name in r.failed)
+        if reasons:
+            n, reason = sum(reasons.values()), reasons.most_common(1)[0][0]
+            out[name] = f"failed on {n} of {len(faces)} frames with a face ({reason})"
+    return out
 
 
 def _range(item: LabelledItem) -> str:
@@ -241,7 +268,9 @@ def summarise(
     Returns
     -------
     dict
-        Per scorer name: ``display_name, threshold, n, n_no_face, n_pain, n_no_pain, auc,
+        Per scorer name: ``display_name, threshold, n, n_no_face, n_failed`` (items on
+        which it failed; see :attr:`ItemScore.failures`), ``failure`` (the first, with its
+        item), ``n_pain, n_no_pain, auc,
         brier, youden, at_threshold, confusion_matrix, calibration``, with folds
         ``cross_validation`` (see :func:`~painsign.research.metrics.cross_validated`),
         with frame labels ``frames``, and ``problems`` (list of str, empty when none).
@@ -253,13 +282,18 @@ def summarise(
         name = scorer.name
         s_all = np.array([r.scores[name] for r in scored], dtype=np.float64)
         ok = np.isfinite(s_all)
+        failed = np.array([name in r.failures for r in scored], dtype=bool)
         y, s = labels[ok], s_all[ok]
         n_pain, n_no = _classes(y)
         entry = {
             "display_name": display_name(scorer),
             "threshold": float(scorer.threshold),
             "n": int(ok.sum()),
-            "n_no_face": int((~ok).sum()),
+            "n_no_face": int((~ok & ~failed).sum()),
+            "n_failed": int(failed.sum()),
+            "failure": next(
+                (f"{r.item.name}: {r.failures[name]}" for r in scored if name in r.failures), None
+            ),
             "n_pain": n_pain,
             "n_no_pain": n_no,
             "problems": [],
@@ -272,6 +306,8 @@ def summarise(
                 except ValueError as exc:
                     entry["cross_validation"] = None
                     entry["problems"].append(f"cross-validation: {exc}")
+        elif all(_classes(labels[ok | failed])):
+            pass  # the scorer's failures took a class away: its failure line says so
         else:
             entry["problems"].append(
                 f"{entry['n']} items with a score ({n_pain} pain, {n_no} no pain, "
@@ -391,7 +427,8 @@ def evaluate(
     -------
     dict
         ``painsign_version, note, labels, items, pain, no_pain, groups_column, subjects,
-        folds, items_with_problems, problems`` and ``scorers`` (see :func:`summarise`).
+        folds, item_notes, problems``, ``scorer_failures`` (one line per scorer
+        that failed on any item) and ``scorers`` (see :func:`summarise`).
 
     Raises
     ------
@@ -431,6 +468,11 @@ def evaluate(
         "scorers": summarise(scored, scorers, folds, seed),
     }
     result["problems"] = [f"{n}: {p}" for n, e in result["scorers"].items() for p in e["problems"]]
+    result["scorer_failures"] = [
+        f"scorer '{n}' failed on {e['n_failed']} of {len(scored)} items (first: {e['failure']})"
+        for n, e in result["scorers"].items()
+        if e["n_failed"]
+    ]
     result = _clean(result)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
