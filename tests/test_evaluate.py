@@ -585,8 +585,7 @@ def test_a_scorer_that_raises_fails_alone_on_images_and_on_video_frames(dataset,
     steady = RaisingEvery(10**9)  # never raises
     steady.name = "steady"
     scored = {
-        r.item.name: r
-        for r in score_items(items, lambda: [every_call, steady, every_3rd], tracker)
+        r.item.name: r for r in score_items(items, lambda: [every_call, steady, every_3rd], tracker)
     }
     still, clip = scored["stills/grimace.png"], scored["b1_rest.mp4"]
     assert still.failures == {"flaky": "failed (RuntimeError: flaky fails)"}
