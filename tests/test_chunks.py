@@ -370,35 +370,39 @@ def test_a_chunk_whose_warm_up_does_not_decode_reads_from_further_back(damaged, 
 # -- the bench ---------------------------------------------------------------------------
 
 
-def test_bench_batch_refuses_an_empty_batch_in_one_line():
+@pytest.mark.parametrize("option", ["--batch-videos", "--batch-repeat"])
+def test_bench_batch_refuses_an_empty_batch_in_one_line(option):
     import subprocess
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "painsign", "bench", "--batch", "--batch-videos", "0"],
+        [sys.executable, "-m", "painsign", "bench", "--batch", option, "0"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "painsign: error: --batch-minutes must be positive and --batch-videos at least 1"
+        "painsign: error: --batch-minutes must be positive, --batch-videos and "
+        "--batch-repeat at least 1"
     ]
 
 
 @pytest.mark.slow
-def test_bench_batch_measures_every_figure_on_tiny_inputs(tmp_path, monkeypatch):
+def test_bench_batch_measures_every_figure_on_tiny_inputs(tmp_path, monkeypatch, capsys):
     import json
 
     from painsign.bench.batch import batch_figures, print_batch
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # its own bench videos
-    r = batch_figures(minutes=0.25, count=2, seconds=4.0, workers=2, say=lambda *a: None)
+    r = batch_figures(minutes=0.25, count=2, seconds=4.0, workers=2, say=lambda *a: None, repeat=2)
     json.dumps(r)  # the --json output
     assert r["per_core"]["frames"] == 120 and r["per_core"]["frames_per_cpu_s"] > 0
     b = r["batch"]
     for run in (b["one_worker"], b["parallel"]):
-        assert run["failed"] == 0 and run["wall_s"] > 0
+        assert run["failed"] == 0 and len(run["walls_s"]) == 2
+        assert run["wall_s"] == round(sum(run["walls_s"]) / 2, 2)  # the median of two
+        assert run["best_s"] == min(run["walls_s"])
     assert b["one_worker"]["frames"] == b["parallel"]["frames"] == 2 * 120
     assert (b["one_worker"]["workers"], b["parallel"]["workers"]) == (1, 2)
     for key, calibration in (("long", 3.0), ("long_no_baseline", 0.0)):
@@ -406,11 +410,12 @@ def test_bench_batch_measures_every_figure_on_tiny_inputs(tmp_path, monkeypatch)
         assert lg["calibration_s"] == calibration
         assert lg["chunk_s"] == 10.0  # 15 s on 2 workers: two chunks
         for run in (lg["unchunked"], lg["chunked"]):
-            assert run["failed"] == 0 and run["frames"] == 450
+            assert run["failed"] == 0 and run["frames"] == 450 and len(run["walls_s"]) == 2
         assert lg["speedup"] == round(lg["unchunked"]["wall_s"] / lg["chunked"]["wall_s"], 2)
         assert lg["x_real_time"] == round(15.0 / lg["chunked"]["wall_s"], 1)
     assert len(r["checks"]) == 5 and all("met" in c for c in r["checks"].values())
     print_batch(r)
+    assert "every run (s, in order):" in capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="videos in the batch of --batch (default 8)",
     )
+    p.add_argument(
+        "--batch-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="runs of each --batch configuration, taking turns; the figures are their "
+        "medians (default 1; this shared machine varied by 20 %% between two runs)",
+    )
     p.set_defaults(run=run)
 
 
@@ -105,10 +113,12 @@ def run_batch_bench(args: argparse.Namespace) -> int:
     """The batch bench alone (``--batch``); 0 even when a target is missed."""
     from painsign.bench.batch import batch_figures, print_batch
 
-    if not args.batch_minutes > 0 or args.batch_videos < 1:
-        raise InputError("--batch-minutes must be positive and --batch-videos at least 1")
+    if not args.batch_minutes > 0 or args.batch_videos < 1 or args.batch_repeat < 1:
+        raise InputError(
+            "--batch-minutes must be positive, --batch-videos and --batch-repeat at least 1"
+        )
     say = (lambda *a: None) if args.json else print
-    result = batch_figures(args.batch_minutes, args.batch_videos, say=say)
+    result = batch_figures(args.batch_minutes, args.batch_videos, say=say, repeat=args.batch_repeat)
     if args.json:
         print(json.dumps({"batch": result}, indent=2))
     else:
