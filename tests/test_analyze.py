@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from painsign_cli import painsign_argv, run_painsign
 from synthetic import neutral_animator, render, render_video, write_vfr_video
 
 from painsign.scoring.nfcs import ACTIONS
@@ -22,12 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def analyze(video, out, *extra):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", "analyze", str(video), "--out", str(out), *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_painsign("analyze", video, "--out", out, *extra)
 
 
 def read_frames(out):
@@ -310,15 +305,8 @@ def test_reports_are_private_files(tmp_path, no_face_bgr):
     video = tmp_path / "v.mp4"
     write_video(video, [no_face_bgr] * 10, 10.0, no_face_bgr.shape[1::-1])
     out = tmp_path / "report"
-    r = subprocess.run(
-        [
-            "/bin/sh",
-            "-c",
-            f"umask 022; exec {sys.executable} -m painsign analyze {video} --out {out} --quiet",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    line = " ".join(["umask 022; exec", *painsign_argv("analyze", video, "--out", out, "--quiet")])
+    r = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert out.stat().st_mode & 0o777 == 0o700
     files = list(out.iterdir())

@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+import painsign_cli
 import pytest
+from painsign_cli import run_painsign
 from synthetic import neutral_animator, render_video
 
 from painsign.batch.index import read_index
@@ -40,26 +42,10 @@ LOCAL_CLUSTER = {
 }
 
 
-def painsign(*args, timeout=300, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,
-    )
-
-
 def start_painsign(*args) -> subprocess.Popen:
     """The command in its own session, so that the test can signal it and find what it
     started."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "painsign", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    return painsign_cli.start_painsign(*args, start_new_session=True)
 
 
 def make_videos(folder: Path, n_rest: int = 1, seconds: float = 4.0) -> list[Path]:
@@ -120,7 +106,7 @@ def archive(tmp_path_factory):
     broken = root / "videos" / "broken.mp4"
     broken.write_bytes(videos[0].read_bytes()[:3000])  # an MP4 cut off: no index
     out = root / "out"
-    r = painsign("analyze", root / "videos", "--out", out, "--workers", 2, "--quiet")
+    r = run_painsign("analyze", root / "videos", "--out", out, "--workers", 2, "--quiet")
     return videos, broken, out, r
 
 
@@ -183,7 +169,7 @@ def test_batch_reports_are_those_of_one_video_runs(archive, tmp_path):
     folders = {Path(r["video"]): Path(r["output"]) for r in read_index(out / "index.csv")}
     for video in videos:
         alone = tmp_path / video.parent.name / video.stem
-        r = painsign("analyze", video, "--out", alone, "--quiet")
+        r = run_painsign("analyze", video, "--out", alone, "--quiet")
         assert r.returncode == 0, r.stderr
         for name in ("frames.csv", "summary.json", "sign.png"):
             assert (alone / name).read_bytes() == (folders[video] / name).read_bytes(), name
@@ -195,25 +181,25 @@ def test_csv_list_and_rerun_skips_complete_reports(tmp_path):
     lst = tmp_path / "list.csv"
     lst.write_text("video\nv/sub/a.mp4\n" + f"{videos[0]}\n")
     out = tmp_path / "out"
-    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
+    r = run_painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     rows = read_index(out / "index.csv")
     assert [Path(x["video"]) for x in rows] == [videos[1], videos[0]]
     assert [x["status"] for x in rows] == ["ok", "ok"]
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
-    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
+    r = run_painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet")
     assert r.returncode == 0, r.stderr
     assert [x["status"] for x in read_index(out / "index.csv")] == ["skipped-complete"] * 2
     assert {p: p.stat().st_mtime_ns for p in stamps if p.name != "index.csv"} == {
         p: t for p, t in stamps.items() if p.name != "index.csv"
     }
     # other options (a shorter window) change the outputs: both are redone
-    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
+    r = run_painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
     assert r.returncode == 0, r.stderr
     assert [x["status"] for x in read_index(out / "index.csv")] == ["ok", "ok"]
     # so does a changed input file (touched: another modification time)
     os.utime(videos[0], ns=(time.time_ns(), time.time_ns()))
-    r = painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
+    r = run_painsign("analyze", lst, "--out", out, "--workers", 2, "--quiet", "--window", "5")
     assert [x["status"] for x in read_index(out / "index.csv")] == ["skipped-complete", "ok"]
 
 
@@ -237,7 +223,7 @@ def test_client_killed_then_rerun_completes_without_redoing(tmp_path):
     assert done and len(done) < len(videos), [x["status"] for x in rows]
     assert {x["status"] for x in rows} <= {"ok", "pending"}
     stamps = {p: p.stat().st_mtime_ns for d in done for p in d.iterdir()}
-    r = painsign(*args)
+    r = run_painsign(*args)
     assert r.returncode == 0, r.stderr
     rows = read_index(index)
     for x in rows:
@@ -324,7 +310,9 @@ def test_existing_cluster_of_dask_processes(tmp_path, archive):
             worker = [dask, "worker", address, "--nthreads", "1", *loopback]
             started.append(subprocess.Popen(worker, **quiet))
         out = tmp_path / "out"
-        r = painsign("analyze", *videos, broken, "--out", out, "--scheduler", address, "--quiet")
+        r = run_painsign(
+            "analyze", *videos, broken, "--out", out, "--scheduler", address, "--quiet"
+        )
         assert r.returncode == 2, r.stdout + r.stderr
         rows = read_index(out / "index.csv")
         assert [x["status"] for x in rows] == ["ok", "ok", "failed"]
@@ -348,7 +336,9 @@ def test_unreachable_scheduler_is_one_line(tmp_path):
     video.write_bytes(b"x")
     port = free_port()  # nothing listens there
     out = tmp_path / "out"
-    r = painsign("analyze", video, video, "--out", out, "--scheduler", f"tcp://127.0.0.1:{port}")
+    r = run_painsign(
+        "analyze", video, video, "--out", out, "--scheduler", f"tcp://127.0.0.1:{port}"
+    )
     assert r.returncode == 2 and not out.exists()
     assert r.stderr.startswith("painsign: error: --scheduler") and r.stderr.count("\n") == 1
 
@@ -383,7 +373,7 @@ def test_long_videos_go_to_the_chunked_path(tmp_path, archive):
     first = {Path(r["video"]): Path(r["output"]) for r in read_index(archive[2] / "index.csv")}
     out = tmp_path / "out"
     with LocalCluster(**LOCAL_CLUSTER) as cluster:
-        r = painsign(
+        r = run_painsign(
             "analyze", *videos, "--out", out, "--scheduler", cluster.scheduler_address,
             "--chunk", 2, "--quiet",
         )  # fmt: skip
@@ -474,13 +464,13 @@ def test_damaged_video_in_a_batch_keeps_its_status_on_rerun(tmp_path, archive):
     damaged = damaged_clip(tmp_path / "damaged.mp4")
     rest = archive[0][-1]
     out = tmp_path / "out"
-    r = painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
+    r = run_painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
     assert r.returncode == 2 and "is damaged" in r.stderr, r.stderr
     first = read_index(out / "index.csv")
     assert [x["status"] for x in first] == ["damaged", "ok"]
     assert "5 frames could not be decoded" in first[0]["error"]
     assert int(first[0]["frames"]) == 30 and (out / "damaged" / "frames.csv").is_file()
-    r = painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
+    r = run_painsign("analyze", damaged, rest, "--out", out, "--workers", 2, "--quiet")
     assert r.returncode == 2 and "is damaged" in r.stderr, r.stderr
     again = read_index(out / "index.csv")
     assert [x["status"] for x in again] == ["skipped-complete"] * 2

@@ -10,12 +10,12 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from painsign_cli import run_painsign, start_painsign
 
 from painsign.central.schema import KINDS, envelope, topic, validate
 
@@ -97,23 +97,8 @@ class Broker:
 def headless_central(url: str, unit: str = "NICU"):
     """`painsign central --headless` as a process, and the list its lines are read into
     (by a thread, as they come)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--broker",
-            url,
-            "--unit",
-            unit,
-            "--headless",
-            "--exit-after",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_painsign(
+        "central", "--broker", url, "--unit", unit, "--headless", "--exit-after", "60"
     )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
@@ -152,32 +137,10 @@ def central():
 
 def bedside(broker_url, db, *extra, bed="bed 1", speed="2"):
     """Start `painsign monitor` replaying the demo video headless and publishing."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--headless",
-            "--demo",
-            "--speed",
-            speed,
-            "--db",
-            str(db),
-            "--publish",
-            broker_url,
-            "--unit",
-            "NICU",
-            "--bed",
-            bed,
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_painsign(
+        "monitor", "--video", DEMO, "--headless", "--demo", "--speed", speed, "--db", db,
+        "--publish", broker_url, "--unit", "NICU", "--bed", bed, *extra,
+    )  # fmt: skip
 
 
 def stored_alarms(db) -> list[tuple[str, str]]:
@@ -234,57 +197,24 @@ def test_schema_refuses_a_wrong_version_a_missing_field_and_a_value_out_of_range
 def test_central_without_a_display_runs_headless_and_publish_without_unit_is_an_error(tmp_path):
     no_display = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     no_display.pop("QT_QPA_PLATFORM", None)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--broker",
-            "mqtt://127.0.0.1:1",
-            "--exit-after",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=no_display,
+    r = run_painsign(
+        "central", "--broker", "mqtt://127.0.0.1:1", "--exit-after", "1", timeout=60, env=no_display
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("no display: running headless (one line per bed change)\n")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--headless",
-            "--no-record",
-            "--publish",
-            "mqtt://127.0.0.1:1",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_painsign(
+        "monitor",
+        "--video",
+        DEMO,
+        "--headless",
+        "--no-record",
+        "--publish",
+        "mqtt://127.0.0.1:1",
         timeout=60,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert r.stderr.startswith("painsign: error: --publish needs --unit")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--headless",
-            "--broker",
-            "http://127.0.0.1:1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = run_painsign("central", "--headless", "--broker", "http://127.0.0.1:1", timeout=60)
     assert r.returncode == 2 and "is not mqtt://HOST:PORT" in r.stderr
 
 
@@ -463,23 +393,15 @@ def test_two_centrals_with_one_client_id_stop_throwing_each_other_out(broker, ce
     """The broker closes the older of two connections with one client id. Each station
     used to reconnect at once, every second; now the one that notices says why (in the
     window and one WARNING line) and retries once a minute, so the other keeps the link."""
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--headless",
-            "--broker",
-            broker.url,
-            "--client-id",
-            f"test-central-{broker.port}",
-            "--exit-after",
-            "25",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    first = start_painsign(
+        "central",
+        "--headless",
+        "--broker",
+        broker.url,
+        "--client-id",
+        f"test-central-{broker.port}",
+        "--exit-after",
+        "25",
     )
     log = broker.folder / "mosquitto.log"
 

@@ -15,12 +15,12 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from painsign_cli import run_painsign, start_painsign
 from test_central import DEMO, MOSQUITTO, free_port, stored_alarms, wait_for
 
 from painsign.central.schema import envelope, topic, validate
@@ -131,13 +131,7 @@ def broker(tmp_path):
 
 
 def painsign(*args, timeout=60, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_painsign(*args, timeout=timeout, env=env)
 
 
 def mqtt_client(broker, user, tls=False, ca=None):
@@ -256,10 +250,9 @@ def test_a_wrong_password_stops_the_central_with_one_line_the_right_one_sees_the
     )
     assert took < 10, took  # not a retry loop until --exit-after
 
-    central = subprocess.Popen(
-        [sys.executable, "-m", "painsign", "central", "--headless", "--broker", broker.url,
-         "--unit", "NICU", "--mqtt-user", "central", "--exit-after", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    central = start_painsign(
+        "central", "--headless", "--broker", broker.url, "--unit", "NICU",
+        "--mqtt-user", "central", "--exit-after", "30",
         env={**os.environ, "PAINSIGN_MQTT_PASSWORD": PASSWORDS["central"]},
     )  # fmt: skip
     lines: list[str] = []
@@ -403,12 +396,10 @@ def test_tls_with_the_units_ca_works_and_another_ca_is_refused_in_words(broker):
 def bedside(broker, db, user, password_file, *extra):
     """`painsign monitor` replaying the demo video headless in real time, publishing as
     ``user`` (bed "bed 1": its topic label is bed-1)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "painsign", "monitor", "--video", str(DEMO), "--headless",
-         "--demo", "--db", str(db), "--publish", broker.url, "--unit", "NICU",
-         "--bed", "bed 1", "--mqtt-user", user, "--mqtt-password-file", str(password_file),
-         *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return start_painsign(
+        "monitor", "--video", DEMO, "--headless", "--demo", "--db", db,
+        "--publish", broker.url, "--unit", "NICU", "--bed", "bed 1",
+        "--mqtt-user", user, "--mqtt-password-file", password_file, *extra,
     )  # fmt: skip
 
 

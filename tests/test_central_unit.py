@@ -9,19 +9,16 @@ messages and MQTT behaviour are a bedside's."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import test_central
+from painsign_cli import run_painsign, start_painsign
 from test_central import DEMO, needs_broker, wait_for
 
 from painsign.errors import InputError
 from painsign.storage import SessionRecorder
-
-PY = [sys.executable, "-m", "painsign"]
 
 # The real mosquitto on a free loopback port, and in-process central stations.
 broker = test_central.broker
@@ -142,11 +139,8 @@ def test_replay_unit_refuses_a_foreign_or_empty_database_in_one_line(tmp_path):
         (text, "not an SQLite database"),
         (tmp_path / "missing.db", "no painsign database at"),
     ):
-        r = subprocess.run(
-            [*PY, "replay-unit", str(bad), *("--beds", "2", "--unit", "NICU"), "--broker", url],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        r = run_painsign(
+            "replay-unit", bad, "--beds", "2", "--unit", "NICU", "--broker", url, timeout=60
         )
         assert r.returncode == 2, r.stderr
         assert r.stderr.count("\n") == 1 and says in r.stderr, r.stderr
@@ -165,48 +159,27 @@ def test_replay_unit_refuses_a_foreign_or_empty_database_in_one_line(tmp_path):
 def recorded_db(tmp_path_factory):
     """A session the real monitor recorded from the demo video (pain surges, no face)."""
     db = tmp_path_factory.mktemp("recorded") / "sessions.db"
-    r = subprocess.run(
-        [
-            *PY,
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--headless",
-            "--demo",
-            "--speed",
-            "4",
-            "--db",
-            str(db),
-            "--bed",
-            "recorded bed",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = run_painsign(
+        "monitor", "--video", DEMO, "--headless", "--demo", "--speed", "4", "--db", db,
+        "--bed", "recorded bed", timeout=180,
+    )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     return db
 
 
 def replay_unit(url, db, beds, speed, *extra):
-    return subprocess.Popen(
-        [
-            *PY,
-            "replay-unit",
-            str(db),
-            "--beds",
-            str(beds),
-            "--broker",
-            url,
-            "--unit",
-            "NICU",
-            "--speed",
-            str(speed),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return start_painsign(
+        "replay-unit",
+        db,
+        "--beds",
+        beds,
+        "--broker",
+        url,
+        "--unit",
+        "NICU",
+        "--speed",
+        speed,
+        *extra,
     )
 
 
@@ -342,12 +315,9 @@ def test_replay_unit_beds_appear_at_a_headless_central_and_go_offline_stopped_on
 def test_the_central_bench_measures_a_few_beds_and_reports_sane_figures(recorded_db):
     import json
 
-    r = subprocess.run(
-        [*PY, "bench", "--central", "--beds", "3", "--central-seconds", "4", "--json",
-         "--central-db", str(recorded_db)],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    r = run_painsign(
+        "bench", "--central", "--beds", "3", "--central-seconds", "4", "--json",
+        "--central-db", recorded_db, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     c = json.loads(r.stdout)["central"]
@@ -374,12 +344,7 @@ def test_the_central_bench_says_why_it_is_skipped_without_a_broker_and_refuses_a
     assert bench_central.central_bench(beds=2, seconds=1) == {"skipped": bench_central.NO_BROKER}
     bad = tmp_path / "bad.db"
     bad.write_text("no\n")
-    r = subprocess.run(
-        [*PY, "bench", "--central", "--central-db", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    r = run_painsign("bench", "--central", "--central-db", bad, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "not an SQLite database" in r.stderr
 

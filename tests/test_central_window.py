@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from types import SimpleNamespace
 
 import pytest
 import test_central
+from painsign_cli import run_painsign
 from test_central import Broker, needs_broker, wait_for
 from test_gui_optional import no_qt_env, painsign_without_qt  # noqa: F401 (a fixture)
 from test_sound import FakePlayer
@@ -472,24 +471,17 @@ def test_the_window_says_no_connection_and_connects_when_the_broker_comes(
 def test_painsign_central_opens_the_window_and_saves_a_screenshot(broker, tmp_path):
     png = tmp_path / "central.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "central",
-            "--broker",
-            broker.url,
-            "--unit",
-            UNIT,
-            "--exit-after",
-            "2",
-            "--screenshot",
-            str(png),
-            "--mute",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_painsign(
+        "central",
+        "--broker",
+        broker.url,
+        "--unit",
+        UNIT,
+        "--exit-after",
+        "2",
+        "--screenshot",
+        png,
+        "--mute",
         env=env,
         timeout=60,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from painsign_cli import run_painsign
 
 from painsign.analysis.replay import analyze_video
 from painsign.batch.chunks import (
@@ -372,15 +373,7 @@ def test_a_chunk_whose_warm_up_does_not_decode_reads_from_further_back(damaged, 
 
 @pytest.mark.parametrize("option", ["--batch-videos", "--batch-repeat"])
 def test_bench_batch_refuses_an_empty_batch_in_one_line(option):
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-m", "painsign", "bench", "--batch", option, "0"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_painsign("bench", "--batch", option, "0", timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "painsign: error: --batch-minutes must be positive, --batch-videos and "

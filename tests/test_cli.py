@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import cv2
 import pytest
 from conftest import ASTRONAUT_FACE, iou
+from painsign_cli import run_painsign
 
 from painsign import __version__
 
 
 def painsign(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    return run_painsign(*args, timeout=120, env=env)
 
 
 @pytest.fixture(scope="module")

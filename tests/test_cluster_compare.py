@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from painsign_cli import run_painsign
 from scipy.stats import pearsonr
 from synthetic import render_video
 
@@ -194,23 +193,8 @@ def test_analyze_uses_the_sign_type_model(tmp_path, odd_model):
     video = tmp_path / "rest.mp4"
     render_video(video, [], 8.0, 10.0)
     out = tmp_path / "out"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "analyze",
-            str(video),
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-figure",
-            "--sign-types",
-            str(odd_model),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    r = run_painsign(
+        "analyze", video, "--out", out, "--quiet", "--no-figure", "--sign-types", odd_model
     )
     assert r.returncode == 0, r.stderr
     nfcs = json.loads((out / "summary.json").read_text())["scorers"]["nfcs"]

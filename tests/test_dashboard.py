@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from painsign_cli import run_painsign
 from PySide6.QtCore import QPoint, Qt
 
 from painsign.alarms import AlarmSettings, FakeClock, Priority, count_pulses, read_wav
@@ -133,25 +132,18 @@ def test_calibrate_button_restarts_the_baseline(make_window):
 @pytest.mark.slow
 def test_monitor_screenshot_shows_the_dashboard(tmp_path):
     shot = tmp_path / "shot.png"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--exit-after",
-            "8",
-            "--screenshot",
-            str(shot),
-            "--db",
-            str(tmp_path / "s.db"),
-            "--speed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_painsign(
+        "monitor",
+        "--video",
+        DEMO,
+        "--exit-after",
+        "8",
+        "--screenshot",
+        shot,
+        "--db",
+        tmp_path / "s.db",
+        "--speed",
+        "1",
         timeout=120,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from conftest import iou
+from painsign_cli import run_painsign
 
 from painsign.analysis.frames import MIN_FACE_RUN_S, FaceConfirmation
 from painsign.vision.detector import FaceDetector, merge_detections, same_face, tile_rects
@@ -182,12 +181,7 @@ def test_small_face_in_a_large_image_is_found(tracker, astronaut_bgr):
 
 @needs_realfaces
 def test_all_five_faces_of_the_group_photo():
-    r = subprocess.run(
-        [sys.executable, "-m", "painsign", "detect", str(REALFACES / "multi_face.jpg"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_painsign("detect", REALFACES / "multi_face.jpg", "--json", timeout=120)
     assert r.returncode == 0, r.stderr
     faces = json.loads(r.stdout)["faces"]
     assert len(faces) == 5
@@ -242,22 +236,7 @@ def _video(path, astronaut_bgr, face_frames, fps=25.0, seconds=5.0):
 
 
 def _analyze(video, out):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "analyze",
-            str(video),
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-figure",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = run_painsign("analyze", video, "--out", out, "--quiet", "--no-figure")
     assert r.returncode == 0, r.stderr
     return r, json.loads((out / "summary.json").read_text())
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from painsign_cli import run_painsign
 from PIL import Image
 
 import painsign
@@ -326,9 +327,7 @@ def test_a_few_fuzzed_files_through_real_processes(seeds, tmp_path):
             if kind == "mp4"
             else ["detect", str(path)]
         )
-        r = subprocess.run(
-            [sys.executable, "-m", "painsign", *argv], capture_output=True, text=True, timeout=120
-        )
+        r = run_painsign(*argv, timeout=120)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         why = contract_broken(r.returncode, r.stderr, peak_mb)
         if why is not None:

@@ -7,8 +7,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import ASTRONAUT_FACE, iou
+from painsign_cli import run_painsign
 from PIL import Image
 
 from painsign.errors import InputError
@@ -27,13 +26,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def painsign(*args, timeout=120, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_painsign(*args, timeout=timeout, env=env)
 
 
 def assert_one_error_line(r, code: int, *words: str):

@@ -6,13 +6,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from painsign_cli import run_painsign, start_painsign
 from test_capture import FakeCamera
 from test_capture_url import MjpegServer
 
@@ -157,25 +157,10 @@ def test_http_mjpeg_camera_is_monitored(tmp_path, detector, landmarker, astronau
 def test_kill_9_of_a_headless_run_keeps_committed_rows(tmp_path):
     db = tmp_path / "s.db"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--headless",
-            "--db",
-            str(db),
-            "--speed",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    proc = start_painsign(
+        "monitor", "--video", DEMO, "--headless", "--db", db, "--speed", "2",
+        stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
     try:
         assert wait_for(lambda: db.exists() and _count(db) > 100, timeout=60)
         time.sleep(1.0)
@@ -223,28 +208,10 @@ def test_calibrate_is_refused_with_the_reason_when_the_face_is_gone(detector, la
 @pytest.mark.slow
 def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     db = tmp_path / "s.db"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--headless",
-            "--db",
-            str(db),
-            "--speed",
-            "4",
-            "--bed",
-            "cli bed",
-            "--exit-after",
-            "60",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_painsign(
+        "monitor", "--video", DEMO, "--headless", "--db", db, "--speed", "4",
+        "--bed", "cli bed", "--exit-after", "60", timeout=120,
+    )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"recorded in {db}" in r.stdout
     con = sqlite3.connect(db)
@@ -257,12 +224,7 @@ def test_headless_cli_records_sessions_samples_and_alarms(tmp_path):
     assert con.execute("select count(*) from samples where scorer = 'pain'").fetchone()[0] == 900
     kinds = {k for (k,) in con.execute("select kind from alarms where state = 'active'")}
     assert "pain_surge" in kinds
-    h = subprocess.run(
-        [sys.executable, "-m", "painsign", "history", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    h = run_painsign("history", "--db", db, timeout=60)
     assert h.returncode == 0 and "cli bed" in h.stdout
 
 

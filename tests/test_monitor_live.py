@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from monitor_fakes import ScriptedAnalyzer, ScriptedCamera, ScriptSource, feed
+from painsign_cli import run_painsign
 
 from painsign.alarms import AlarmSettings, FakeClock
 from painsign.capture import FileSource
@@ -380,28 +381,10 @@ def test_monitor_model_option_runs_classifiers_in_the_background(tmp_path, short
 def test_demo_run_shows_every_alarm_priority_and_says_how_to_stop(tmp_path):
     """`make demo`'s monitor run: the demo video's pain lasts a few seconds, so --demo
     shortens the delays (said on screen and in the output) and every priority appears."""
-    import subprocess
-    import sys
 
     demo = Path(__file__).resolve().parent.parent / "assets" / "demo_grimace.mp4"
     db = tmp_path / "demo.db"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(demo),
-            "--headless",
-            "--demo",
-            "--db",
-            str(db),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = run_painsign("monitor", "--video", demo, "--headless", "--demo", "--db", db, timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "press Ctrl+C to stop" in r.stdout and "DEMO: alarm delays shortened" in r.stdout
     raised = {

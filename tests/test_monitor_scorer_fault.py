@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from painsign_cli import run_painsign
 from test_monitor import DEMO, wait_for
 from test_onnx_scorer import constant_model, write_spec
 
@@ -165,22 +164,8 @@ def test_headless_monitor_with_a_failing_plugin_exits_1_naming_it(tmp_path):
     render_video(video, [], 4.0, 15.0, neutral_animator())
     model = constant_model(tmp_path / "mine.onnx", [np.nan])
     write_spec(tmp_path / "mine.json", name="Mine")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(video),
-            "--model",
-            str(model),
-            "--no-record",
-            "--headless",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    r = run_painsign(
+        "monitor", "--video", video, "--model", model, "--no-record", "--headless", timeout=120
     )
     assert r.returncode == 1, r.stderr
     lines = r.stderr.splitlines()

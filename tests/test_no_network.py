@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from painsign_cli import painsign_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "assets" / "demo_grimace.mp4"
@@ -113,10 +114,7 @@ def traced(
             "trace=network,openat",
             "-o",
             str(log),
-            sys.executable,
-            "-m",
-            "painsign",
-            *args,
+            *painsign_argv(*args),
         ],
         capture_output=True,
         text=True,

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from painsign_cli import run_painsign
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,12 +89,5 @@ def test_installed_wheel_finds_and_verifies_its_models(installed_wheel, tmp_path
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith("painsign/_models")
-    r = subprocess.run(
-        [sys.executable, "-m", "painsign", "models", "--verify"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_painsign("models", "--verify", cwd=tmp_path, env=env, timeout=120)
     assert r.returncode == 0 and "all models verified" in r.stdout, r.stdout + r.stderr

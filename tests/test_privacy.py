@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+from painsign_cli import painsign_argv
 
 from painsign.storage import SessionRecorder
 
@@ -30,7 +31,7 @@ def test_a_database_in_a_new_folder_makes_the_folder_private(tmp_path):
 
 
 def _painsign_under_umask_022(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    line = " ".join(["umask 022; exec", sys.executable, "-m", "painsign", *args])
+    line = " ".join(["umask 022; exec", *painsign_argv(*args)])
     return subprocess.run(
         ["/bin/sh", "-c", line], capture_output=True, text=True, cwd=cwd, timeout=300
     )

@@ -6,14 +6,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 import time
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+from painsign_cli import run_painsign
 from synthetic import neutral_animator, render, render_video
 from test_analyze import THREE, _brightness_classifier
 from test_onnx_scorer import constant_model, face_frame, scene, write_spec
@@ -33,12 +32,7 @@ BUILT_IN = ("pain", "expression", "nfcs")
 
 
 def analyze(video, out, *extra):
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", "analyze", str(video), "--out", str(out), *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_painsign("analyze", video, "--out", out, *extra)
 
 
 def read_columns(out):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +13,7 @@ from monitor_fakes import (
     ScriptedAnalyzer,
     ScriptSource,
 )
+from painsign_cli import run_painsign
 
 from painsign.alarms import AlarmSettings, FakeClock, Priority
 from painsign.gui.sound import STOP_MARGIN_S, SWITCH_GAP_S, AlarmSound
@@ -157,26 +156,19 @@ def test_gui_run_exits_cleanly_and_records_the_audio_alarm(tmp_path):
     """The real window (offscreen) on this machine: exit 0 without os._exit, and when no
     sound can be played the database has the "Alarm sound unavailable" rows."""
     db, shot = tmp_path / "s.db", tmp_path / "shot.png"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painsign",
-            "monitor",
-            "--video",
-            str(DEMO),
-            "--exit-after",
-            "4",
-            "--screenshot",
-            str(shot),
-            "--db",
-            str(db),
-            "--speed",
-            "2",
-            "--demo",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_painsign(
+        "monitor",
+        "--video",
+        DEMO,
+        "--exit-after",
+        "4",
+        "--screenshot",
+        shot,
+        "--db",
+        db,
+        "--speed",
+        "2",
+        "--demo",
         timeout=120,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from monitor_fakes import ScriptedAnalyzer, ScriptSource, feed
+from painsign_cli import painsign_argv, run_painsign
 
 from painsign.alarms import AlarmSettings
 from painsign.monitor.engine import MonitorEngine, MonitorSettings
@@ -70,15 +71,7 @@ def damaged_db(tmp_path) -> Path:
 
 def painsign(*argv, timeout=120, **kwargs) -> subprocess.CompletedProcess:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *map(str, argv)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **kwargs,
-    )
+    return run_painsign(*argv, timeout=timeout, cwd=REPO, env=env, **kwargs)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -361,11 +354,7 @@ def _read_only_history(folder: Path, mount: Path, *argv) -> subprocess.Completed
             "sh",
             str(folder),
             str(mount),
-            sys.executable,
-            "-m",
-            "painsign",
-            "history",
-            *map(str, argv),
+            *painsign_argv("history", *argv),
         ]
         return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
     for f in folder.iterdir():

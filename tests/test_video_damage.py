@@ -15,13 +15,12 @@ import logging
 import os
 import re
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import painsign_cli
 import pytest
 from monitor_fakes import ScriptedAnalyzer
 
@@ -206,13 +205,7 @@ def test_a_folder_is_refused_as_a_video(tmp_path):
 
 def run_painsign(*args, timeout=120):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "painsign", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return painsign_cli.run_painsign(*args, timeout=timeout, env=env)
 
 
 def test_a_named_pipe_is_refused_without_blocking(tmp_path):
