@@ -627,8 +627,11 @@ def test_a_crashing_plugin_exits_1_and_leaves_the_other_metrics_unchanged(
     assert caught.value.exit_code == 1
     assert str(caught.value).startswith("scorer 'crash_model' failed on 4 of 4 items (first: ")
     assert "onnxruntime: " in str(caught.value)
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    err = printed.err
     assert "[1/4] stills/grimace.png: " in err and "crash_model - (scorer failed (" in err
+    row = next(line for line in printed.out.splitlines() if line.startswith("crash_model"))
+    assert row.split()[1:4] == ["0", "0", "4"]  # n, no face, failed
     base = json.loads((tmp_path / "base" / "evaluation.json").read_text())
     crashed = json.loads((tmp_path / "crash" / "evaluation.json").read_text())
     for name, entry in base["scorers"].items():

@@ -82,14 +82,15 @@ def print_table(result: dict) -> None:
         f"{subjects}); research evaluation, not a clinical validation"
     )
     print(
-        f"{'scorer':<12} {'n':>4} {'no face':>7} {'AUC':>6} {'Brier':>6} | "
+        f"{'scorer':<12} {'n':>4} {'no face':>7} {'failed':>6} {'AUC':>6} {'Brier':>6} | "
         f"{'Youden thr':>10} {'sens':>5} {'spec':>5} | {'own thr':>7} {'sens':>5} "
         f"{'spec':>5} {'acc':>5}"
     )
     for name, e in result["scorers"].items():
         yd, own = e.get("youden") or {}, e.get("at_threshold") or {}
         print(
-            f"{name:<12} {e['n']:>4} {e['n_no_face']:>7} {_num(e.get('auc')):>6} "
+            f"{name:<12} {e['n']:>4} {e['n_no_face']:>7} {e['n_failed']:>6} "
+            f"{_num(e.get('auc')):>6} "
             f"{_num(e.get('brier')):>6} | {_num(yd.get('threshold')):>10} "
             f"{_num(yd.get('sensitivity'), '.2f'):>5} {_num(yd.get('specificity'), '.2f'):>5}"
             f" | {_num(e['threshold']):>7} {_num(own.get('sensitivity'), '.2f'):>5} "
