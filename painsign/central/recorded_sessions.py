@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +37,19 @@ class RecordedSession:
     scorers : list of dict
         ``name``, ``display_name``, ``threshold``, the first driving the pain alarms.
     samples : dict
-        Scorer name -> (t, face, p) arrays; p is NaN where not measured.
+        Scorer name -> (t, face, p) arrays; p is the live value the bedside showed (the
+        mean of the last second's measured P(pain)), NaN where not measured.
     alarms : list of tuple
         ``(t, kind, priority, state, note)`` rows, oldest first, advisories apart.
     advisories : list of tuple
         ``(t, text or None)``: the review advisory from ``t`` on.
     duration_s : float
         Length of one loop (last row plus one second).
+    p_raw : dict
+        Scorer name -> the frames' raw P(pain) (NaN where not measured), aligned with
+        ``samples``: what the bedside's sign-type trackers were fed.
+    settings : dict
+        The stored session settings (``{}`` when unreadable).
     """
 
     name: str
@@ -55,6 +61,8 @@ class RecordedSession:
     alarms: list[tuple]
     advisories: list[tuple]
     duration_s: float
+    p_raw: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
 
 def _read_sessions(conn: sqlite3.Connection, path: Path) -> list[RecordedSession]:
@@ -70,19 +78,28 @@ def _read_sessions(conn: sqlite3.Connection, path: Path) -> list[RecordedSession
                 }
                 for s in json.loads(scorers_json or "[]")
             ]
-            demo = bool(json.loads(settings_json or "{}").get("demo", False))
+            settings = json.loads(settings_json or "{}")
+            demo = bool(settings.get("demo", False))
         except (ValueError, TypeError, KeyError, AttributeError):
             logger.warning("%s session %s: unreadable scorers or settings, skipped", path, sid)
             continue
-        samples = {}
+        samples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        p_raw: dict[str, np.ndarray] = {}
         for s in scorers:
             data = conn.execute(
-                "SELECT t, face, p FROM samples WHERE session_id = ? AND scorer = ? ORDER BY t",
+                "SELECT t, face, p, p_raw FROM samples WHERE session_id = ? AND scorer = ? "
+                "ORDER BY t",
                 (sid, s["name"]),
             ).fetchall()
             if data:
-                arr = np.array([(t, face, math.nan if p is None else p) for t, face, p in data])
-                samples[s["name"]] = (arr[:, 0], arr[:, 1] > 0, arr[:, 2])
+                arr = np.array(
+                    [
+                        (t, face, math.nan if p is None else p, math.nan if raw is None else raw)
+                        for t, face, p, raw in data
+                    ]
+                )
+                samples[str(s["name"])] = (arr[:, 0], arr[:, 1] > 0, arr[:, 2])
+                p_raw[str(s["name"])] = arr[:, 3]
         if not scorers or scorers[0]["name"] not in samples:
             continue  # nothing measured: nothing to replay
         alarms, advisories = [], []
@@ -110,6 +127,8 @@ def _read_sessions(conn: sqlite3.Connection, path: Path) -> list[RecordedSession
                 alarms=alarms,
                 advisories=advisories,
                 duration_s=last + 1.0,
+                p_raw=p_raw,
+                settings=settings,
             )
         )
     return out

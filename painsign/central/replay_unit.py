@@ -10,8 +10,10 @@ exactly the messages of a bedside:
 - ``state`` about once a second from the stored samples at the replay time: each
   scorer's value (the mean of the measured sign over the last second, as the bedside
   shows it) or invalid with the reason (no face, no frame), and the present alarms and
-  audio pause rebuilt from the stored alarm log. Sign types are not stored, so they are
-  null; the review advisory is the stored one.
+  audio pause rebuilt from the stored alarm log. Sign types are not stored: each scorer's
+  sign type and provisional flag are recomputed from its stored samples as the bedside
+  computed them (:mod:`painsign.central.replay_signs`), starting afresh each loop; the
+  review advisory is the stored one.
 - ``alarm``: each stored alarm change at its stored session time (QoS 1). The stored
   "Central link lost" rows are skipped: a replayed bed has its own link and raises its
   own. When a session loops, every alarm still present or pending ends ("replay looped").
@@ -33,6 +35,7 @@ import numpy as np
 
 from painsign.alarms import AlarmId, AlarmLogEntry, Priority, get_kind
 from painsign.central.recorded_sessions import RecordedSession
+from painsign.central.replay_signs import SignTimeline
 from painsign.errors import InputError
 
 logger = logging.getLogger("painsign.central")
@@ -103,10 +106,20 @@ class ReplayBed:
         Where in the session the replay starts (s).
     speed : float
         Session seconds per wall-clock second.
+    signs : SignTimeline, optional
+        The session's sign types, shared by the beds replaying it; by default the bed's
+        own, computed by :meth:`advance`.
     """
 
-    def __init__(self, session: RecordedSession, offset_s: float = 0.0, speed: float = 1.0):
+    def __init__(
+        self,
+        session: RecordedSession,
+        offset_s: float = 0.0,
+        speed: float = 1.0,
+        signs: SignTimeline | None = None,
+    ):
         self.session, self.offset_s, self.speed = session, float(offset_s), float(speed)
+        self.signs = SignTimeline(session) if signs is None else signs
         self.sinks: list = []
         self.analyzer = SimpleNamespace(scorers=[SimpleNamespace(**s) for s in session.scorers])
         self._lock = threading.Lock()
@@ -123,6 +136,8 @@ class ReplayBed:
         without sending those older changes."""
         self._start = time.monotonic() if now is None else now
         self._pos = self.offset_s
+        if not self.signs.background:
+            self.signs.compute(self.offset_s)
         with self._lock:
             rows = self.session.alarms
             while self._next < len(rows) and rows[self._next][0] <= self.offset_s:
@@ -143,6 +158,8 @@ class ReplayBed:
         rows = self.session.alarms
         while True:
             end = min(target, (self._loop + 1) * length)
+            if not self.signs.background:  # before the position moves: never unknown
+                self.signs.compute(end - self._loop * length)
             due = []
             with self._lock:
                 while self._next < len(rows) and self._loop * length + rows[self._next][0] <= end:
@@ -227,6 +244,7 @@ class ReplayBed:
                 s["name"],
                 s["threshold"],
                 self._value(s["name"], t) if input_state == "live" else None,
+                *self.signs.at(s["name"], t),
             )
             for s in self.session.scorers
         ]
@@ -356,13 +374,18 @@ class ReplayUnit:
             raise InputError(f"--speed must be a positive number, got {speed}")
         self.unit = unit
         self.beds: list[ReplayBed] = []
+        # One sign timeline per replayed session, computed in the background, shared by
+        # its beds.
+        self.signs: dict[int, SignTimeline] = {}
         self.publishers: list = []
         self.labels: list[str] = []
         for i, (index, offset) in enumerate(start_offsets(beds, sessions)):
             session = sessions[index]
             label = f"bed {i + 1}"
             self.labels.append(label)
-            self.beds.append(ReplayBed(session, offset, speed))
+            if index not in self.signs:
+                self.signs[index] = SignTimeline(session)
+            self.beds.append(ReplayBed(session, offset, speed, self.signs[index]))
             self.publishers.append(
                 CentralPublisher(
                     host,
@@ -389,6 +412,8 @@ class ReplayUnit:
 
     def start(self) -> None:
         """Connect every bed (in the background) and start the replay."""
+        for signs in self.signs.values():
+            signs.compute_in_background()
         now = time.monotonic()
         for bed, publisher in zip(self.beds, self.publishers, strict=True):
             bed.start(now)

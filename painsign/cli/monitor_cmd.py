@@ -213,6 +213,8 @@ def build_engine(args: argparse.Namespace):
                 "monitor": vars(settings),
                 "alarms": vars(alarm_settings),
                 "demo": bool(demo_note),
+                # The trackers' frame rate, as the engine takes it (the replay-unit's signs).
+                "fps": float(getattr(getattr(source, "info", None), "fps", 30.0) or 30.0),
                 "calibration_s": args.calibration,
                 "sign_types": None if args.sign_types is None else str(args.sign_types),
             },
