@@ -8,8 +8,8 @@ writes and publishes them as N live beds, one MQTT client per bed. Each bed is a
 exactly the messages of a bedside:
 
 - ``state`` about once a second from the stored samples at the replay time: each
-  scorer's value (the mean of the measured sign over the last second, as the bedside
-  shows it) or invalid with the reason (no face, no frame), and the present alarms and
+  scorer's value (the latest stored one: the bedside's 1-s live mean, as it showed
+  it) or invalid with the reason (no face, no frame), and the present alarms and
   audio pause rebuilt from the stored alarm log. Sign types are not stored: each scorer's
   sign type and provisional flag are recomputed from its stored samples as the bedside
   computed them (:mod:`painsign.central.replay_signs`), starting afresh each loop; the
@@ -269,14 +269,16 @@ class ReplayBed:
         return math.floor(pos / self.session.duration_s) * self.session.duration_s
 
     def _value(self, name: str, t: float) -> float | None:
-        """The mean of the measured sign over the last second, as the bedside shows it."""
+        """The latest stored value at ``t``: the stored ``p`` is already the bedside's
+        1-s live mean, what it showed (averaging it again lagged by up to 0.39 at a rise
+        on the demo session)."""
         if name not in self.session.samples:
             return None
         ts, face, p = self.session.samples[name]
-        lo, hi = np.searchsorted(ts, [t - 1.0, t], side="right")
-        window = p[lo:hi][face[lo:hi]]
-        window = window[np.isfinite(window)]
-        return float(np.clip(window.mean(), 0.0, 1.0)) if window.size else None
+        i = int(np.searchsorted(ts, t, side="right")) - 1
+        if i < 0 or not face[i] or not np.isfinite(p[i]):
+            return None
+        return float(np.clip(p[i], 0.0, 1.0))
 
     def _apply(self, row: tuple) -> AlarmLogEntry:
         t, kind, priority, state, note = row
