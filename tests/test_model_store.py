@@ -115,3 +115,27 @@ def test_provider_choice_follows_onnxruntime(monkeypatch):
     assert available_providers() == ["CUDAExecutionProvider", "CPUExecutionProvider"]
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
     assert available_providers() == ["CPUExecutionProvider"]
+
+
+def test_the_cuda_provider_is_asked_for_full_float32(monkeypatch, store):
+    # onnxruntime's CUDA default (TF32) moved the face mesh by 0.009 from the CPU on an
+    # H200 (tests/test_gpu.py); every session painsign makes must turn it off.
+    from painsign.runtime import create_session
+
+    asked = []
+
+    def fake_session(model, sess_options=None, providers=None):
+        asked.append(providers)
+        return "session"
+
+    monkeypatch.setattr(ort, "InferenceSession", fake_session)
+    monkeypatch.setattr(
+        ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    model = store.read_verified("face_landmark")
+    create_session(model, "face_landmark")
+    create_session(model, "face_landmark", ["CPUExecutionProvider"])
+    assert asked == [
+        [("CUDAExecutionProvider", {"use_tf32": "0"}), "CPUExecutionProvider"],
+        ["CPUExecutionProvider"],
+    ]
