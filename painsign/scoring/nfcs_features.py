@@ -32,6 +32,7 @@ import numpy as np
 
 from painsign.vision import mesh_indices as M
 from painsign.vision.face_frame import FaceAxes
+from painsign.vision.geometry import warp_linear
 
 MEASURES = (
     "brow_eye",
@@ -154,9 +155,7 @@ def canonical_face(gray: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np
     scale = CANON_IOD / axes.iod
     a = np.vstack([axes.ex, axes.ey]) * scale
     m = np.c_[a, np.asarray(CANON_NOSE) - a @ axes.origin]
-    crop = cv2.warpAffine(
-        gray, m, (CANON_SIZE, CANON_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    crop = warp_linear(gray, m, (CANON_SIZE, CANON_SIZE), cv2.BORDER_REPLICATE)
     if crop.ndim == 3:
         crop = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     pts = np.asarray(points, dtype=np.float64)[:, :2] @ m[:, :2].T + m[:, 2]

@@ -145,10 +145,40 @@ def crop(
         fx, fy = rw / region.shape[1], rh / region.shape[0]
         region = cv2.resize(region, (rw, rh), interpolation=cv2.INTER_AREA)
         m = m @ np.array([[1 / fx, 0.0, 0.0], [0.0, 1 / fy, 0.0], [0.0, 0.0, 1.0]])
-    out = cv2.warpAffine(
-        region, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=border, borderValue=0
-    )
+    out = warp_linear(region, m, (out_w, out_h), border)
     return out.reshape((out_h, out_w, *image.shape[2:]))
+
+
+def warp_linear(
+    image: np.ndarray, m: np.ndarray, size: tuple[int, int], border: int = cv2.BORDER_CONSTANT
+) -> np.ndarray:
+    """``cv2.warpAffine`` with bilinear sampling, three-channel images through four.
+
+    OpenCV 5.0's warpAffine has no vectorised path for three uint8 channels: a 192x192
+    crop took 177 us, against 91 us with four channels and 15 us to add the fourth
+    (measured, one thread). The colour channels come out bit-identical either way.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        (H, W) or (H, W, C) uint8.
+    m : numpy.ndarray
+        (2, 3) matrix from image to output coordinates, as ``cv2.warpAffine`` takes it.
+    size : tuple of int
+        Output ``(width, height)``.
+    border : int
+        OpenCV border mode; a constant border is black.
+
+    Returns
+    -------
+    numpy.ndarray
+        (height, width) or (height, width, C) uint8, C as in ``image``.
+    """
+    if image.ndim == 3 and image.shape[2] == 3:
+        four = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)  # the channels' order is kept
+        out = cv2.warpAffine(four, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
+        return cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=border)
 
 
 def point_extent(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
