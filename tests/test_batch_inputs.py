@@ -82,6 +82,18 @@ def test_job_fingerprint_follows_what_changes_the_outputs(tmp_path):
     assert job.fingerprint() != before
 
 
+def test_tasks_use_threads_only_where_workers_would_be_idle():
+    from painsign.batch.runner import task_job
+
+    job = AnalysisJob()
+    assert task_job(job, tasks=1, workers=2) is job  # a lone video: decode, locate ahead
+    assert task_job(job, tasks=1, workers=16).pipelined
+    for tasks, workers in [(2, 2), (8, 2), (1, 1), (3, 0)]:
+        single = task_job(job, tasks, workers)
+        assert not single.pipelined
+        assert single.fingerprint() == job.fingerprint()  # a rerun still finds its outputs
+
+
 def test_job_loads_models_once_per_process():
     job = AnalysisJob(calibration=2.0)
     first = job.analyzer()

@@ -100,11 +100,23 @@ def frames_of(reader: VideoReader, n: int) -> list[tuple[int, float, str]]:
     return out
 
 
-def test_reader_started_at_a_time_gives_the_frames_of_a_read_from_the_start():
+@pytest.mark.parametrize("threaded", [True, False], ids=["decode thread", "in-thread"])
+def test_reader_started_at_a_time_gives_the_frames_of_a_read_from_the_start(threaded):
     whole = frames_of(VideoReader(DEMO), 400)
-    started = frames_of(VideoReader(DEMO, start_s=10.3), 40)
+    started = frames_of(VideoReader(DEMO, start_s=10.3, threaded=threaded), 40)
     assert started[0][0] == 309  # the first frame at or after 10.3 s
     assert started == whole[309:349]  # indices, time stamps and pixels
+
+
+def test_reading_in_the_callers_thread_gives_every_frame_of_the_decode_thread(damaged):
+    for path in (DEMO, damaged["skipped"], damaged["cut"]):
+        threaded, inline = VideoReader(path), VideoReader(path, threaded=False)
+        assert frames_of(inline, 10**6) == frames_of(threaded, 10**6)
+        assert (inline.frames_read, inline.frames_skipped, inline.damage()) == (
+            threaded.frames_read,
+            threaded.frames_skipped,
+            threaded.damage(),
+        )
 
 
 def write_clip(path: Path, fourcc: str, frames: list[np.ndarray]) -> Path:

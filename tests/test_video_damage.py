@@ -91,8 +91,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     return {"clean": clean, "skipped": skipped, "cut": cut}
 
 
-def read_all(path) -> tuple[VideoReader, list]:
-    reader = VideoReader(path)
+def read_all(path, threaded: bool = True) -> tuple[VideoReader, list]:
+    reader = VideoReader(path, threaded=threaded)
     return reader, [(f.index, f.t) for f in reader]
 
 
@@ -118,10 +118,11 @@ def opencv_counts(path) -> tuple[int, int]:
 # -- the reader -------------------------------------------------------------------------
 
 
-def test_reader_skips_undecodable_frames_and_keeps_their_time_gap(clips):
+@pytest.mark.parametrize("threaded", [True, False], ids=["decode thread", "in-thread"])
+def test_reader_skips_undecodable_frames_and_keeps_their_time_gap(clips, threaded):
     first, going_on = opencv_counts(clips["skipped"])
     assert first == BAD[0]  # the old reader's way: it stopped at the first bad frame
-    reader, frames = read_all(clips["skipped"])
+    reader, frames = read_all(clips["skipped"], threaded)
     assert reader.frames_read == CLIP_FRAMES - len(BAD) >= going_on
     assert reader.frames_skipped == len(BAD)
     indices = [i for i, _ in frames]
@@ -137,15 +138,17 @@ def test_reader_skips_undecodable_frames_and_keeps_their_time_gap(clips):
     )
 
 
-def test_reader_says_a_cut_off_file_misses_ten_percent_of_its_frames(clips):
-    reader, _ = read_all(clips["cut"])
+@pytest.mark.parametrize("threaded", [True, False], ids=["decode thread", "in-thread"])
+def test_reader_says_a_cut_off_file_misses_ten_percent_of_its_frames(clips, threaded):
+    reader, _ = read_all(clips["cut"], threaded)
     assert reader.info.frame_count == CLIP_FRAMES  # the header still announces them all
     assert reader.frames_read == KEPT and reader.frames_skipped == 0
     assert f"{CLIP_FRAMES - KEPT} of {CLIP_FRAMES} expected frames missing" in reader.damage()
 
 
-def test_clean_clip_is_not_damaged(clips):
-    reader, _ = read_all(clips["clean"])
+@pytest.mark.parametrize("threaded", [True, False], ids=["decode thread", "in-thread"])
+def test_clean_clip_is_not_damaged(clips, threaded):
+    reader, _ = read_all(clips["clean"], threaded)
     assert reader.frames_read == CLIP_FRAMES and reader.damage() is None
 
 

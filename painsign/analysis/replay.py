@@ -159,9 +159,11 @@ def analyze_video(
     thumb_every_s : float
         Keep one face thumbnail per this many seconds (for the figure).
     pipelined : bool
-        Locate faces in a second thread, one frame ahead of the scorers, so model
-        inference and scoring overlap on two cores. The results are the same as the
-        one-thread path (False): tracking and scoring each still see the frames in order.
+        Decode frames ahead in a thread and locate faces in a second thread, one frame
+        ahead of the scorers, so decoding, model inference and scoring overlap on two
+        cores. The results are the same as the one-thread path (False), which does all in
+        the calling thread for a process with one core to itself (less CPU in all):
+        tracking and scoring each still see the frames in order.
 
     Returns
     -------
@@ -273,7 +275,7 @@ def analyze_range(
     thumb_every_s : float
         Keep the thumbnail of the first frame read in each interval of this length.
     pipelined : bool
-        Locate faces one frame ahead in a second thread (see :func:`analyze_video`).
+        Decode and locate faces ahead in other threads (see :func:`analyze_video`).
     after_frame : callable, optional
         Called with each record (warm-up too) after its frame was scored.
 
@@ -283,7 +285,7 @@ def analyze_range(
         The range's records and reading counts.
     """
     warm = start_s if warm_start_s is None else min(warm_start_s, start_s)
-    reader = VideoReader(path, start_s=warm)
+    reader = VideoReader(path, start_s=warm, threaded=pipelined)
     analyzer.reset()
     records: list[FrameRecord] = []
     thumbs: list[tuple[float, np.ndarray]] = []

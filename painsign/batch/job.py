@@ -43,8 +43,9 @@ class AnalysisJob:
     figure : bool
         Draw sign.png.
     pipelined : bool
-        Locate faces in a second thread (the one-process default). The results are the
-        same either way; a worker of a full cluster already has a core of its own.
+        Decode and locate faces ahead in threads of their own (the one-process default).
+        The results are the same either way; the runner turns it off for the tasks of a
+        busy cluster, whose workers have a core each (:func:`~painsign.batch.runner.task_job`).
     """
 
     models: str | None = None

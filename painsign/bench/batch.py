@@ -126,14 +126,14 @@ def batch_figures(
     from painsign.batch.job import AnalysisJob
     from painsign.bench.workload import FPS, bench_video
 
-    job = replace(AnalysisJob(), pipelined=False, figure=True)
+    job = AnalysisJob(figure=True)  # the runner picks threads per task as for a user
     long_s = minutes * 60.0
     say(f"preparing the bench videos ({minutes:g} min, {seconds:g} s; cached) ...")
     long_video = bench_video(long_s)
     short_video = bench_video(seconds)
     if chunk_s is None:
         chunk_s = TRACK_REANCHOR_S * max(1, -(-long_s // (workers * TRACK_REANCHOR_S)))
-    result: dict = {"workers": workers, "pipelined_workers": job.pipelined, "targets": TARGETS}
+    result: dict = {"workers": workers, "targets": TARGETS}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         say("one process, one thread: frames per CPU second ...")
