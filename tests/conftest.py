@@ -8,10 +8,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Test modules may import onnxruntime before painsign: no telemetry in tests either.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
+import signal
+
 import cv2
 import numpy as np
 import pytest
 from skimage import data
+
+# A shell starts a background job (`make test &`, nohup) with SIGINT ignored, and every
+# painsign process a test starts would inherit that: the tests that press Ctrl+C (send
+# SIGINT) then fail though painsign is right to keep ignoring it. Python's own handler
+# here is reset to the default in each child at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Where the astronaut's face is, by eye (x1, y1, x2, y2), from the issue.
 ASTRONAUT_FACE = (173.0, 68.0, 279.0, 175.0)
