@@ -25,9 +25,9 @@ CPU = "CPUExecutionProvider"
 
 #: The CUDA provider computes in full float32. By default onnxruntime lets cuDNN and
 #: cuBLAS round float32 products to TF32 (a 10-bit mantissa) on Ampere and later GPUs:
-#: on an H200 that moved the face mesh and detectors by more than 1e-3 and P(pain) on
-#: the demo by up to 0.004 from the CPU. These models are small; the GPU's speed is not
-#: what limits them.
+#: on an H200 that moved the face mesh by up to 0.009 and the detectors by more than 1e-3
+#: from the CPU (1.2e-4 for the mesh without it). These models are small; the GPU's speed
+#: is not what limits them.
 CUDA_OPTIONS = {"use_tf32": "0"}
 
 
